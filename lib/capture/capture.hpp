@@ -1,0 +1,86 @@
+// capture: reads pcap and pcapng files for offline replay.
+//
+// The file is memory-mapped and frames are handed out as pointers into the mapping (zero copy). Each
+// CaptureReader is used by one thread. We read the formats ourselves rather than through libpcap because
+// libpcap 1.10 refuses pcapng files whose interfaces differ in snap length or link type (real multi-interface
+// captures do), and cannot say at which byte offset a file is corrupt; both matter to users here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "packet/packet.hpp"
+
+namespace synscope::capture {
+
+/// A capture file could not be opened or is not pcap/pcapng (start-up error; the message names the file).
+class CaptureError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One captured frame; `data` points into the mapped file and stays valid while the reader lives.
+struct Frame {
+  const uint8_t* data = nullptr;
+  uint32_t caplen = 0;
+  uint32_t wire_len = 0;
+  uint64_t ts_ns = 0;
+  packet::LinkType link = packet::LinkType::kEthernet;
+  bool link_supported = true;  ///< false: a link type synscope cannot decode (counted as not IP)
+  uint32_t link_number = 0;
+};
+
+class CaptureReader {
+ public:
+  enum class Next { kFrame, kEnd, kError };
+
+  /// Opens and maps `path`; throws CaptureError naming the file on any failure.
+  explicit CaptureReader(const std::string& path);
+  ~CaptureReader();
+  CaptureReader(const CaptureReader&) = delete;
+  CaptureReader& operator=(const CaptureReader&) = delete;
+
+  /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
+  Next next(Frame& frame) noexcept;
+
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  [[nodiscard]] uint64_t offset() const noexcept { return pos_; }
+  [[nodiscard]] uint64_t size() const noexcept { return size_; }
+  [[nodiscard]] bool is_pcapng() const noexcept { return pcapng_; }
+
+ private:
+  struct Interface {
+    uint32_t link_number = 1;
+    packet::LinkType link = packet::LinkType::kEthernet;
+    bool supported = true;
+    bool ts_base2 = false;
+    uint8_t ts_exp = 6;  ///< timestamp unit 10^-exp (or 2^-exp) seconds
+    int64_t ts_offset_s = 0;
+  };
+
+  Next next_pcap(Frame& frame) noexcept;
+  Next next_pcapng(Frame& frame) noexcept;
+  Next fail(uint64_t at, const char* what) noexcept;
+  [[nodiscard]] uint32_t u32(uint64_t at) const noexcept;
+  [[nodiscard]] uint16_t u16(uint64_t at) const noexcept;
+  bool parse_idb(uint64_t body, uint64_t body_len) noexcept;
+  [[nodiscard]] uint64_t to_ns(const Interface& itf, uint64_t ts) const noexcept;
+
+  std::string path_;
+  const uint8_t* base_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t pos_ = 0;
+  bool pcapng_ = false;
+  bool swapped_ = false;  ///< file byte order differs from ours
+  bool nanos_ = false;    ///< classic pcap with nanosecond timestamps
+  uint32_t snaplen_ = 0;
+  Interface pcap_itf_;
+  std::vector<Interface> interfaces_;
+  uint64_t last_ts_ns_ = 0;
+  std::string error_;
+};
+
+}  // namespace synscope::capture

@@ -1,0 +1,305 @@
+// engine: see engine.hpp.
+#include "engine/engine.hpp"
+
+#include <cstring>
+
+namespace synscope::engine {
+
+using packet::Verdict;
+using tcp_session::ConnState;
+namespace tf = packet::tcp_flag;
+
+namespace {
+
+// Prefetch distance within a burst: the index line of packet i+kPrefetchAhead is requested while packet i
+// is handled, so its DRAM miss overlaps useful work (the index miss dominates lookup cost on big tables).
+constexpr uint32_t kPrefetchAhead = 4;
+constexpr uint32_t kMaxBurst = 64;
+
+uint64_t splitmix(uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+// ---- NetworkSet ---------------------------------------------------------------------------------------
+
+bool NetworkSet::add(std::string_view cidr) {
+  const size_t slash = cidr.find('/');
+  Prefix p{};
+  if (!packet::parse_ip(cidr.substr(0, slash), p.addr, p.ip_version)) return false;
+  const unsigned max_len = p.ip_version == 4 ? 32 : 128;
+  unsigned len = max_len;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = cidr.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3) return false;
+    len = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      len = len * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (len > max_len) return false;
+  }
+  p.len = static_cast<uint8_t>(len);
+  prefixes_.push_back(p);
+  text_.emplace_back(cidr);
+  return true;
+}
+
+bool NetworkSet::contains(const packet::IpAddr& addr, uint8_t ip_version) const noexcept {
+  for (const Prefix& p : prefixes_) {
+    if (p.ip_version != ip_version) continue;
+    const unsigned full = p.len / 8, rest = p.len % 8;
+    if (std::memcmp(addr.bytes.data(), p.addr.bytes.data(), full) != 0) continue;
+    if (rest != 0) {
+      const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+      if ((addr.bytes[full] & mask) != (p.addr.bytes[full] & mask)) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+NetworkSet NetworkSet::defaults() {
+  NetworkSet s;
+  for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+                        "fc00::/7", "fe80::/10"}) {
+    (void)s.add(c);
+  }
+  return s;
+}
+
+std::string_view end_reason_name(EndReason r) noexcept {
+  switch (r) {
+    case EndReason::kTimeout: return "timeout";
+    case EndReason::kReuse: return "reuse";
+    case EndReason::kEvicted: return "evicted";
+    case EndReason::kEndOfInput: return "end_of_input";
+  }
+  return "timeout";
+}
+
+uint64_t EngineCounters::accounted() const noexcept {
+  uint64_t sum = dropped_table_full;
+  for (uint64_t v : by_verdict) sum += v;
+  return sum;
+}
+
+size_t format_uid(uint64_t uid, char* buf) noexcept {
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  buf[0] = 'C';
+  size_t n = 1;
+  do {
+    buf[n++] = kDigits[uid % 62];
+    uid /= 62;
+  } while (uid != 0);
+  return n;
+}
+
+// ---- SessionEngine ------------------------------------------------------------------------------------
+
+SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets)
+    : config_(config),
+      session_sink_(sessions),
+      bucket_sink_(buckets),
+      table_(config.flow_capacity),
+      ring_(config.bucket_span_ns, config.bucket_settle_ns),
+      uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
+
+uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
+  return e.session.ep[1].is_lo ? e.key.port_lo : e.key.port_hi;
+}
+
+void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
+  while (n > 0) {
+    const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
+    flow::FlowKey keys[kMaxBurst];
+    uint64_t hashes[kMaxBurst];
+    bool from_lo[kMaxBurst];
+    // Stage 1: canonical keys and hashes for the whole chunk, prefetching the first index lines.
+    for (uint32_t i = 0; i < chunk; ++i) {
+      const Verdict v = pkts[i].verdict;
+      if (v == Verdict::kTcp || v == Verdict::kBadChecksum) {
+        keys[i] = flow::make_key(pkts[i].meta, from_lo[i]);
+        hashes[i] = table_.hash(keys[i]);
+        if (i < kPrefetchAhead) table_.prefetch(hashes[i]);
+      }
+    }
+    // Stage 2: handle in order, prefetching ahead.
+    for (uint32_t i = 0; i < chunk; ++i) {
+      const ParsedPacket& p = pkts[i];
+      ++counters_.received;
+      if (p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
+      if (i + kPrefetchAhead < chunk) {
+        const Verdict ahead = pkts[i + kPrefetchAhead].verdict;
+        if (ahead == Verdict::kTcp || ahead == Verdict::kBadChecksum) table_.prefetch(hashes[i + kPrefetchAhead]);
+      }
+      if (p.verdict == Verdict::kTcp || p.verdict == Verdict::kBadChecksum) {
+        handle(p, keys[i], hashes[i], from_lo[i]);
+      } else {
+        ++counters_.by_verdict[static_cast<size_t>(p.verdict)];
+      }
+    }
+    pkts += chunk;
+    n -= chunk;
+  }
+  sweep(config_.sweep_slice);
+  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
+}
+
+void SessionEngine::advance(uint64_t now_ns) noexcept {
+  if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
+  sweep(config_.sweep_slice);
+  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
+}
+
+void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
+  e.uid = splitmix(uid_seed_ + ++uid_counter_);
+  tcp_session::start(e.session, p.meta, from_lo, p.ts_ns, config_.session);
+  if ((p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin)) == tf::kRst) ++counters_.rst_without_connection;
+}
+
+void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept {
+  uint32_t idx = table_.find(key, hash);
+  if (idx != flow::FlowTable<FlowEntry>::kNone) {
+    FlowEntry& e = table_.at(idx);
+    const bool timed_out = tcp_session::expired(e.session, p.ts_ns, config_.session, resp_port(e));
+    if (timed_out || tcp_session::is_reuse(e.session, p.meta, from_lo)) {
+      // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
+      finalize(idx, timed_out ? EndReason::kTimeout : EndReason::kReuse);
+      open_session(e, p, from_lo);
+    } else if ((p.meta.flags & (tf::kSyn | tf::kAck)) == tf::kSyn && p.verdict == Verdict::kTcp &&
+               e.session.ep[0].syn > 0 && p.meta.seq == e.session.ep[0].start_seq) {
+      ++counters_.syn_retransmits;
+    }
+  } else {
+    idx = table_.insert(key, hash);
+    if (idx == flow::FlowTable<FlowEntry>::kNone) {
+      if (make_room() == 0) {
+        ++counters_.dropped_table_full;
+        return;
+      }
+      idx = table_.insert(key, hash);
+    }
+    open_session(table_.at(idx), p, from_lo);
+  }
+  FlowEntry& e = table_.at(idx);
+  if (p.verdict == Verdict::kBadChecksum) {
+    tcp_session::record_bad_checksum(e.session, from_lo);
+    ++counters_.by_verdict[static_cast<size_t>(Verdict::kBadChecksum)];
+    return;
+  }
+  const bool had_handshake = tcp_session::handshake_completed(e.session);
+  tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session);
+  if (!had_handshake && tcp_session::handshake_completed(e.session)) {
+    ++counters_.handshakes;
+    counters_.handshake_rtt_ns_sum += e.session.handshake_ack_ns - e.session.syn_ns;
+  }
+  ++counters_.by_verdict[static_cast<size_t>(Verdict::kTcp)];
+}
+
+uint32_t SessionEngine::make_room() noexcept {
+  const uint32_t cap = table_.capacity();
+  if (cap == 0) return 0;
+  // Scan a bounded window: take the first expired or SYN-only entry, else the longest idle one.
+  uint32_t victim = flow::FlowTable<FlowEntry>::kNone;
+  uint64_t oldest = UINT64_MAX;
+  bool victim_syn_only = false;
+  for (uint32_t k = 0; k < config_.evict_scan; ++k) {
+    const uint32_t idx = evict_cursor_;
+    evict_cursor_ = evict_cursor_ + 1 == cap ? 0 : evict_cursor_ + 1;
+    if (!table_.in_use(idx)) continue;
+    const FlowEntry& e = table_.at(idx);
+    if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
+      finalize(idx, EndReason::kTimeout);
+      table_.erase(idx);
+      return 1;
+    }
+    const auto& o = e.session.ep[0];
+    const auto& r = e.session.ep[1];
+    const bool syn_only = o.state == tcp_session::EndpointState::kSynSent &&
+                          r.state == tcp_session::EndpointState::kInactive;
+    if (syn_only && !victim_syn_only) {
+      victim = idx;
+      victim_syn_only = true;
+      oldest = e.session.last_packet_ns;
+    } else if (syn_only == victim_syn_only && e.session.last_packet_ns < oldest) {
+      victim = idx;
+      oldest = e.session.last_packet_ns;
+    }
+  }
+  if (victim == flow::FlowTable<FlowEntry>::kNone) return 0;
+  ++(victim_syn_only ? counters_.evicted_syn_only : counters_.evicted_other);
+  finalize(victim, EndReason::kEvicted);
+  table_.erase(victim);
+  return 1;
+}
+
+void SessionEngine::sweep(uint32_t budget) noexcept {
+  const uint32_t cap = table_.capacity();
+  if (cap == 0 || table_.size() == 0) return;
+  for (uint32_t k = 0; k < budget; ++k) {
+    const uint32_t idx = sweep_cursor_;
+    sweep_cursor_ = sweep_cursor_ + 1 == cap ? 0 : sweep_cursor_ + 1;
+    if (!table_.in_use(idx)) continue;
+    const FlowEntry& e = table_.at(idx);
+    if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
+      finalize(idx, EndReason::kTimeout);
+      table_.erase(idx);
+    }
+  }
+}
+
+void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
+  const FlowEntry& e = table_.at(idx);
+  const tcp_session::Session& s = e.session;
+  SessionRecord rec;
+  rec.session = &s;
+  rec.ip_version = e.key.ip_version;
+  const bool orig_lo = s.ep[0].is_lo;
+  rec.orig_h = orig_lo ? e.key.addr_lo : e.key.addr_hi;
+  rec.resp_h = orig_lo ? e.key.addr_hi : e.key.addr_lo;
+  rec.orig_p = orig_lo ? e.key.port_lo : e.key.port_hi;
+  rec.resp_p = orig_lo ? e.key.port_hi : e.key.port_lo;
+  rec.uid = e.uid;
+  rec.state = tcp_session::conn_state(s);
+  rec.end = why;
+  const bool orig_internal = config_.internal.contains(rec.orig_h, rec.ip_version);
+  const bool resp_internal = config_.internal.contains(rec.resp_h, rec.ip_version);
+  using buckets::Perspective;
+  rec.perspective = orig_internal ? (resp_internal ? Perspective::kPrivate : Perspective::kOutbound)
+                                  : (resp_internal ? Perspective::kInbound : Perspective::kEdge);
+
+  const bool failed = tcp_session::is_failed(rec.state);
+  ++counters_.sessions;
+  ++counters_.by_state[static_cast<size_t>(rec.state)][static_cast<size_t>(rec.perspective)];
+  if (failed) ++counters_.failed[static_cast<size_t>(rec.perspective)];
+
+  buckets::SessionSummary sum;
+  sum.first_ns = s.first_ns;
+  sum.perspective = rec.perspective;
+  sum.state = rec.state;
+  sum.attempt = tcp_session::is_attempt(s);
+  sum.established = tcp_session::handshake_completed(s);
+  sum.failed = failed;
+  sum.orig_rst = s.ep[0].rst > 0;
+  sum.resp_rst = s.ep[1].rst > 0;
+  sum.orig_fin = s.ep[0].fin > 0;
+  sum.resp_fin = s.ep[1].fin > 0;
+  ring_.add(sum, watermark_ns_);
+  if (session_sink_ != nullptr) session_sink_->on_session(rec);
+}
+
+void SessionEngine::finish() noexcept {
+  for (uint32_t idx = 0; idx < table_.capacity(); ++idx) {
+    if (!table_.in_use(idx)) continue;
+    finalize(idx, EndReason::kEndOfInput);
+    table_.erase(idx);
+  }
+  if (bucket_sink_ != nullptr) ring_.flush(*bucket_sink_);
+}
+
+}  // namespace synscope::engine

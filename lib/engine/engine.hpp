@@ -1,0 +1,155 @@
+// engine: SessionEngine turns bursts of parsed packets into per-connection verdicts and time buckets.
+//
+// One SessionEngine per RX core (or one for the replay loop). It owns its FlowTable and BucketRing and is
+// not thread-safe: only its owning thread calls it. It does not care where packets come from — the replay
+// reader and the live DPDK RX loop both hand it ParsedPacket bursts — so verdicts are the same in both modes.
+// All memory is allocated in the constructor; process_burst() never allocates, throws, locks or logs.
+// Finished sessions go to a SessionSink and settled buckets to a BucketSink (both called on this thread,
+// once per session or bucket, never per packet).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "buckets/buckets.hpp"
+#include "flow/flow.hpp"
+#include "packet/packet.hpp"
+#include "tcp_session/tcp_session.hpp"
+
+namespace synscope::engine {
+
+/// A frame after parsing: its verdict, the TCP fields when the verdict is kTcp or kBadChecksum, and its time.
+struct ParsedPacket {
+  packet::Verdict verdict = packet::Verdict::kNotIp;
+  uint64_t ts_ns = 0;
+  packet::PacketMeta meta;
+};
+
+/// An IPv4/IPv6 prefix list ("internal networks").
+class NetworkSet {
+ public:
+  /// Adds a CIDR such as "10.0.0.0/8" or "fc00::/7"; false (and nothing added) when malformed.
+  [[nodiscard]] bool add(std::string_view cidr);
+  [[nodiscard]] bool contains(const packet::IpAddr& addr, uint8_t ip_version) const noexcept;
+  /// RFC 1918, 100.64.0.0/10 (CGNAT), 169.254.0.0/16, fc00::/7 and fe80::/10.
+  static NetworkSet defaults();
+  [[nodiscard]] const std::vector<std::string>& text() const noexcept { return text_; }
+
+ private:
+  struct Prefix {
+    packet::IpAddr addr;
+    uint8_t ip_version;
+    uint8_t len;
+  };
+  std::vector<Prefix> prefixes_;
+  std::vector<std::string> text_;
+};
+
+/// Why a session record was written.
+enum class EndReason : uint8_t { kTimeout, kReuse, kEvicted, kEndOfInput };
+[[nodiscard]] std::string_view end_reason_name(EndReason r) noexcept;
+
+/// A finished session, in Zeek's orientation (orig/resp).
+struct SessionRecord {
+  const tcp_session::Session* session = nullptr;
+  packet::IpAddr orig_h, resp_h;
+  uint16_t orig_p = 0, resp_p = 0;
+  uint8_t ip_version = 4;
+  uint64_t uid = 0;
+  tcp_session::ConnState state = tcp_session::ConnState::kOTH;
+  buckets::Perspective perspective = buckets::Perspective::kEdge;
+  EndReason end = EndReason::kTimeout;
+};
+
+class SessionSink {
+ public:
+  virtual ~SessionSink() = default;
+  virtual void on_session(const SessionRecord& record) = 0;
+};
+
+struct EngineConfig {
+  tcp_session::SessionConfig session;
+  uint32_t flow_capacity = 1u << 20;
+  NetworkSet internal = NetworkSet::defaults();
+  uint64_t bucket_span_ns = 60'000'000'000;
+  uint64_t bucket_settle_ns = 360'000'000'000;  ///< covers Zeek's 5-minute inactivity timeout
+  uint32_t sweep_slice = 256;                   ///< flow-table entries examined for expiry per burst
+  uint32_t evict_scan = 32;                     ///< entries examined to pick a victim when the table is full
+  uint16_t core_id = 0;                         ///< mixed into session uids so they are unique across cores
+};
+
+/// Counters owned by the engine's thread; read them only from that thread or after it stopped
+/// (the live path publishes copies to the stats core).
+struct EngineCounters {
+  uint64_t received = 0;
+  std::array<uint64_t, packet::kVerdictCount> by_verdict{};  ///< kTcp here means classified (tracked)
+  uint64_t dropped_table_full = 0;     ///< TCP segments not tracked: no entry could be freed
+  uint64_t evicted_syn_only = 0;       ///< live entries evicted to make room, SYN-only ones first
+  uint64_t evicted_other = 0;
+  uint64_t sessions = 0;
+  std::array<std::array<uint64_t, buckets::kPerspectiveCount>, tcp_session::kConnStateCount> by_state{};
+  std::array<uint64_t, buckets::kPerspectiveCount> failed{};
+  uint64_t rst_without_connection = 0; ///< a RST that opened a session (nothing else seen)
+  uint64_t syn_retransmits = 0;        ///< SYNs repeating an attempt's sequence number
+  uint64_t handshakes = 0;             ///< completed three-way handshakes (with an RTT sample)
+  uint64_t handshake_rtt_ns_sum = 0;
+
+  /// received == sum(by_verdict) + dropped_table_full, by construction; tests check it.
+  [[nodiscard]] uint64_t accounted() const noexcept;
+};
+
+class SessionEngine {
+ public:
+  /// Allocates the flow table and bucket ring. Sinks may be null (then records/buckets are discarded);
+  /// they must outlive the engine.
+  SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets);
+
+  /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
+  void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
+
+  /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
+  void advance(uint64_t now_ns) noexcept;
+
+  /// Ends every open session (as Zeek does at the end of a trace) and emits every bucket.
+  void finish() noexcept;
+
+  [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] uint32_t active_flows() const noexcept { return table_.size(); }
+  [[nodiscard]] uint32_t flow_capacity() const noexcept { return table_.capacity(); }
+  [[nodiscard]] uint64_t watermark_ns() const noexcept { return watermark_ns_; }
+  [[nodiscard]] const buckets::BucketRing& bucket_ring() const noexcept { return ring_; }
+
+ private:
+  struct FlowEntry {
+    flow::FlowKey key;
+    uint64_t hash;
+    uint64_t uid;
+    tcp_session::Session session;
+  };
+
+  void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
+  uint32_t make_room() noexcept;
+  void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
+  void finalize(uint32_t idx, EndReason why) noexcept;
+  void sweep(uint32_t budget) noexcept;
+  [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
+
+  EngineConfig config_;
+  SessionSink* session_sink_;
+  buckets::BucketSink* bucket_sink_;
+  flow::FlowTable<FlowEntry> table_;
+  buckets::BucketRing ring_;
+  EngineCounters counters_;
+  uint64_t watermark_ns_ = 0;
+  uint32_t sweep_cursor_ = 0;
+  uint32_t evict_cursor_ = 0;
+  uint64_t uid_counter_ = 0;
+  uint64_t uid_seed_;
+};
+
+/// Zeek-style connection uid text ("C" + base62) for a uid number; writes into `buf` (>= 16 bytes).
+size_t format_uid(uint64_t uid, char* buf) noexcept;
+
+}  // namespace synscope::engine

@@ -1,0 +1,258 @@
+// output: see output.hpp.
+#include "output/output.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+namespace synscope::output {
+
+using tcp_session::ConnState;
+
+OutputFile::OutputFile(const std::string& path) : path_(path) {
+  if (path == "-") {
+    file_ = stdout;
+    owned_ = false;
+  } else {
+    file_ = std::fopen(path.c_str(), "w");
+    if (file_ == nullptr) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
+    owned_ = true;
+  }
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+}
+
+OutputFile::~OutputFile() {
+  (void)flush();
+  if (owned_) std::fclose(file_);
+}
+
+void OutputFile::write(const char* data, size_t len) noexcept {
+  if (std::fwrite(data, 1, len, file_) != len) failed_ = true;
+}
+
+bool OutputFile::flush() noexcept {
+  if (std::fflush(file_) != 0) failed_ = true;
+  return !failed_;
+}
+
+void LineBuffer::raw(std::string_view s) noexcept {
+  const size_t n = s.size() < sizeof(buf_) - len_ ? s.size() : sizeof(buf_) - len_;
+  std::memcpy(buf_ + len_, s.data(), n);
+  len_ += n;
+}
+
+void LineBuffer::u64(uint64_t v) noexcept {
+  auto r = std::to_chars(buf_ + len_, buf_ + sizeof(buf_), v);
+  if (r.ec == std::errc()) len_ = static_cast<size_t>(r.ptr - buf_);
+}
+
+void LineBuffer::seconds(uint64_t ns) noexcept {
+  u64(ns / 1'000'000'000ULL);
+  char frac[8] = {'.'};
+  uint64_t us = (ns / 1000) % 1'000'000;
+  for (int i = 6; i >= 1; --i) {
+    frac[i] = static_cast<char>('0' + us % 10);
+    us /= 10;
+  }
+  raw(std::string_view(frac, 7));
+}
+
+void LineBuffer::str(std::string_view s) noexcept {
+  raw("\"");
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      const char esc[2] = {'\\', c};
+      raw(std::string_view(esc, 2));
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char esc[8];
+      const int n = std::snprintf(esc, sizeof(esc), "\\u%04x", static_cast<unsigned>(c));
+      raw(std::string_view(esc, static_cast<size_t>(n)));
+    } else {
+      raw(std::string_view(&c, 1));
+    }
+  }
+  raw("\"");
+}
+
+void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& l) noexcept {
+  const tcp_session::Session& s = *r.session;
+  const tcp_session::Endpoint& o = s.ep[0];
+  const tcp_session::Endpoint& p = s.ep[1];
+  char ip[64];
+  char uid[24];
+  l.clear();
+  l.raw("{\"ts\":");
+  l.seconds(s.first_ns);
+  l.raw(",\"uid\":\"");
+  l.raw(std::string_view(uid, engine::format_uid(r.uid, uid)));
+  l.raw("\",\"id.orig_h\":\"");
+  l.raw(std::string_view(ip, packet::format_ip(r.orig_h, r.ip_version, ip, sizeof(ip))));
+  l.raw("\",\"id.orig_p\":");
+  l.u64(r.orig_p);
+  l.raw(",\"id.resp_h\":\"");
+  l.raw(std::string_view(ip, packet::format_ip(r.resp_h, r.ip_version, ip, sizeof(ip))));
+  l.raw("\",\"id.resp_p\":");
+  l.u64(r.resp_p);
+  l.raw(",\"proto\":\"tcp\",\"duration\":");
+  l.seconds(s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
+  l.raw(",\"orig_bytes\":");
+  l.u64(tcp_session::payload_bytes(o, p));
+  l.raw(",\"resp_bytes\":");
+  l.u64(tcp_session::payload_bytes(p, o));
+  l.raw(",\"conn_state\":\"");
+  l.raw(tcp_session::conn_state_name(r.state));
+  l.raw("\",\"history\":");
+  l.str(s.history_view());
+  l.raw(",\"orig_pkts\":");
+  l.u64(o.pkts);
+  l.raw(",\"resp_pkts\":");
+  l.u64(p.pkts);
+  l.raw(",\"orig_ip_bytes\":");
+  l.u64(o.ip_bytes);
+  l.raw(",\"resp_ip_bytes\":");
+  l.u64(p.ip_bytes);
+  const bool failed = tcp_session::is_failed(r.state);
+  l.raw(failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
+  if (failed) {
+    l.raw(tcp_session::failure_reason(r.state));
+    l.raw("\"");
+  }
+  l.raw(",\"perspective\":\"");
+  l.raw(buckets::perspective_name(r.perspective));
+  l.raw("\",\"orig_syn\":");
+  l.u64(o.syn);
+  l.raw(",\"orig_fin\":");
+  l.u64(o.fin);
+  l.raw(",\"orig_rst\":");
+  l.u64(o.rst);
+  l.raw(",\"resp_syn\":");
+  l.u64(p.syn);
+  l.raw(",\"resp_fin\":");
+  l.u64(p.fin);
+  l.raw(",\"resp_rst\":");
+  l.u64(p.rst);
+  if (s.syn_ns != 0 && s.synack_ns >= s.syn_ns) {
+    l.raw(",\"rtt_syn_synack\":");
+    l.seconds(s.synack_ns - s.syn_ns);
+  }
+  if (tcp_session::handshake_completed(s) && s.handshake_ack_ns >= s.synack_ns) {
+    l.raw(",\"rtt_synack_ack\":");
+    l.seconds(s.handshake_ack_ns - s.synack_ns);
+  }
+  l.raw(",\"end\":\"");
+  l.raw(engine::end_reason_name(r.end));
+  l.raw(s.history_truncated ? "\",\"history_truncated\":true}\n" : "\"}\n");
+}
+
+void SessionJsonWriter::on_session(const engine::SessionRecord& r) {
+  format(r, line_);
+  out_.write(line_.data(), line_.size());
+}
+
+void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
+  static constexpr ConnState kFailedStates[] = {ConnState::kS0, ConnState::kREJ, ConnState::kRSTOS0,
+                                                ConnState::kRSTRH, ConnState::kSH, ConnState::kSHR};
+  for (size_t pi = 0; pi < buckets::kPerspectiveCount; ++pi) {
+    const buckets::BucketCounters& c = b.by_perspective[pi];
+    LineBuffer& l = line_;
+    l.clear();
+    l.raw("{\"ts\":");
+    if (b.start_ns % 1'000'000'000ULL == 0) {
+      l.u64(b.start_ns / 1'000'000'000ULL);
+    } else {
+      l.seconds(b.start_ns);
+    }
+    l.raw(",\"span\":");
+    if (b.span_ns % 1'000'000'000ULL == 0) {
+      l.u64(b.span_ns / 1'000'000'000ULL);
+    } else {
+      l.seconds(b.span_ns);
+    }
+    l.raw(",\"perspective\":\"");
+    l.raw(buckets::perspective_name(static_cast<buckets::Perspective>(pi)));
+    l.raw("\",\"sessions\":");
+    l.u64(c.sessions);
+    l.raw(",\"attempts\":");
+    l.u64(c.attempts);
+    l.raw(",\"established\":");
+    l.u64(c.established);
+    l.raw(",\"failed\":");
+    l.u64(c.failed);
+    l.raw(",\"failed_by_state\":{");
+    bool first = true;
+    for (ConnState st : kFailedStates) {
+      if (!first) l.raw(",");
+      first = false;
+      l.raw("\"");
+      l.raw(tcp_session::conn_state_name(st));
+      l.raw("\":");
+      l.u64(c.by_state[static_cast<size_t>(st)]);
+    }
+    l.raw("},\"rst_orig\":");
+    l.u64(c.rst_orig);
+    l.raw(",\"rst_resp\":");
+    l.u64(c.rst_resp);
+    l.raw(",\"fin_orig\":");
+    l.u64(c.fin_orig);
+    l.raw(",\"fin_resp\":");
+    l.u64(c.fin_resp);
+    l.raw(",\"late\":");
+    l.u64(c.late);
+    l.raw("}\n");
+    out_.write(l.data(), l.size());
+  }
+}
+
+std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessions) {
+  std::string s;
+  char line[256];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(line, sizeof(line), fmt, args...);
+    s += line;
+  };
+  uint64_t by_class[4] = {};  // tcp, not_tcp, fragment, malformed
+  for (size_t i = 0; i < packet::kVerdictCount; ++i) {
+    const auto cls = packet::verdict_class(static_cast<packet::Verdict>(i));
+    const size_t k = cls == "tcp" ? 0 : cls == "not_tcp" ? 1 : cls == "fragment" ? 2 : 3;
+    by_class[k] += c.by_verdict[i];
+  }
+  add("frames: %llu received = %llu tcp + %llu not_tcp + %llu fragment + %llu malformed + %llu dropped\n",
+      (unsigned long long)c.received, (unsigned long long)by_class[0], (unsigned long long)by_class[1],
+      (unsigned long long)by_class[2], (unsigned long long)by_class[3], (unsigned long long)c.dropped_table_full);
+  for (size_t i = 1; i < packet::kVerdictCount; ++i) {
+    if (c.by_verdict[i] == 0) continue;
+    const auto v = static_cast<packet::Verdict>(i);
+    add("  %-10s %-20s %llu\n", std::string(packet::verdict_class(v)).c_str(),
+        std::string(packet::verdict_name(v)).c_str(), (unsigned long long)c.by_verdict[i]);
+  }
+  add("sessions: %llu", (unsigned long long)c.sessions);
+  for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
+    uint64_t n = 0;
+    for (uint64_t v : c.by_state[st]) n += v;
+    if (n != 0) add(" %s=%llu", std::string(tcp_session::conn_state_name(static_cast<ConnState>(st))).c_str(),
+                    (unsigned long long)n);
+  }
+  s += "\n";
+  uint64_t failed = 0;
+  for (uint64_t v : c.failed) failed += v;
+  add("failed sessions: %llu (", (unsigned long long)failed);
+  for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+    add("%s%s=%llu", p ? " " : "", std::string(buckets::perspective_name(static_cast<buckets::Perspective>(p))).c_str(),
+        (unsigned long long)c.failed[p]);
+  }
+  s += ")\n";
+  add("flow table: %llu evicted (syn-only %llu, other %llu), %llu segments dropped (table full)\n",
+      (unsigned long long)(c.evicted_syn_only + c.evicted_other), (unsigned long long)c.evicted_syn_only,
+      (unsigned long long)c.evicted_other, (unsigned long long)c.dropped_table_full);
+  if (c.handshakes != 0) {
+    add("handshakes: %llu, mean SYN->ACK time %.3f ms; SYN retransmissions %llu; RST without connection %llu\n",
+        (unsigned long long)c.handshakes, static_cast<double>(c.handshake_rtt_ns_sum) / c.handshakes / 1e6,
+        (unsigned long long)c.syn_retransmits, (unsigned long long)c.rst_without_connection);
+  }
+  if (late_sessions != 0) add("late sessions (ended after their bucket was emitted): %llu\n",
+                              (unsigned long long)late_sessions);
+  return s;
+}
+
+}  // namespace synscope::output

@@ -1,0 +1,573 @@
+// packet: frame decoding. See packet.hpp. Written as a chain of small decoders over a bounds-checked cursor;
+// each decoder either hands the rest of the frame to the next one or returns a Verdict.
+#include "packet/packet.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace synscope::packet {
+namespace {
+
+inline uint16_t load_be16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t load_be32(const uint8_t* p) noexcept {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+constexpr uint16_t kEtherIpv4 = 0x0800;
+constexpr uint16_t kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEtherVlan = 0x8100;
+constexpr uint16_t kEtherQinq = 0x88a8;
+constexpr uint16_t kEtherQinqOld = 0x9100;
+constexpr uint16_t kEtherMplsUc = 0x8847;
+constexpr uint16_t kEtherMplsMc = 0x8848;
+constexpr uint16_t kEtherPppoeSession = 0x8864;
+constexpr uint16_t kEtherPbb = 0x88e7;
+constexpr uint16_t kEtherFabricPath = 0x8903;
+constexpr uint16_t kEtherTransparentBridging = 0x6558;  // Ethernet inside GRE/Geneve
+constexpr uint16_t kEtherErspan2 = 0x88be;
+constexpr uint16_t kEtherErspan3 = 0x22eb;
+constexpr uint16_t kEtherPpp = 0x880b;                  // PPP inside enhanced GRE (PPTP)
+
+constexpr uint8_t kProtoIpInIp = 4;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoIpv6InIp = 41;
+constexpr uint8_t kProtoGre = 47;
+
+constexpr uint16_t kPortVxlan = 4789;
+constexpr uint16_t kPortGeneve = 6081;
+constexpr uint16_t kPortGtpU = 2152;
+constexpr uint16_t kPortTeredo = 3544;
+
+constexpr int kMaxL2Layers = 16;   // VLAN/MPLS labels before we call the frame bogus
+constexpr int kMaxIpv6ExtHeaders = 8;
+
+// The decoding context shared by the decoders of one frame.
+struct Decoder {
+  const ParseOptions& options;
+  PacketMeta& out;
+  uint8_t depth = 0;
+
+  Verdict ethernet(const uint8_t* p, uint32_t len) noexcept;
+  Verdict ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
+  Verdict ip_by_version(const uint8_t* p, uint32_t len) noexcept;
+  Verdict ipv4(const uint8_t* p, uint32_t len) noexcept;
+  Verdict ipv6(const uint8_t* p, uint32_t len) noexcept;
+  Verdict l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+             uint32_t captured, bool first_fragment) noexcept;
+  Verdict tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
+              bool first_fragment) noexcept;
+  Verdict udp(const uint8_t* p, uint32_t captured) noexcept;
+  Verdict gre(const uint8_t* p, uint32_t captured) noexcept;
+  Verdict ppp(const uint8_t* p, uint32_t len) noexcept;
+  bool enter_tunnel() noexcept { return ++depth <= options.max_tunnel_depth; }
+};
+
+Verdict Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 14) return Verdict::kTruncated;
+  return ethertype(load_be16(p + 12), p + 14, len - 14);
+}
+
+Verdict Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
+  for (int layer = 0; layer < kMaxL2Layers; ++layer) {
+    switch (type) {
+      case kEtherIpv4:
+        return ipv4(p, len);
+      case kEtherIpv6:
+        return ipv6(p, len);
+      case kEtherVlan:
+      case kEtherQinq:
+      case kEtherQinqOld:
+        if (len < 4) return Verdict::kTruncated;
+        type = load_be16(p + 2);
+        p += 4;
+        len -= 4;
+        continue;
+      case kEtherMplsUc:
+      case kEtherMplsMc: {
+        // Walk the label stack to the bottom-of-stack bit, then guess the payload from its first nibble,
+        // as Zeek does: 4/6 is IP, 0 is a pseudowire control word followed by Ethernet.
+        bool bottom = false;
+        for (int label = 0; label < kMaxL2Layers && !bottom; ++label) {
+          if (len < 4) return Verdict::kTruncated;
+          bottom = (p[2] & 0x01) != 0;
+          p += 4;
+          len -= 4;
+        }
+        if (!bottom) return Verdict::kBadL2;
+        if (len < 1) return Verdict::kTruncated;
+        if ((p[0] >> 4) == 0) {
+          if (len < 4) return Verdict::kTruncated;
+          return ethernet(p + 4, len - 4);
+        }
+        return ip_by_version(p, len);
+      }
+      case kEtherPppoeSession:
+        if (len < 6) return Verdict::kTruncated;
+        return ppp(p + 6, len - 6);
+      case kEtherPbb:
+        // 802.1ah: 4-byte I-TAG, then the customer's MAC addresses and ethertype.
+        if (len < 18) return Verdict::kTruncated;
+        type = load_be16(p + 16);
+        p += 18;
+        len -= 18;
+        continue;
+      case kEtherFabricPath:
+        // Cisco FabricPath: 2-byte FTag/TTL after the outer ethertype, then the original frame.
+        if (len < 16) return Verdict::kTruncated;
+        type = load_be16(p + 14);
+        p += 16;
+        len -= 16;
+        continue;
+      default:
+        return Verdict::kNotIp;
+    }
+  }
+  return Verdict::kBadL2;
+}
+
+Verdict Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
+  if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {  // address/control field, absent when compressed
+    p += 2;
+    len -= 2;
+  }
+  if (len < 1) return Verdict::kTruncated;
+  uint16_t proto = p[0];
+  if ((proto & 0x01) == 0) {  // uncompressed 2-byte protocol field
+    if (len < 2) return Verdict::kTruncated;
+    proto = load_be16(p);
+    p += 2;
+    len -= 2;
+  } else {
+    p += 1;
+    len -= 1;
+  }
+  if (proto == 0x0021) return ipv4(p, len);
+  if (proto == 0x0057) return ipv6(p, len);
+  return Verdict::kNotIp;
+}
+
+Verdict Decoder::ip_by_version(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 1) return Verdict::kTruncated;
+  switch (p[0] >> 4) {
+    case 4:
+      return ipv4(p, len);
+    case 6:
+      return ipv6(p, len);
+    default:
+      return Verdict::kNotIp;
+  }
+}
+
+Verdict Decoder::ipv4(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 20) return Verdict::kTruncated;
+  if ((p[0] >> 4) != 4) return Verdict::kBadIpHeader;
+  const uint32_t ihl = (p[0] & 0x0fu) * 4u;
+  if (ihl < 20) return Verdict::kBadIpHeader;
+  if (ihl > len) return Verdict::kTruncated;
+  uint32_t total = load_be16(p + 2);
+  if (total == 0) total = len;  // TSO/LRO captures leave total length 0; take what was captured
+  if (total < ihl) return Verdict::kBadIpHeader;
+  const uint16_t frag = load_be16(p + 6);
+  if ((frag & 0x1fff) != 0) return Verdict::kFragment;
+  const bool first_fragment = (frag & 0x2000) != 0;
+  // Ethernet padding makes len > total; a short snaplen makes len < total.
+  const uint32_t captured_l4 = (total < len ? total : len) - ihl;
+  out.ip_version = 4;
+  out.ip_len = total;
+  return l4(p[9], p, 4, p + ihl, total - ihl, captured_l4, first_fragment);
+}
+
+Verdict Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 40) return Verdict::kTruncated;
+  if ((p[0] >> 4) != 6) return Verdict::kBadIpHeader;
+  uint32_t payload = load_be16(p + 4);
+  if (payload == 0) payload = len - 40;  // jumbogram or TSO capture
+  const uint32_t captured = (payload < len - 40 ? payload : len - 40);
+  out.ip_version = 6;
+  out.ip_len = 40 + payload;
+
+  uint8_t next = p[6];
+  const uint8_t* h = p + 40;
+  uint32_t off = 0;  // bytes of extension headers consumed
+  bool first_fragment = false;
+  for (int i = 0; i <= kMaxIpv6ExtHeaders; ++i) {
+    uint32_t ext_len = 0;
+    switch (next) {
+      case 0:   // hop-by-hop
+      case 43:  // routing
+      case 60:  // destination options
+        if (captured < off + 2) return Verdict::kTruncated;
+        ext_len = (uint32_t{h[off + 1]} + 1) * 8;
+        break;
+      case 44: {  // fragment
+        if (captured < off + 8) return Verdict::kTruncated;
+        const uint16_t fo = load_be16(h + off + 2);
+        if ((fo & 0xfff8) != 0) return Verdict::kFragment;
+        first_fragment = (fo & 0x0001) != 0;
+        ext_len = 8;
+        break;
+      }
+      case 51:  // authentication header
+        if (captured < off + 2) return Verdict::kTruncated;
+        ext_len = (uint32_t{h[off + 1]} + 2) * 4;
+        break;
+      default:
+        if (off > payload) return Verdict::kBadIpHeader;
+        return l4(next, p, 6, h + off, payload - off, captured - off, first_fragment);
+    }
+    if (captured < off + ext_len) return Verdict::kTruncated;
+    next = h[off];
+    off += ext_len;
+  }
+  return Verdict::kBadIpHeader;
+}
+
+Verdict Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+                    uint32_t captured, bool first_fragment) noexcept {
+  switch (proto) {
+    case kProtoTcp:
+      return tcp(ip, ip_version, p, l4_len, captured, first_fragment);
+    case kProtoUdp:
+      if (first_fragment) return Verdict::kNotTcp;
+      return udp(p, captured);
+    case kProtoGre:
+      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      return gre(p, captured);
+    case kProtoIpInIp:
+      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      return ipv4(p, captured);
+    case kProtoIpv6InIp:
+      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      return ipv6(p, captured);
+    default:
+      return Verdict::kNotTcp;
+  }
+}
+
+// One's-complement sum of `len` bytes, 8 at a time (RFC 1071 with a 64-bit accumulator).
+uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
+  while (len >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc += w;
+    acc += (acc < w);  // end-around carry
+    p += 8;
+    len -= 8;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, p, len);
+  acc += tail;
+  acc += (acc < tail);
+  return acc;
+}
+
+uint16_t fold(uint64_t acc) noexcept {
+  acc = (acc & 0xffffffffu) + (acc >> 32);
+  acc = (acc & 0xffffffffu) + (acc >> 32);
+  acc = (acc & 0xffffu) + (acc >> 16);
+  acc = (acc & 0xffffu) + (acc >> 16);
+  acc = (acc & 0xffffu) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
+}
+
+bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len) noexcept {
+  // Pseudo-header in network byte order, summed as native words: the one's-complement sum is
+  // byte-order independent as long as every term is loaded the same way.
+  uint8_t pseudo[40] = {};
+  uint32_t plen;
+  if (ip_version == 4) {
+    std::memcpy(pseudo, ip + 12, 8);
+    pseudo[9] = kProtoTcp;
+    pseudo[10] = static_cast<uint8_t>(seg_len >> 8);
+    pseudo[11] = static_cast<uint8_t>(seg_len);
+    plen = 12;
+  } else {
+    std::memcpy(pseudo, ip + 8, 32);
+    pseudo[34] = static_cast<uint8_t>(seg_len >> 8);
+    pseudo[35] = static_cast<uint8_t>(seg_len);
+    pseudo[39] = kProtoTcp;
+    plen = 40;
+  }
+  uint64_t acc = ones_sum(pseudo, plen, 0);
+  // An odd-length segment: the final byte is padded with zero on the right, which memcpy into a
+  // zeroed little-endian word gives us only if the segment starts at an even offset of the sum.
+  // Both pseudo-header lengths are multiples of 8, so it does.
+  acc = ones_sum(seg, seg_len, acc);
+  return fold(acc) == 0xffff;
+}
+
+Verdict Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+                     uint32_t captured, bool first_fragment) noexcept {
+  if (captured < 20) return Verdict::kTruncated;
+  const uint32_t doff = (p[12] >> 4) * 4u;
+  if (doff < 20 || doff > l4_len) return Verdict::kBadTcpHeader;
+  if (doff > captured) return Verdict::kTruncated;
+
+  if (ip_version == 4) {
+    std::memcpy(out.src.bytes.data(), ip + 12, 4);
+    std::memcpy(out.dst.bytes.data(), ip + 16, 4);
+    std::memset(out.src.bytes.data() + 4, 0, 12);
+    std::memset(out.dst.bytes.data() + 4, 0, 12);
+  } else {
+    std::memcpy(out.src.bytes.data(), ip + 8, 16);
+    std::memcpy(out.dst.bytes.data(), ip + 24, 16);
+  }
+  out.ip_version = ip_version;
+  out.src_port = load_be16(p);
+  out.dst_port = load_be16(p + 2);
+  out.seq = load_be32(p + 4);
+  out.ack = load_be32(p + 8);
+  out.flags = p[13];
+  out.window = load_be16(p + 14);
+  out.tcp_header_len = static_cast<uint16_t>(doff);
+  out.payload_len = l4_len - doff;
+  out.window_scale = 0xff;
+  if ((out.flags & tcp_flag::kSyn) && doff > 20) {
+    // Only the window-scale option matters to the state machine (zero-window 'W' detection).
+    const uint8_t* o = p + 20;
+    const uint8_t* end = p + doff;
+    while (o < end) {
+      const uint8_t kind = o[0];
+      if (kind == 0) break;
+      if (kind == 1) {
+        ++o;
+        continue;
+      }
+      if (o + 1 >= end || o[1] < 2 || o + o[1] > end) break;
+      if (kind == 3 && o[1] >= 3) out.window_scale = o[2] > 14 ? 14 : o[2];
+      o += o[1];
+    }
+  }
+  // A first fragment or a short snaplen does not hold the whole segment: its checksum cannot be checked.
+  if (options.verify_checksums && !first_fragment && captured >= l4_len &&
+      !tcp_checksum_ok(ip, ip_version, p, l4_len)) {
+    return Verdict::kBadChecksum;
+  }
+  return Verdict::kTcp;
+}
+
+Verdict Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
+  if (captured < 8) return Verdict::kTruncated;
+  const uint16_t sport = load_be16(p);
+  const uint16_t dport = load_be16(p + 2);
+  const uint8_t* d = p + 8;
+  const uint32_t len = captured - 8;
+  auto either = [&](uint16_t port) { return sport == port || dport == port; };
+
+  if (either(kPortVxlan)) {
+    if (len < 8 || (d[0] & 0x08) == 0) return Verdict::kNotTcp;
+    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    return ethernet(d + 8, len - 8);
+  }
+  if (either(kPortGeneve)) {
+    if (len < 8) return Verdict::kNotTcp;
+    const uint32_t hdr = 8 + (d[0] & 0x3fu) * 4;
+    if (len < hdr) return Verdict::kTruncated;
+    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    return ethertype(load_be16(d + 2), d + hdr, len - hdr);
+  }
+  if (either(kPortGtpU)) {
+    // GTPv1-U G-PDU: 8-byte header, +4 when any of E/S/PN is set, then a chain of extension headers.
+    if (len < 8 || (d[0] >> 5) != 1 || (d[0] & 0x10) == 0 || d[1] != 0xff) return Verdict::kNotTcp;
+    uint32_t hdr = 8;
+    if (d[0] & 0x07) {
+      if (len < 12) return Verdict::kTruncated;
+      hdr = 12;
+      uint8_t next_ext = (d[0] & 0x04) ? d[11] : 0;
+      while (next_ext != 0) {
+        if (len < hdr + 1) return Verdict::kTruncated;
+        const uint32_t ext_len = uint32_t{d[hdr]} * 4;
+        if (ext_len == 0 || len < hdr + ext_len) return Verdict::kTruncated;
+        next_ext = d[hdr + ext_len - 1];
+        hdr += ext_len;
+      }
+    }
+    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    return ip_by_version(d + hdr, len - hdr);
+  }
+  if (either(kPortTeredo)) {
+    // Teredo (RFC 4380): optional authentication and origin-indication headers, then bare IPv6.
+    uint32_t off = 0;
+    if (len >= 2 && d[0] == 0x00 && d[1] == 0x01) {
+      if (len < 4) return Verdict::kNotTcp;
+      off = 4u + d[2] + d[3] + 8 + 1;
+    }
+    if (len >= off + 2 && d[off] == 0x00 && d[off + 1] == 0x00) off += 8;
+    if (len < off + 40 || (d[off] >> 4) != 6) return Verdict::kNotTcp;
+    if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return Verdict::kNotTcp;  // not a real IPv6 packet
+    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    return ipv6(d + off, len - off);
+  }
+  return Verdict::kNotTcp;
+}
+
+Verdict Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 4) return Verdict::kTruncated;
+  const uint8_t f = p[0];
+  const uint8_t version = p[1] & 0x07;
+  const uint16_t proto = load_be16(p + 2);
+  uint32_t hdr = 4;
+  if (version == 0) {
+    if (f & 0xc0) hdr += 4;  // checksum and/or routing present
+    if (f & 0x20) hdr += 4;  // key
+    if (f & 0x10) hdr += 4;  // sequence
+    if (f & 0x40) return Verdict::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
+  } else if (version == 1) {
+    // Enhanced GRE (PPTP): key always present, optional sequence and acknowledgement.
+    hdr += 4;
+    if (f & 0x10) hdr += 4;
+    if (p[1] & 0x80) hdr += 4;
+    if (len < hdr) return Verdict::kTruncated;
+    if (proto != kEtherPpp) return Verdict::kTunnelUnsupported;
+    if (len == hdr) return Verdict::kNotTcp;  // ack-only packet
+    return ppp(p + hdr, len - hdr);
+  } else {
+    return Verdict::kTunnelUnsupported;
+  }
+  if (len < hdr) return Verdict::kTruncated;
+  p += hdr;
+  len -= hdr;
+  switch (proto) {
+    case kEtherTransparentBridging:
+      return ethernet(p, len);
+    case kEtherErspan2:
+      if (len < 8) return Verdict::kTruncated;
+      return ethernet(p + 8, len - 8);
+    case kEtherErspan3: {
+      if (len < 12) return Verdict::kTruncated;
+      const uint32_t extra = (p[11] & 0x01) ? 8 : 0;  // optional platform-specific subheader
+      if (len < 12 + extra) return Verdict::kTruncated;
+      return ethernet(p + 12 + extra, len - 12 - extra);
+    }
+    default:
+      return ethertype(proto, p, len);
+  }
+}
+
+}  // namespace
+
+bool link_type_from_number(uint32_t number, LinkType& out) noexcept {
+  switch (number) {
+    case 0: out = LinkType::kNull; return true;
+    case 1: out = LinkType::kEthernet; return true;
+    case 12:  // DLT_RAW on most BSDs and Linux
+    case 14:  // DLT_RAW on OpenBSD
+    case 101: out = LinkType::kRaw; return true;
+    case 108: out = LinkType::kLoop; return true;
+    case 113: out = LinkType::kLinuxSll; return true;
+    case 228: out = LinkType::kIpv4; return true;
+    case 229: out = LinkType::kIpv6; return true;
+    case 276: out = LinkType::kLinuxSll2; return true;
+    default: return false;
+  }
+}
+
+Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
+                    PacketMeta& out) noexcept {
+  Decoder d{options, out};
+  out.tunnel_depth = 0;
+  Verdict v;
+  switch (link) {
+    case LinkType::kEthernet:
+      v = d.ethernet(data, caplen);
+      break;
+    case LinkType::kNull:
+    case LinkType::kLoop: {
+      if (caplen < 4) return Verdict::kTruncated;
+      uint32_t family;
+      if (link == LinkType::kLoop) {
+        family = load_be32(data);
+      } else {
+        // Host byte order of the capturing machine: accept either.
+        std::memcpy(&family, data, 4);
+        if (family > 0xffff) family = __builtin_bswap32(family);
+      }
+      if (family == 2) {
+        v = d.ipv4(data + 4, caplen - 4);
+      } else if (family == 24 || family == 28 || family == 30) {  // AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS
+        v = d.ipv6(data + 4, caplen - 4);
+      } else {
+        v = Verdict::kNotIp;
+      }
+      break;
+    }
+    case LinkType::kRaw:
+      v = d.ip_by_version(data, caplen);
+      break;
+    case LinkType::kIpv4:
+      v = d.ipv4(data, caplen);
+      break;
+    case LinkType::kIpv6:
+      v = d.ipv6(data, caplen);
+      break;
+    case LinkType::kLinuxSll:
+      if (caplen < 16) return Verdict::kTruncated;
+      v = d.ethertype(load_be16(data + 14), data + 16, caplen - 16);
+      break;
+    case LinkType::kLinuxSll2:
+      if (caplen < 20) return Verdict::kTruncated;
+      v = d.ethertype(load_be16(data), data + 20, caplen - 20);
+      break;
+    default:
+      v = Verdict::kNotIp;
+  }
+  out.tunnel_depth = d.depth;
+  return v;
+}
+
+std::string_view verdict_name(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kTcp: return "tcp";
+    case Verdict::kNotIp: return "not_ip";
+    case Verdict::kNotTcp: return "not_tcp";
+    case Verdict::kFragment: return "fragment";
+    case Verdict::kTunnelUnsupported: return "tunnel_unsupported";
+    case Verdict::kTruncated: return "truncated";
+    case Verdict::kBadL2: return "bad_l2";
+    case Verdict::kBadIpHeader: return "bad_ip_header";
+    case Verdict::kBadTcpHeader: return "bad_tcp_header";
+    case Verdict::kBadChecksum: return "bad_checksum";
+    case Verdict::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view verdict_class(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kTcp: return "tcp";
+    case Verdict::kNotIp:
+    case Verdict::kNotTcp:
+    case Verdict::kTunnelUnsupported: return "not_tcp";
+    case Verdict::kFragment: return "fragment";
+    default: return "malformed";
+  }
+}
+
+size_t format_ip(const IpAddr& addr, uint8_t ip_version, char* buf, size_t buf_len) noexcept {
+  if (inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, addr.bytes.data(), buf,
+                static_cast<socklen_t>(buf_len)) == nullptr) {
+    return 0;
+  }
+  return std::strlen(buf);
+}
+
+bool parse_ip(std::string_view text, IpAddr& out, uint8_t& ip_version) noexcept {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (text.empty() || text.size() >= sizeof(buf)) return false;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  out = IpAddr{};
+  if (inet_pton(AF_INET, buf, out.bytes.data()) == 1) {
+    ip_version = 4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, buf, out.bytes.data()) == 1) {
+    ip_version = 6;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace synscope::packet

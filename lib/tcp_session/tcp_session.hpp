@@ -1,0 +1,133 @@
+// tcp_session: the per-connection TCP state machine that yields Zeek's conn_state and history.
+//
+// A Session is plain data that lives inside one RX core's FlowTable; only that core touches it, so nothing
+// here is thread-safe and nothing needs to be. The rules follow Zeek's TCPSessionAdapter (endpoint states,
+// history letters and their repeat rules, connection reuse, the SYN/SYN-ACK reversal flip) and Zeek's
+// `conn_state` script function; docs/verdicts.md lists each rule and where it comes from.
+//
+// Timers are lazy: instead of a timer queue, `expired()` answers "would Zeek have removed this connection
+// by time `now`?" from timestamps kept in the session. The flow table asks it when a packet arrives for an
+// existing session and when it sweeps a slice of the table, so verdicts do not depend on sweep timing.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <string_view>
+
+#include "packet/packet.hpp"
+
+namespace synscope::tcp_session {
+
+/// One TCP endpoint's state, as Zeek's TCP_Endpoint tracks it.
+enum class EndpointState : uint8_t { kInactive, kSynSent, kSynAckSent, kPartial, kEstablished, kClosed, kReset };
+
+/// Zeek's conn_state values.
+enum class ConnState : uint8_t { kS0, kS1, kSF, kREJ, kS2, kS3, kRSTO, kRSTR, kRSTOS0, kRSTRH, kSH, kSHR, kOTH, kCount };
+inline constexpr size_t kConnStateCount = static_cast<size_t>(ConnState::kCount);
+
+/// Zeek's spelling of a conn_state ("S0", "REJ", ...).
+[[nodiscard]] std::string_view conn_state_name(ConnState s) noexcept;
+
+/// True for the states the brief calls a failed session: an attempt whose handshake never completed
+/// (S0, REJ, RSTOS0, RSTRH, SH, SHR).
+[[nodiscard]] bool is_failed(ConnState s) noexcept;
+
+/// Why a failed session failed, in words an operator reads ("no_reply", "rejected", ...); "" when not failed.
+[[nodiscard]] std::string_view failure_reason(ConnState s) noexcept;
+
+/// Timeouts and role heuristics; defaults are Zeek's (init-bare.zeek).
+struct SessionConfig {
+  uint64_t attempt_delay_ns = 5'000'000'000;        ///< tcp_attempt_delay: SYN with no reply
+  uint64_t close_delay_ns = 5'000'000'000;          ///< tcp_close_delay: after a complete close or reset
+  uint64_t connection_linger_ns = 5'000'000'000;    ///< tcp_connection_linger: idle half-closed
+  uint64_t session_timer_ns = 6'000'000'000;        ///< tcp_session_timer: re-check period
+  uint64_t syn_timeout_ns = 5'000'000'000;          ///< tcp_SYN_timeout: first re-check
+  uint64_t inactivity_ns = 300'000'000'000;         ///< tcp_inactivity_timeout
+  uint64_t long_inactivity_ns = 3'600'000'000'000;  ///< for established sessions on `long_lived_ports`
+  std::bitset<65536> likely_server_ports;           ///< decides the originator when the SYN was not seen
+  std::bitset<65536> long_lived_ports;              ///< Conn::port_inactivity_timeouts (21, 22, 23, 513)
+
+  /// Zeek's full-mode likely_server_ports (ports registered by its default protocol analyzers).
+  static std::bitset<65536> zeek_full_server_ports() noexcept;
+  SessionConfig() noexcept;
+};
+
+/// Per-side state and counters. `Session::ep[0]` is always the current originator.
+struct Endpoint {
+  EndpointState state = EndpointState::kInactive;
+  EndpointState prev_state = EndpointState::kInactive;
+  bool did_close = false;
+  bool is_lo = false;            ///< this endpoint is the key's lo side (fixed, survives flips)
+  uint32_t start_seq = 0;
+  uint32_t last_seq = 0;
+  uint32_t ack_seq = 0;          ///< highest ack the peer sent for this side's data
+  int64_t hist_last_syn = 0;     ///< relative seq of the last SYN/FIN/RST, for letter repeats
+  int64_t hist_last_fin = 0;
+  int64_t hist_last_rst = 0;
+  uint32_t pkts = 0;
+  uint64_t ip_bytes = 0;
+  uint32_t syn = 0;              ///< SYN packets (with or without ACK)
+  uint32_t fin = 0;
+  uint32_t rst = 0;
+  uint32_t chk_cnt = 0, chk_thresh = 1;    ///< bad checksums ('C', logarithmic)
+  uint32_t rxmt_cnt = 0, rxmt_thresh = 1;  ///< retransmitted payload ('T', logarithmic)
+  uint32_t win0_cnt = 0, win0_thresh = 1;  ///< zero windows ('W', logarithmic)
+};
+
+inline constexpr size_t kHistoryMax = 23;
+
+/// The state of one connection. Trivially copyable; lives in a FlowTable slot.
+struct Session {
+  std::array<Endpoint, 2> ep;    ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
+  uint64_t first_ns = 0;         ///< first packet (Zeek's ts, start_time)
+  uint64_t last_ns = 0;          ///< Zeek's last_time: not advanced once both sides closed
+  uint64_t last_packet_ns = 0;   ///< any packet, for idle eviction
+  uint64_t attempt_at_ns = 0;    ///< attempt timer deadline (0 = none)
+  uint64_t delete_at_ns = 0;     ///< delete timer deadline after a complete close (0 = none)
+  uint64_t syn_ns = 0;           ///< originator's first SYN
+  uint64_t synack_ns = 0;        ///< responder's first SYN-ACK
+  uint64_t handshake_ack_ns = 0; ///< originator's first ACK after the SYN-ACK
+  uint32_t hist_seen = 0;        ///< letters recorded once per role: bit b (orig) and b+16 (resp)
+  uint8_t history_len = 0;
+  bool history_truncated = false;
+  bool timers_cancelled = false;
+  char history[kHistoryMax] = {};
+
+  [[nodiscard]] std::string_view history_view() const noexcept { return {history, history_len}; }
+};
+
+/// Starts a session for its first packet. `from_lo` says whether the packet's sender is the key's lo side.
+/// Chooses the originator as Zeek does: the sender, unless the packet is not a pure SYN and its source
+/// port is a likely server port (then the receiver).
+void start(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
+           const SessionConfig& cfg) noexcept;
+
+/// Applies one valid TCP segment. `from_lo` as in start().
+void update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
+            const SessionConfig& cfg) noexcept;
+
+/// Records a segment that failed its checksum: Zeek ignores it except for the 'C' history letter.
+void record_bad_checksum(Session& s, bool from_lo) noexcept;
+
+/// True when Zeek would treat this packet as the start of a new connection on the same 5-tuple
+/// (a SYN with a new sequence number, or any SYN after a close).
+[[nodiscard]] bool is_reuse(const Session& s, const packet::PacketMeta& pkt, bool from_lo) noexcept;
+
+/// True when Zeek's timers would have removed the session by `now_ns`.
+[[nodiscard]] bool expired(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
+                           uint16_t resp_port) noexcept;
+
+/// Zeek's conn_state for the session as it is now.
+[[nodiscard]] ConnState conn_state(const Session& s) noexcept;
+
+/// Payload bytes sent by an endpoint, from sequence numbers (Zeek's orig_bytes/resp_bytes).
+[[nodiscard]] uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept;
+
+/// True when the originator sent a SYN (the session is a connection attempt).
+[[nodiscard]] bool is_attempt(const Session& s) noexcept;
+
+/// True when the three-way handshake completed (SYN, SYN-ACK, and the originator's ACK).
+[[nodiscard]] bool handshake_completed(const Session& s) noexcept;
+
+}  // namespace synscope::tcp_session

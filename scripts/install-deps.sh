@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian bookworm package synscope needs to build, test and benchmark.
+# Idempotent and non-interactive: safe to run on a fresh machine or again on a prepared one.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # libraries
+  libdpdk-dev dpdk libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
+  libpcap-dev nlohmann-json3-dev
+  # cross-checking, crafting and benchmarking captures
+  python3 python3-scapy argus-client tshark tcpreplay
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer once, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
