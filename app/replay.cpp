@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "capture/capture.hpp"
 #include "output/output.hpp"
@@ -25,6 +27,10 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     bucket_writer = std::make_unique<output::BucketJsonWriter>(*buckets_file);
   }
   engine::SessionEngine engine(options.engine, session_writer.get(), bucket_writer.get());
+  if (!engine.ok()) {
+    throw std::runtime_error("cannot reserve memory for --flow-capacity " +
+                             std::to_string(options.engine.flow_capacity) + " flows");
+  }
 
   constexpr uint32_t kBurst = 32;
   engine::ParsedPacket burst[kBurst];

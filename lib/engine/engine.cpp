@@ -11,9 +11,6 @@ namespace tf = packet::tcp_flag;
 
 namespace {
 
-// Prefetch distance within a burst: the index line of packet i+kPrefetchAhead is requested while packet i
-// is handled, so its DRAM miss overlaps useful work (the index miss dominates lookup cost on big tables).
-constexpr uint32_t kPrefetchAhead = 4;
 constexpr uint32_t kMaxBurst = 64;
 
 uint64_t splitmix(uint64_t x) noexcept {
@@ -114,30 +111,33 @@ uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
 }
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
+  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and hashes, prefetch index
+  // lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
+  // sessions the entries do not fit in cache and one DRAM miss per packet dominated replay time; the
+  // passes overlap those misses instead of paying them one after another.
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
     flow::FlowKey keys[kMaxBurst];
     uint64_t hashes[kMaxBurst];
     bool from_lo[kMaxBurst];
-    // Stage 1: canonical keys and hashes for the whole chunk, prefetching the first index lines.
+    bool tracked[kMaxBurst];
     for (uint32_t i = 0; i < chunk; ++i) {
       const Verdict v = pkts[i].verdict;
-      if (v == Verdict::kTcp || v == Verdict::kBadChecksum) {
+      tracked[i] = v == Verdict::kTcp || v == Verdict::kBadChecksum;
+      if (tracked[i]) {
         keys[i] = flow::make_key(pkts[i].meta, from_lo[i]);
         hashes[i] = table_.hash(keys[i]);
-        if (i < kPrefetchAhead) table_.prefetch(hashes[i]);
+        table_.prefetch(hashes[i]);
       }
     }
-    // Stage 2: handle in order, prefetching ahead.
+    for (uint32_t i = 0; i < chunk; ++i) {
+      if (tracked[i]) table_.prefetch_entry(hashes[i]);
+    }
     for (uint32_t i = 0; i < chunk; ++i) {
       const ParsedPacket& p = pkts[i];
       ++counters_.received;
       if (p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
-      if (i + kPrefetchAhead < chunk) {
-        const Verdict ahead = pkts[i + kPrefetchAhead].verdict;
-        if (ahead == Verdict::kTcp || ahead == Verdict::kBadChecksum) table_.prefetch(hashes[i + kPrefetchAhead]);
-      }
-      if (p.verdict == Verdict::kTcp || p.verdict == Verdict::kBadChecksum) {
+      if (tracked[i]) {
         handle(p, keys[i], hashes[i], from_lo[i]);
       } else {
         ++counters_.by_verdict[static_cast<size_t>(p.verdict)];
@@ -146,13 +146,27 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     pkts += chunk;
     n -= chunk;
   }
-  sweep(config_.sweep_slice);
-  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
+  maintain();
 }
 
 void SessionEngine::advance(uint64_t now_ns) noexcept {
   if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
-  sweep(config_.sweep_slice);
+  maintain();
+}
+
+void SessionEngine::maintain() noexcept {
+  // Expiry sweeps run once per millisecond of packet time with a slice of high_water/1024 entries (at
+  // least sweep_slice), so the whole table is walked about once per second of packet time at high rates;
+  // the slice is also capped at 2 entries per packet since the last sweep, so sparse traffic (or a capture
+  // spread over hours) never pays more than 2 entry checks per packet. Verdicts do not depend on it:
+  // handle() checks expiry on every lookup; the sweep only reclaims memory and emits finished sessions.
+  if (watermark_ns_ < next_sweep_ns_) return;
+  next_sweep_ns_ = watermark_ns_ + kSweepPeriodNs;
+  const uint32_t proportional = table_.high_water() / 1024 + 1;
+  uint64_t budget = proportional > config_.sweep_slice ? proportional : config_.sweep_slice;
+  const uint64_t by_packets = 2 * (counters_.received - received_at_sweep_) + 8;
+  received_at_sweep_ = counters_.received;
+  sweep(static_cast<uint32_t>(budget < by_packets ? budget : by_packets));
   if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
 }
 
@@ -202,15 +216,15 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
 }
 
 uint32_t SessionEngine::make_room() noexcept {
-  const uint32_t cap = table_.capacity();
+  const uint32_t cap = table_.high_water();
   if (cap == 0) return 0;
   // Scan a bounded window: take the first expired or SYN-only entry, else the longest idle one.
   uint32_t victim = flow::FlowTable<FlowEntry>::kNone;
   uint64_t oldest = UINT64_MAX;
   bool victim_syn_only = false;
   for (uint32_t k = 0; k < config_.evict_scan; ++k) {
-    const uint32_t idx = evict_cursor_;
-    evict_cursor_ = evict_cursor_ + 1 == cap ? 0 : evict_cursor_ + 1;
+    const uint32_t idx = evict_cursor_ < cap ? evict_cursor_ : 0;
+    evict_cursor_ = idx + 1 == cap ? 0 : idx + 1;
     if (!table_.in_use(idx)) continue;
     const FlowEntry& e = table_.at(idx);
     if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
@@ -239,11 +253,11 @@ uint32_t SessionEngine::make_room() noexcept {
 }
 
 void SessionEngine::sweep(uint32_t budget) noexcept {
-  const uint32_t cap = table_.capacity();
+  const uint32_t cap = table_.high_water();
   if (cap == 0 || table_.size() == 0) return;
   for (uint32_t k = 0; k < budget; ++k) {
-    const uint32_t idx = sweep_cursor_;
-    sweep_cursor_ = sweep_cursor_ + 1 == cap ? 0 : sweep_cursor_ + 1;
+    const uint32_t idx = sweep_cursor_ < cap ? sweep_cursor_ : 0;
+    sweep_cursor_ = idx + 1 == cap ? 0 : idx + 1;
     if (!table_.in_use(idx)) continue;
     const FlowEntry& e = table_.at(idx);
     if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
@@ -294,7 +308,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
 }
 
 void SessionEngine::finish() noexcept {
-  for (uint32_t idx = 0; idx < table_.capacity(); ++idx) {
+  for (uint32_t idx = 0; idx < table_.high_water(); ++idx) {
     if (!table_.in_use(idx)) continue;
     finalize(idx, EndReason::kEndOfInput);
     table_.erase(idx);

@@ -75,7 +75,7 @@ struct EngineConfig {
   NetworkSet internal = NetworkSet::defaults();
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;  ///< covers Zeek's 5-minute inactivity timeout
-  uint32_t sweep_slice = 256;                   ///< flow-table entries examined for expiry per burst
+  uint32_t sweep_slice = 256;                   ///< minimum entries examined per millisecond of packet time
   uint32_t evict_scan = 32;                     ///< entries examined to pick a victim when the table is full
   uint16_t core_id = 0;                         ///< mixed into session uids so they are unique across cores
 };
@@ -102,9 +102,10 @@ struct EngineCounters {
 
 class SessionEngine {
  public:
-  /// Allocates the flow table and bucket ring. Sinks may be null (then records/buckets are discarded);
-  /// they must outlive the engine.
+  /// Reserves the flow table and bucket ring. Sinks may be null (then records/buckets are discarded);
+  /// they must outlive the engine. Check ok() before use: false when memory could not be reserved.
   SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets);
+  [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
@@ -134,6 +135,9 @@ class SessionEngine {
   void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
   void finalize(uint32_t idx, EndReason why) noexcept;
   void sweep(uint32_t budget) noexcept;
+  void maintain() noexcept;
+
+  static constexpr uint64_t kSweepPeriodNs = 1'000'000;
   [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
 
   EngineConfig config_;
@@ -144,6 +148,8 @@ class SessionEngine {
   EngineCounters counters_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;
+  uint64_t next_sweep_ns_ = 0;
+  uint64_t received_at_sweep_ = 0;
   uint32_t evict_cursor_ = 0;
   uint64_t uid_counter_ = 0;
   uint64_t uid_seed_;

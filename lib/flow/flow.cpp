@@ -1,6 +1,7 @@
 // flow: key canonicalisation and hash seeding. See flow.hpp.
 #include "flow/flow.hpp"
 
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <chrono>
@@ -24,6 +25,16 @@ FlowKey make_key(const packet::PacketMeta& pkt, bool& from_lo) noexcept {
   }
   key.ip_version = pkt.ip_version;
   return key;
+}
+
+void* map_zeroed(size_t bytes) noexcept {
+  if (bytes == 0) bytes = 1;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap(void* p, size_t bytes) noexcept {
+  if (p != nullptr) ::munmap(p, bytes == 0 ? 1 : bytes);
 }
 
 FlowHasher::FlowHasher() noexcept {

@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
+#include <new>
 #include <type_traits>
 
 #include "packet/packet.hpp"
@@ -64,31 +64,65 @@ class FlowHasher {
   uint64_t s1_;
 };
 
-/// Fixed-capacity hash table from FlowKey to Entry. `Entry` must be trivially copyable and have a public
-/// `FlowKey key` member. Entries are addressed by a stable index in [0, capacity).
+/// Anonymous zero-filled memory, reserved at start and touched only as used (mmap with MAP_NORESERVE), so a
+/// table sized for millions of flows costs nothing until the flows arrive. nullptr when it cannot.
+void* map_zeroed(size_t bytes) noexcept;
+void unmap(void* p, size_t bytes) noexcept;
+
+/// Fixed-capacity hash table from FlowKey to Entry. `Entry` must be trivially destructible and have public
+/// `FlowKey key` and `uint64_t hash` members. Entries are addressed by a stable index in [0, capacity);
+/// fresh indices are handed out in increasing order and freed ones are reused first, so the live entries
+/// stay within [0, high_water()) and sweeps never walk untouched memory.
 template <typename Entry>
 class FlowTable {
+  static_assert(std::is_trivially_destructible_v<Entry>);
+
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  /// Allocates room for `capacity` entries (start-up only; throws std::bad_alloc when memory is short).
+  /// Reserves room for `capacity` entries (start-up only). Check ok(): false when the address space could
+  /// not be reserved, and then the table must not be used.
   explicit FlowTable(uint32_t capacity, FlowHasher hasher = FlowHasher())
-      : capacity_(capacity), hasher_(hasher) {
+      : capacity_(capacity), reserved_(capacity), hasher_(hasher) {
     uint64_t slots = 16;
     while (slots < uint64_t{capacity} * 2) slots <<= 1;
     slot_mask_ = slots - 1;
-    slots_.reset(new uint64_t[slots]());
-    entries_.reset(new Entry[capacity]);
-    used_.reset(new uint8_t[capacity]());
-    free_.reset(new uint32_t[capacity]);
-    for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
-    free_top_ = capacity;
+    slots_ = static_cast<uint64_t*>(map_zeroed(slots * sizeof(uint64_t)));
+    entries_ = static_cast<Entry*>(map_zeroed(uint64_t{capacity} * sizeof(Entry)));
+    used_ = static_cast<uint8_t*>(map_zeroed(capacity));
+    recycled_ = static_cast<uint32_t*>(map_zeroed(uint64_t{capacity} * sizeof(uint32_t)));
+    if (slots_ == nullptr || entries_ == nullptr || used_ == nullptr || recycled_ == nullptr) capacity_ = 0;
   }
+
+  [[nodiscard]] bool ok() const noexcept { return capacity_ > 0; }
+  ~FlowTable() {
+    unmap(slots_, (slot_mask_ + 1) * sizeof(uint64_t));
+    unmap(entries_, uint64_t{reserved_} * sizeof(Entry));
+    unmap(used_, reserved_);
+    unmap(recycled_, uint64_t{reserved_} * sizeof(uint32_t));
+  }
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
 
   [[nodiscard]] uint64_t hash(const FlowKey& key) const noexcept { return hasher_(key); }
 
   /// Prefetches the index line a lookup of `hash` will read first.
   void prefetch(uint64_t hash) const noexcept { __builtin_prefetch(&slots_[hash & slot_mask_]); }
+
+  /// Second prefetch stage: reads the index line (prefetched earlier) and prefetches the lines of the
+  /// first entry whose signature matches, so the key compare and state update in find()/the caller hit cache.
+  void prefetch_entry(uint64_t hash) const noexcept {
+    const uint32_t sig = signature(hash);
+    for (uint64_t pos = hash & slot_mask_;; pos = (pos + 1) & slot_mask_) {
+      const uint64_t slot = slots_[pos];
+      if (slot == 0) return;
+      if (static_cast<uint32_t>(slot >> 32) == sig) {
+        const char* e = reinterpret_cast<const char*>(&entries_[static_cast<uint32_t>(slot) - 1]);
+        for (size_t off = 0; off < sizeof(Entry); off += 64) __builtin_prefetch(e + off);
+        return;
+      }
+    }
+  }
 
   /// Index of the entry with `key`, or kNone.
   [[nodiscard]] uint32_t find(const FlowKey& key, uint64_t hash) const noexcept {
@@ -104,16 +138,24 @@ class FlowTable {
   }
 
   /// Inserts `key` (which must not be present) and returns its entry index, or kNone when full.
-  /// The entry's other fields are left for the caller to initialise.
+  /// The entry is value-initialised and then gets `key` and `hash`.
   [[nodiscard]] uint32_t insert(const FlowKey& key, uint64_t hash) noexcept {
-    if (free_top_ == 0) return kNone;
-    const uint32_t idx = free_[--free_top_];
+    uint32_t idx;
+    if (recycled_top_ > 0) {
+      idx = recycled_[--recycled_top_];
+    } else if (high_water_ < capacity_) {
+      idx = high_water_++;
+    } else {
+      return kNone;
+    }
     uint64_t pos = hash & slot_mask_;
     while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
     slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
-    entries_[idx].key = key;
-    entries_[idx].hash = hash;
+    Entry* e = new (&entries_[idx]) Entry();
+    e->key = key;
+    e->hash = hash;
     used_[idx] = 1;
+    ++size_;
     return idx;
   }
 
@@ -136,26 +178,32 @@ class FlowTable {
     }
     slots_[hole] = 0;
     used_[idx] = 0;
-    free_[free_top_++] = idx;
+    recycled_[recycled_top_++] = idx;
+    --size_;
   }
 
   [[nodiscard]] Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
   [[nodiscard]] const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
   [[nodiscard]] bool in_use(uint32_t idx) const noexcept { return used_[idx] != 0; }
-  [[nodiscard]] uint32_t size() const noexcept { return capacity_ - free_top_; }
+  [[nodiscard]] uint32_t size() const noexcept { return size_; }
   [[nodiscard]] uint32_t capacity() const noexcept { return capacity_; }
+  /// One past the highest index ever handed out: every live entry is below it.
+  [[nodiscard]] uint32_t high_water() const noexcept { return high_water_; }
 
  private:
   static uint32_t signature(uint64_t hash) noexcept { return static_cast<uint32_t>(hash >> 32); }
 
   uint32_t capacity_;
+  uint32_t reserved_;
   uint64_t slot_mask_ = 0;
   FlowHasher hasher_;
-  std::unique_ptr<uint64_t[]> slots_;
-  std::unique_ptr<Entry[]> entries_;
-  std::unique_ptr<uint8_t[]> used_;
-  std::unique_ptr<uint32_t[]> free_;
-  uint32_t free_top_ = 0;
+  uint64_t* slots_ = nullptr;
+  Entry* entries_ = nullptr;
+  uint8_t* used_ = nullptr;
+  uint32_t* recycled_ = nullptr;
+  uint32_t recycled_top_ = 0;
+  uint32_t high_water_ = 0;
+  uint32_t size_ = 0;
 };
 
 }  // namespace synscope::flow

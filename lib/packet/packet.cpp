@@ -246,21 +246,30 @@ Verdict Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const 
   }
 }
 
-// One's-complement sum of `len` bytes, 8 at a time (RFC 1071 with a 64-bit accumulator).
+// One's-complement sum of `len` bytes (RFC 1071): 32-bit words added into four 64-bit accumulators, which
+// cannot overflow for any IP packet, so the loop needs no carry handling; fold() reduces to 16 bits.
 uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
-  while (len >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    acc += w;
-    acc += (acc < w);  // end-around carry
-    p += 8;
-    len -= 8;
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  while (len >= 16) {
+    uint32_t w[4];
+    std::memcpy(w, p, 16);
+    a += w[0];
+    b += w[1];
+    c += w[2];
+    d += w[3];
+    p += 16;
+    len -= 16;
   }
-  uint64_t tail = 0;
+  while (len >= 4) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    a += w;
+    p += 4;
+    len -= 4;
+  }
+  uint32_t tail = 0;  // 0-3 final bytes, zero-padded on the right
   std::memcpy(&tail, p, len);
-  acc += tail;
-  acc += (acc < tail);
-  return acc;
+  return acc + a + b + c + d + tail;
 }
 
 uint16_t fold(uint64_t acc) noexcept {
@@ -291,9 +300,9 @@ bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, 
     plen = 40;
   }
   uint64_t acc = ones_sum(pseudo, plen, 0);
-  // An odd-length segment: the final byte is padded with zero on the right, which memcpy into a
-  // zeroed little-endian word gives us only if the segment starts at an even offset of the sum.
-  // Both pseudo-header lengths are multiples of 8, so it does.
+  // Each part is summed from its own start, so every part must begin on an even byte of the 16-bit word
+  // sequence: the pseudo-header lengths (12 and 40) are even, and an odd final byte of the segment is
+  // zero-padded on the right by the tail load in ones_sum().
   acc = ones_sum(seg, seg_len, acc);
   return fold(acc) == 0xffff;
 }
@@ -546,6 +555,18 @@ std::string_view verdict_class(Verdict v) noexcept {
 }
 
 size_t format_ip(const IpAddr& addr, uint8_t ip_version, char* buf, size_t buf_len) noexcept {
+  if (ip_version == 4 && buf_len >= 16) {
+    // Dotted quad by hand: inet_ntop goes through sprintf, which dominated per-session output cost.
+    size_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = addr.bytes[static_cast<size_t>(i)];
+      if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+      buf[n++] = static_cast<char>('0' + v % 10);
+      buf[n++] = i < 3 ? '.' : '\0';
+    }
+    return n - 1;
+  }
   if (inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, addr.bytes.data(), buf,
                 static_cast<socklen_t>(buf_len)) == nullptr) {
     return 0;

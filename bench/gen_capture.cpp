@@ -1,0 +1,241 @@
+// synscope-gen: writes a deterministic pcap of mixed TCP sessions for demos, tests and benchmarks.
+//
+// Sessions of known kinds (normal close, refused, unanswered with SYN retransmits, client reset, server
+// reset, client half-close with no answer) between internal (10/8, fd00::/8) and public addresses, spread
+// over a time window and interleaved as real traffic is; plus a share of UDP and truncated frames so the
+// frame accounting is exercised. Every TCP checksum is correct. Single-threaded command-line tool.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum class Kind : uint8_t { kNormal, kRefused, kUnanswered, kClientReset, kServerReset, kHalfClose };
+constexpr const char* kKindNames[] = {"normal(SF)", "refused(REJ)", "unanswered(S0)", "client_reset(RSTO)",
+                                      "server_reset(RSTR)", "half_close(SH)"};
+
+struct Pkt {
+  uint64_t ts_ns;
+  uint32_t session;
+  uint32_t seq, ack;
+  uint16_t payload;
+  uint8_t flags;
+  bool from_client;
+  uint8_t extra;  // 0 = TCP, 1 = UDP filler, 2 = truncated TCP
+};
+
+struct Session {
+  uint8_t client[16], server[16];
+  bool v6;
+  uint16_t cport, sport;
+};
+
+constexpr uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
+
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc) {
+  for (size_t i = 0; i + 1 < n; i += 2) acc += (uint32_t{p[i]} << 8) | p[i + 1];
+  if (n & 1) acc += uint32_t{p[n - 1]} << 8;
+  return acc;
+}
+uint16_t finish(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(~acc);
+}
+void put16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8), p[1] = uint8_t(v); }
+void put32(uint8_t* p, uint32_t v) { p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v); }
+
+size_t build_frame(const Session& s, const Pkt& k, uint8_t* f) {
+  const uint8_t* src = k.from_client ? s.client : s.server;
+  const uint8_t* dst = k.from_client ? s.server : s.client;
+  const uint16_t sp = k.from_client ? s.cport : s.sport, dp = k.from_client ? s.sport : s.cport;
+  std::memset(f, 0, 14);
+  f[0] = 0x02, f[5] = k.from_client ? 1 : 2, f[6] = 0x02, f[11] = k.from_client ? 2 : 1;
+  const bool udp = k.extra == 1;
+  const size_t l4h = udp ? 8 : 20;
+  const size_t l4len = l4h + k.payload;
+  uint8_t* ip = f + 14;
+  size_t iph;
+  if (!s.v6) {
+    put16(f + 12, 0x0800);
+    iph = 20;
+    std::memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, static_cast<uint16_t>(20 + l4len));
+    ip[6] = 0x40;  // DF
+    ip[8] = 64;
+    ip[9] = udp ? 17 : 6;
+    std::memcpy(ip + 12, src, 4);
+    std::memcpy(ip + 16, dst, 4);
+    put16(ip + 10, finish(sum16(ip, 20, 0)));
+  } else {
+    put16(f + 12, 0x86dd);
+    iph = 40;
+    std::memset(ip, 0, 40);
+    ip[0] = 0x60;
+    put16(ip + 4, static_cast<uint16_t>(l4len));
+    ip[6] = udp ? 17 : 6;
+    ip[7] = 64;
+    std::memcpy(ip + 8, src, 16);
+    std::memcpy(ip + 24, dst, 16);
+  }
+  uint8_t* l4 = ip + iph;
+  std::memset(l4, 0, l4len);
+  put16(l4, sp);
+  put16(l4 + 2, dp);
+  for (size_t i = 0; i < k.payload; ++i) l4[l4h + i] = static_cast<uint8_t>('a' + (i % 26));
+  uint32_t acc = 0;
+  const size_t alen = s.v6 ? 16 : 4;
+  acc = sum16(src, alen, acc);
+  acc = sum16(dst, alen, acc);
+  acc += udp ? 17 : 6;
+  acc += static_cast<uint32_t>(l4len);
+  if (udp) {
+    put16(l4 + 4, static_cast<uint16_t>(l4len));
+    put16(l4 + 6, finish(sum16(l4, l4len, acc)));
+  } else {
+    put32(l4 + 4, k.seq);
+    put32(l4 + 8, k.ack);
+    l4[12] = 5 << 4;
+    l4[13] = k.flags;
+    put16(l4 + 14, 64240);
+    put16(l4 + 16, finish(sum16(l4, l4len, acc)));
+  }
+  size_t len = 14 + iph + l4len;
+  if (k.extra == 2) len = 14 + iph + 10;  // truncated inside the TCP header
+  return len;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"synscope-gen: write a pcap of mixed TCP sessions"};
+  std::string out;
+  uint32_t sessions = 1000;
+  uint64_t seed = 1;
+  double window_s = 600;
+  double start_s = 1700000000;
+  uint32_t data_exchanges = 3;
+  double ipv6_share = 0.1;
+  app.add_option("-o,--out", out, "Output pcap path")->required();
+  app.add_option("-n,--sessions", sessions, "Number of TCP sessions")->check(CLI::Range(1u, 50'000'000u));
+  app.add_option("--seed", seed, "Random seed");
+  app.add_option("--window", window_s, "Seconds over which sessions start")->check(CLI::Range(1.0, 1e7));
+  app.add_option("--start", start_s, "Epoch seconds of the first session");
+  app.add_option("--exchanges", data_exchanges, "Request/response pairs per normal session")
+      ->check(CLI::Range(0u, 1000u));
+  app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
+  CLI11_PARSE(app, argc, argv);
+
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u01(0, 1);
+  std::vector<Session> ss(sessions + 1);
+  std::vector<Pkt> pkts;
+  pkts.reserve(static_cast<size_t>(sessions) * (8 + 4 * data_exchanges));
+  uint64_t kind_count[6] = {};
+
+  for (uint32_t i = 0; i < sessions; ++i) {
+    Session& s = ss[i];
+    s.v6 = u01(rng) < ipv6_share;
+    const bool client_internal = u01(rng) < 0.6, server_internal = u01(rng) < 0.3;
+    auto addr = [&](uint8_t* a, bool internal) {
+      std::memset(a, 0, 16);
+      const uint32_t r = static_cast<uint32_t>(rng());
+      if (!s.v6) {
+        a[0] = internal ? 10 : static_cast<uint8_t>(11 + r % 100);  // 11-110: public, not RFC 1918
+        a[1] = uint8_t(r >> 8), a[2] = uint8_t(r >> 16), a[3] = uint8_t(1 + (r >> 24) % 254);
+      } else {
+        a[0] = internal ? 0xfd : 0x20, a[1] = internal ? 0x00 : 0x01;
+        for (int b = 8; b < 16; ++b) a[b] = static_cast<uint8_t>(rng());
+      }
+    };
+    addr(s.client, client_internal);
+    addr(s.server, server_internal);
+    s.cport = static_cast<uint16_t>(32768 + rng() % 28000);
+    static constexpr uint16_t kServerPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
+    s.sport = kServerPorts[rng() % 8];
+
+    const double r = u01(rng);
+    const Kind kind = r < 0.70 ? Kind::kNormal : r < 0.78 ? Kind::kRefused : r < 0.85 ? Kind::kUnanswered
+                      : r < 0.90 ? Kind::kClientReset : r < 0.96 ? Kind::kServerReset : Kind::kHalfClose;
+    ++kind_count[static_cast<int>(kind)];
+    uint64_t t = static_cast<uint64_t>((start_s + u01(rng) * window_s) * 1e9);
+    const uint64_t rtt = static_cast<uint64_t>((0.2 + u01(rng) * 80) * 1e6);
+    uint32_t cseq = static_cast<uint32_t>(rng()), sseq = static_cast<uint32_t>(rng());
+    auto emit = [&](bool from_client, uint8_t flags, uint16_t payload, uint64_t dt) {
+      t += dt;
+      pkts.push_back(Pkt{t, i, from_client ? cseq : sseq, (flags & ACK) ? (from_client ? sseq : cseq) : 0,
+                         payload, flags, from_client, 0});
+      uint32_t& seq = from_client ? cseq : sseq;
+      seq += payload + ((flags & (SYN | FIN)) ? 1 : 0);
+    };
+    emit(true, SYN, 0, 0);
+    switch (kind) {
+      case Kind::kRefused:
+        emit(false, RST | ACK, 0, rtt / 2);
+        break;
+      case Kind::kUnanswered:
+        cseq -= 1;  // retransmissions repeat the ISN
+        emit(true, SYN, 0, 1'000'000'000);
+        cseq -= 1;
+        emit(true, SYN, 0, 2'000'000'000);
+        break;
+      case Kind::kHalfClose:
+        emit(true, FIN | ACK, 0, 200'000'000);
+        break;
+      default: {
+        emit(false, SYN | ACK, 0, rtt / 2);
+        emit(true, ACK, 0, rtt / 2);
+        const uint32_t n = kind == Kind::kNormal ? data_exchanges : 1;
+        for (uint32_t x = 0; x < n; ++x) {
+          emit(true, PSH | ACK, static_cast<uint16_t>(40 + rng() % 400), 1'000'000);
+          emit(false, ACK, 0, rtt / 2);
+          emit(false, PSH | ACK, static_cast<uint16_t>(100 + rng() % 1300), 2'000'000);
+          emit(true, ACK, 0, rtt / 2);
+        }
+        if (kind == Kind::kNormal) {
+          emit(true, FIN | ACK, 0, 5'000'000);
+          emit(false, FIN | ACK, 0, rtt / 2);
+          emit(true, ACK, 0, rtt / 2);
+        } else {
+          emit(kind == Kind::kClientReset, RST | ACK, 0, 3'000'000);
+        }
+      }
+    }
+    // About 3% of sessions get a UDP neighbour frame and 0.5% a truncated TCP frame, for frame accounting.
+    if (u01(rng) < 0.03) pkts.push_back(Pkt{t + 1000, i, 0, 0, 48, 0, true, 1});
+    if (u01(rng) < 0.005) pkts.push_back(Pkt{t + 2000, i, 0, 0, 0, ACK, true, 2});
+  }
+  std::stable_sort(pkts.begin(), pkts.end(), [](const Pkt& a, const Pkt& b) { return a.ts_ns < b.ts_ns; });
+
+  std::FILE* f = std::fopen(out.c_str(), "wb");
+  if (f == nullptr) {
+    std::fprintf(stderr, "synscope-gen: cannot write %s: %s\n", out.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+  const uint32_t hdr[6] = {0xa1b23c4d, 0x00040002, 0, 0, 65535, 1};  // nanosecond pcap, Ethernet
+  std::fwrite(hdr, 1, 24, f);
+  uint8_t frame[2048];
+  for (const Pkt& k : pkts) {
+    const size_t len = build_frame(ss[k.session], k, frame);
+    const uint32_t rec[4] = {static_cast<uint32_t>(k.ts_ns / 1'000'000'000ULL),
+                             static_cast<uint32_t>(k.ts_ns % 1'000'000'000ULL), static_cast<uint32_t>(len),
+                             static_cast<uint32_t>(len)};
+    std::fwrite(rec, 1, 16, f);
+    std::fwrite(frame, 1, len, f);
+  }
+  if (std::fclose(f) != 0) {
+    std::fprintf(stderr, "synscope-gen: cannot write %s\n", out.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "synscope-gen: %s: %zu frames, %u sessions:", out.c_str(), pkts.size(), sessions);
+  for (int k = 0; k < 6; ++k) std::fprintf(stderr, " %s=%llu", kKindNames[k], (unsigned long long)kind_count[k]);
+  std::fprintf(stderr, "\n");
+  return 0;
+}

@@ -1,0 +1,78 @@
+// BucketRing: charge to the first-packet bucket, emit when settled, count late sessions, never lose one.
+#include "buckets/buckets.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace synscope::buckets {
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+struct Collect : BucketSink {
+  std::vector<Bucket> got;
+  void on_bucket(const Bucket& b) override { got.push_back(b); }
+};
+
+SessionSummary failed_at(uint64_t t, Perspective p = Perspective::kInbound) {
+  SessionSummary s;
+  s.first_ns = t;
+  s.perspective = p;
+  s.state = tcp_session::ConnState::kS0;
+  s.attempt = s.failed = true;
+  return s;
+}
+
+TEST(BucketRing, ChargesFirstPacketBucketAndEmitsWhenSettled) {
+  BucketRing ring(60 * kSec, 30 * kSec);
+  Collect out;
+  ring.add(failed_at(1000 * kSec), 1005 * kSec);
+  ring.add(failed_at(1010 * kSec, Perspective::kEdge), 1015 * kSec);
+  ring.add(failed_at(1090 * kSec), 1095 * kSec);
+  ring.advance(1049 * kSec, out);
+  EXPECT_TRUE(out.got.empty());  // bucket [960,1020) settles at 1020 + 30 s
+  ring.advance(1100 * kSec, out);
+  ASSERT_EQ(out.got.size(), 1u);  // [1020,1080) had no session; [1080,1140) is still open
+  EXPECT_EQ(out.got[0].start_ns, 960 * kSec);
+  EXPECT_EQ(out.got[0].by_perspective[0].failed, 1u);
+  EXPECT_EQ(out.got[0].by_perspective[3].failed, 1u);
+  EXPECT_EQ(out.got[0].by_perspective[0].by_state[0], 1u);
+  ring.flush(out);
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(out.got[1].start_ns, 1080 * kSec);
+}
+
+TEST(BucketRing, LateSessionsAreCountedNotLost) {
+  BucketRing ring(10 * kSec, 0);
+  Collect out;
+  ring.add(failed_at(100 * kSec), 101 * kSec);
+  ring.add(failed_at(125 * kSec), 125 * kSec);
+  ring.advance(126 * kSec, out);
+  ASSERT_EQ(out.got.size(), 1u);  // [100,110) settled; [120,130) still open
+  ring.add(failed_at(101 * kSec), 126 * kSec);  // its bucket [100,110) is gone
+  EXPECT_EQ(ring.late_sessions(), 1u);
+  ring.flush(out);
+  uint64_t failed = 0, late = 0;
+  for (const Bucket& b : out.got) {
+    failed += b.by_perspective[0].failed;
+    late += b.by_perspective[0].late;
+  }
+  EXPECT_EQ(failed, 2u);
+  EXPECT_EQ(late, 1u);
+}
+
+TEST(BucketRing, LongGapSkipsEmptyBuckets) {
+  BucketRing ring(kSec, 0);
+  Collect out;
+  ring.add(failed_at(10 * kSec), 10 * kSec);
+  ring.advance(11 * kSec, out);
+  ring.advance(5'000'000 * kSec, out);  // weeks later: must not walk every empty second
+  ring.add(failed_at(5'000'000 * kSec), 5'000'000 * kSec);
+  ring.flush(out);
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(out.got[1].start_ns, 5'000'000 * kSec);
+}
+
+}  // namespace
+}  // namespace synscope::buckets

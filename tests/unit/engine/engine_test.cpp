@@ -1,0 +1,162 @@
+// SessionEngine: frame accounting, reuse, eviction when full, expiry, perspectives.
+#include "engine/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace synscope::engine {
+namespace {
+
+namespace tf = packet::tcp_flag;
+constexpr uint64_t kSec = 1'000'000'000;
+
+struct Sessions : SessionSink {
+  std::vector<std::pair<tcp_session::ConnState, EndReason>> got;
+  std::vector<buckets::Perspective> perspectives;
+  void on_session(const SessionRecord& r) override {
+    got.emplace_back(r.state, r.end);
+    perspectives.push_back(r.perspective);
+  }
+};
+
+ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool from_client, uint8_t flags,
+                     uint32_t seq, uint32_t ack = 0, uint8_t server_first_octet = 93) {
+  ParsedPacket p;
+  p.verdict = packet::Verdict::kTcp;
+  p.ts_ns = t;
+  packet::IpAddr c, s;
+  c.bytes[0] = 10, c.bytes[3] = client_last_octet;
+  s.bytes[0] = server_first_octet, s.bytes[3] = 1;
+  p.meta.ip_version = 4;
+  p.meta.src = from_client ? c : s;
+  p.meta.dst = from_client ? s : c;
+  p.meta.src_port = from_client ? cport : 80;
+  p.meta.dst_port = from_client ? 80 : cport;
+  p.meta.flags = flags;
+  p.meta.seq = seq;
+  p.meta.ack = ack;
+  p.meta.window = 1000;
+  p.meta.ip_len = 40;
+  return p;
+}
+
+TEST(Engine, EveryFrameIsAccountedFor) {
+  EngineConfig cfg;
+  cfg.flow_capacity = 16;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> burst;
+  burst.push_back(tcp_pkt(kSec, 1, 40000, true, tf::kSyn, 100));
+  ParsedPacket udp;
+  udp.verdict = packet::Verdict::kNotTcp;
+  burst.push_back(udp);
+  ParsedPacket trunc;
+  trunc.verdict = packet::Verdict::kTruncated;
+  burst.push_back(trunc);
+  ParsedPacket frag;
+  frag.verdict = packet::Verdict::kFragment;
+  burst.push_back(frag);
+  ParsedPacket bad = tcp_pkt(kSec, 1, 40000, false, tf::kSyn | tf::kAck, 500, 101);
+  bad.verdict = packet::Verdict::kBadChecksum;
+  burst.push_back(bad);
+  e.process_burst(burst.data(), static_cast<uint32_t>(burst.size()));
+  e.finish();
+  const EngineCounters& c = e.counters();
+  EXPECT_EQ(c.received, 5u);
+  EXPECT_EQ(c.accounted(), c.received);
+  EXPECT_EQ(c.by_verdict[static_cast<size_t>(packet::Verdict::kTcp)], 1u);
+  EXPECT_EQ(c.by_verdict[static_cast<size_t>(packet::Verdict::kBadChecksum)], 1u);
+  ASSERT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kS0);  // the bad-checksum SYN-ACK was ignored
+}
+
+TEST(Engine, PortReuseStartsNewConnection) {
+  EngineConfig cfg;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> b = {
+      tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 101),
+      tcp_pkt(2 * kSec, 1, 40000, true, tf::kSyn, 900),  // new ISN on the same 5-tuple
+      tcp_pkt(2 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 901),
+  };
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  e.finish();
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kREJ);
+  EXPECT_EQ(out.got[0].second, EndReason::kReuse);
+  EXPECT_EQ(out.got[1].first, tcp_session::ConnState::kREJ);
+}
+
+TEST(Engine, SynRetransmitAfterAttemptTimeoutIsANewAttempt) {
+  EngineConfig cfg;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> b = {tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
+                                 tcp_pkt(4 * kSec, 1, 40000, true, tf::kSyn, 100),
+                                 tcp_pkt(10 * kSec, 1, 40000, true, tf::kSyn, 100)};
+  e.process_burst(b.data(), 3);
+  e.finish();
+  ASSERT_EQ(out.got.size(), 2u);  // 1 s and 4 s are one attempt; 10 s is past the 5 s attempt timer
+  EXPECT_EQ(out.got[0].second, EndReason::kTimeout);
+  EXPECT_EQ(e.counters().syn_retransmits, 1u);
+}
+
+TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
+  EngineConfig cfg;
+  cfg.flow_capacity = 4;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> b;
+  // Three established sessions and one SYN-only, then a fifth flow.
+  for (uint8_t i = 1; i <= 3; ++i) {
+    b.push_back(tcp_pkt(kSec, i, 40000, true, tf::kSyn, 100));
+    b.push_back(tcp_pkt(kSec, i, 40000, false, tf::kSyn | tf::kAck, 500, 101));
+  }
+  b.push_back(tcp_pkt(kSec, 4, 40000, true, tf::kSyn, 100));
+  b.push_back(tcp_pkt(kSec, 5, 40000, true, tf::kSyn, 100));
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  EXPECT_EQ(e.counters().evicted_syn_only, 1u);
+  EXPECT_EQ(e.counters().evicted_other, 0u);
+  ASSERT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(out.got[0].second, EndReason::kEvicted);
+  EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kS0);
+  EXPECT_EQ(e.active_flows(), 4u);
+  EXPECT_EQ(e.counters().accounted(), e.counters().received);
+}
+
+TEST(Engine, PerspectivesFollowInternalNetworks) {
+  EngineConfig cfg;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> b = {tcp_pkt(kSec, 1, 40001, true, tf::kSyn, 1, 0, 93),    // 10.x -> 93.x
+                                 tcp_pkt(kSec, 2, 40002, true, tf::kSyn, 1, 0, 10),    // 10.x -> 10.x
+                                 tcp_pkt(kSec, 3, 40003, false, tf::kSyn, 1, 0, 93)};  // 93.x -> 10.x
+  e.process_burst(b.data(), 3);
+  e.finish();
+  ASSERT_EQ(out.perspectives.size(), 3u);
+  std::sort(out.perspectives.begin(), out.perspectives.end());
+  EXPECT_EQ(out.perspectives[0], buckets::Perspective::kInbound);
+  EXPECT_EQ(out.perspectives[1], buckets::Perspective::kOutbound);
+  EXPECT_EQ(out.perspectives[2], buckets::Perspective::kPrivate);
+}
+
+TEST(NetworkSet, ParsesAndRejects) {
+  NetworkSet s;
+  EXPECT_TRUE(s.add("10.0.0.0/8"));
+  EXPECT_TRUE(s.add("2001:db8::/32"));
+  EXPECT_FALSE(s.add("10.0.0.0/33"));
+  EXPECT_FALSE(s.add("bogus"));
+  EXPECT_FALSE(s.add("10.0.0.0/x"));
+  packet::IpAddr a;
+  uint8_t v;
+  ASSERT_TRUE(packet::parse_ip("10.20.30.40", a, v));
+  EXPECT_TRUE(s.contains(a, v));
+  ASSERT_TRUE(packet::parse_ip("11.0.0.1", a, v));
+  EXPECT_FALSE(s.contains(a, v));
+}
+
+}  // namespace
+}  // namespace synscope::engine

@@ -1,0 +1,273 @@
+// Frame decoding: every encapsulation we claim, checksums, and bounds safety on truncated input.
+#include "packet/packet.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace synscope::packet {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+void put16(Bytes& b, uint16_t v) { b.push_back(uint8_t(v >> 8)), b.push_back(uint8_t(v)); }
+
+uint16_t csum(const uint8_t* p, size_t n, uint32_t acc) {
+  for (size_t i = 0; i + 1 < n; i += 2) acc += (uint32_t{p[i]} << 8) | p[i + 1];
+  if (n & 1) acc += uint32_t{p[n - 1]} << 8;
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(~acc);
+}
+
+// A TCP segment (header + payload) with a correct checksum for the given addresses.
+Bytes tcp(const uint8_t* src, const uint8_t* dst, size_t alen, uint8_t flags, size_t payload, size_t opts = 0) {
+  Bytes t(20 + opts + payload, 0);
+  t[0] = 0x9c, t[1] = 0x40;  // 40000
+  t[2] = 0x00, t[3] = 80;
+  t[4] = 0, t[5] = 0, t[6] = 0x01, t[7] = 0x00;  // seq 256
+  t[12] = static_cast<uint8_t>(((20 + opts) / 4) << 4);
+  t[13] = flags;
+  t[14] = 0x10;
+  for (size_t i = 0; i < opts; ++i) t[20 + i] = 1;  // NOPs
+  for (size_t i = 0; i < payload; ++i) t[20 + opts + i] = static_cast<uint8_t>(i * 7);
+  uint32_t acc = 0;
+  for (size_t i = 0; i < alen; i += 2) acc += (uint32_t{src[i]} << 8) | src[i + 1];
+  for (size_t i = 0; i < alen; i += 2) acc += (uint32_t{dst[i]} << 8) | dst[i + 1];
+  acc += 6 + static_cast<uint32_t>(t.size());
+  const uint16_t c = csum(t.data(), t.size(), acc);
+  t[16] = uint8_t(c >> 8), t[17] = uint8_t(c);
+  return t;
+}
+
+const uint8_t kSrc4[4] = {10, 0, 0, 1}, kDst4[4] = {93, 184, 216, 34};
+const uint8_t kSrc6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t kDst6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+Bytes ipv4(const Bytes& l4, uint8_t proto = 6, size_t opts = 0, uint16_t frag = 0) {
+  Bytes ip(20 + opts, 0);
+  ip[0] = static_cast<uint8_t>(0x40 | ((20 + opts) / 4));
+  const size_t total = ip.size() + l4.size();
+  ip[2] = uint8_t(total >> 8), ip[3] = uint8_t(total);
+  ip[6] = uint8_t(frag >> 8), ip[7] = uint8_t(frag);
+  ip[8] = 64, ip[9] = proto;
+  std::memcpy(&ip[12], kSrc4, 4);
+  std::memcpy(&ip[16], kDst4, 4);
+  ip.insert(ip.end(), l4.begin(), l4.end());
+  return ip;
+}
+
+Bytes ipv6(const Bytes& l4, uint8_t next = 6, const Bytes& ext = {}) {
+  Bytes ip(40, 0);
+  ip[0] = 0x60;
+  const size_t plen = ext.size() + l4.size();
+  ip[4] = uint8_t(plen >> 8), ip[5] = uint8_t(plen);
+  ip[6] = next, ip[7] = 64;
+  std::memcpy(&ip[8], kSrc6, 16);
+  std::memcpy(&ip[24], kDst6, 16);
+  ip.insert(ip.end(), ext.begin(), ext.end());
+  ip.insert(ip.end(), l4.begin(), l4.end());
+  return ip;
+}
+
+Bytes ether(uint16_t type, const Bytes& payload, const Bytes& tags = {}) {
+  Bytes f(12, 0xaa);
+  f.insert(f.end(), tags.begin(), tags.end());
+  put16(f, type);
+  f.insert(f.end(), payload.begin(), payload.end());
+  return f;
+}
+
+Verdict parse(const Bytes& f, PacketMeta& m, LinkType link = LinkType::kEthernet, bool verify = true) {
+  ParseOptions o;
+  o.verify_checksums = verify;
+  return parse_frame(link, f.data(), static_cast<uint32_t>(f.size()), o, m);
+}
+
+Bytes v4_segment(uint8_t flags = tcp_flag::kSyn, size_t payload = 0) {
+  return ipv4(tcp(kSrc4, kDst4, 4, flags, payload));
+}
+
+TEST(Parse, EthernetIpv4Tcp) {
+  PacketMeta m;
+  ASSERT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kSyn, 5)), m), Verdict::kTcp);
+  EXPECT_EQ(m.ip_version, 4);
+  EXPECT_EQ(m.src_port, 40000);
+  EXPECT_EQ(m.dst_port, 80);
+  EXPECT_EQ(m.seq, 256u);
+  EXPECT_EQ(m.flags, tcp_flag::kSyn);
+  EXPECT_EQ(m.payload_len, 5u);
+  EXPECT_EQ(m.ip_len, 45u);
+  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kSrc4, 4), 0);
+}
+
+TEST(Parse, Ipv4OptionsAndTcpOptions) {
+  PacketMeta m;
+  const Bytes f = ether(0x0800, ipv4(tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 3, 12), 6, 8));
+  ASSERT_EQ(parse(f, m), Verdict::kTcp);
+  EXPECT_EQ(m.tcp_header_len, 32);
+  EXPECT_EQ(m.payload_len, 3u);
+}
+
+TEST(Parse, VlanQinqAndOld9100) {
+  PacketMeta m;
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x81, 0x00, 0x00, 0x05}), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x88, 0xa8, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x91, 0x00, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), Verdict::kTcp);
+}
+
+TEST(Parse, MplsStack) {
+  PacketMeta m;
+  Bytes labels = {0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40};  // two labels, second has BoS
+  Bytes payload = labels;
+  const Bytes seg = v4_segment();
+  payload.insert(payload.end(), seg.begin(), seg.end());
+  EXPECT_EQ(parse(ether(0x8847, payload), m), Verdict::kTcp);
+}
+
+TEST(Parse, PppoeSession) {
+  PacketMeta m;
+  Bytes p = {0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x21};
+  const Bytes seg = v4_segment();
+  p.insert(p.end(), seg.begin(), seg.end());
+  EXPECT_EQ(parse(ether(0x8864, p), m), Verdict::kTcp);
+}
+
+TEST(Parse, Ipv6WithExtensionHeaders) {
+  PacketMeta m;
+  const Bytes seg = tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 4);
+  // hop-by-hop (8 bytes) -> destination options (8 bytes) -> TCP
+  const Bytes ext = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
+  ASSERT_EQ(parse(ether(0x86dd, ipv6(seg, 0, ext)), m), Verdict::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  EXPECT_EQ(m.payload_len, 4u);
+  EXPECT_EQ(m.ip_len, 40u + 16 + 24);
+}
+
+TEST(Parse, Fragments) {
+  PacketMeta m;
+  const Bytes seg = tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 16);
+  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), Verdict::kTcp);      // first fragment (MF)
+  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x0010)), m), Verdict::kFragment);  // offset 128
+  const Bytes frag_ext = {6, 0, 0x00, 0x10, 0, 0, 0, 1};                            // IPv6 offset 2
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(seg, 44, frag_ext)), m), Verdict::kFragment);
+}
+
+TEST(Parse, NotTcpAndNotIp) {
+  PacketMeta m;
+  EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), Verdict::kNotIp);                // ARP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 17)), m), Verdict::kNotTcp);      // UDP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 1)), m), Verdict::kNotTcp);       // ICMP
+}
+
+TEST(Parse, BadChecksumIsDetectedOnlyWhenVerifying) {
+  PacketMeta m;
+  Bytes f = ether(0x0800, v4_segment(tcp_flag::kAck, 9));
+  f.back() ^= 0x55;
+  EXPECT_EQ(parse(f, m, LinkType::kEthernet, true), Verdict::kBadChecksum);
+  EXPECT_EQ(m.src_port, 40000);  // fields are filled: the engine records Zeek's 'C' letter
+  EXPECT_EQ(parse(f, m, LinkType::kEthernet, false), Verdict::kTcp);
+}
+
+TEST(Parse, ChecksumOddPayloadAndIpv6) {
+  PacketMeta m;
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kAck, 333)), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 77))), m), Verdict::kTcp);
+}
+
+TEST(Parse, BadHeaders) {
+  PacketMeta m;
+  Bytes bad_doff = ether(0x0800, v4_segment());
+  bad_doff[14 + 20 + 12] = 0x30;  // data offset 3 words
+  EXPECT_EQ(parse(bad_doff, m), Verdict::kBadTcpHeader);
+  Bytes bad_ihl = ether(0x0800, v4_segment());
+  bad_ihl[14] = 0x43;
+  EXPECT_EQ(parse(bad_ihl, m), Verdict::kBadIpHeader);
+  Bytes bad_version = ether(0x0800, v4_segment());
+  bad_version[14] = 0x55;
+  EXPECT_EQ(parse(bad_version, m), Verdict::kBadIpHeader);
+}
+
+TEST(Parse, RawLoopbackAndCookedLinks) {
+  PacketMeta m;
+  const Bytes seg = v4_segment();
+  EXPECT_EQ(parse(seg, m, LinkType::kRaw), Verdict::kTcp);
+  Bytes null_hdr = {2, 0, 0, 0};
+  null_hdr.insert(null_hdr.end(), seg.begin(), seg.end());
+  EXPECT_EQ(parse(null_hdr, m, LinkType::kNull), Verdict::kTcp);
+  Bytes sll(14, 0);
+  put16(sll, 0x0800);
+  sll.insert(sll.end(), seg.begin(), seg.end());
+  EXPECT_EQ(parse(sll, m, LinkType::kLinuxSll), Verdict::kTcp);
+}
+
+TEST(Parse, TunnelsAreDecapsulated) {
+  PacketMeta m;
+  const Bytes inner = v4_segment(tcp_flag::kSyn, 0);
+  // GRE carrying IPv4
+  Bytes gre = {0x00, 0x00, 0x08, 0x00};
+  gre.insert(gre.end(), inner.begin(), inner.end());
+  ASSERT_EQ(parse(ether(0x0800, ipv4(gre, 47)), m), Verdict::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  // VXLAN: UDP 4789, 8-byte header, inner Ethernet
+  Bytes vx = {0x12, 0x34, 0x12, 0xb5, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 1, 0};
+  const Bytes inner_eth = ether(0x0800, inner);
+  vx.insert(vx.end(), inner_eth.begin(), inner_eth.end());
+  EXPECT_EQ(parse(ether(0x0800, ipv4(vx, 17)), m), Verdict::kTcp);
+  // GTP-U: UDP 2152, G-PDU
+  Bytes gtp = {0x08, 0x68, 0x08, 0x68, 0, 0, 0, 0, 0x30, 0xff, 0, 0, 0, 0, 0, 1};
+  gtp.insert(gtp.end(), inner.begin(), inner.end());
+  EXPECT_EQ(parse(ether(0x0800, ipv4(gtp, 17)), m), Verdict::kTcp);
+  // IPv6 in UDP 3544 (Teredo)
+  Bytes teredo = {0x0d, 0xd8, 0x0d, 0xd8, 0, 0, 0, 0};
+  const Bytes inner6 = ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 0));
+  teredo.insert(teredo.end(), inner6.begin(), inner6.end());
+  ASSERT_EQ(parse(ether(0x0800, ipv4(teredo, 17)), m), Verdict::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+}
+
+TEST(Parse, TunnelDepthIsBounded) {
+  PacketMeta m;
+  Bytes pkt = v4_segment();
+  for (int i = 0; i < 6; ++i) pkt = ipv4(pkt, 4);  // IP-in-IP six deep
+  EXPECT_EQ(parse(ether(0x0800, pkt), m), Verdict::kTunnelUnsupported);
+}
+
+// Every prefix of every frame must parse without reading past the end (ASan checks the reads) and must
+// never be reported as a complete TCP segment while the TCP header is cut.
+TEST(Parse, EveryTruncationIsSafe) {
+  Bytes gre = {0x00, 0x00, 0x08, 0x00};
+  const Bytes inner = v4_segment(tcp_flag::kAck, 30);
+  gre.insert(gre.end(), inner.begin(), inner.end());
+  const std::vector<Bytes> frames = {
+      ether(0x0800, v4_segment(tcp_flag::kAck, 30), {0x81, 0x00, 0x00, 0x05}),
+      ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 30), 0, {6, 0, 1, 4, 0, 0, 0, 0})),
+      ether(0x0800, ipv4(gre, 47)),
+  };
+  for (const Bytes& f : frames) {
+    for (size_t len = 0; len < f.size(); ++len) {
+      std::vector<uint8_t> copy(f.begin(), f.begin() + static_cast<long>(len));  // exact-size heap buffer
+      PacketMeta m;
+      const Verdict v = parse_frame(LinkType::kEthernet, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
+      if (len < f.size() - 30) {
+        EXPECT_NE(v, Verdict::kTcp) << "len " << len;
+      }
+    }
+  }
+}
+
+TEST(Format, Addresses) {
+  IpAddr a;
+  uint8_t v;
+  char buf[64];
+  ASSERT_TRUE(parse_ip("192.168.10.255", a, v));
+  EXPECT_EQ(v, 4);
+  EXPECT_EQ(std::string(buf, format_ip(a, v, buf, sizeof(buf))), "192.168.10.255");
+  ASSERT_TRUE(parse_ip("2001:db8::1", a, v));
+  EXPECT_EQ(std::string(buf, format_ip(a, v, buf, sizeof(buf))), "2001:db8::1");
+  EXPECT_FALSE(parse_ip("300.1.1.1", a, v));
+  EXPECT_FALSE(parse_ip("", a, v));
+}
+
+}  // namespace
+}  // namespace synscope::packet
