@@ -10,7 +10,7 @@ packages=(
   libdpdk-dev dpdk libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev
   # cross-checking, crafting and benchmarking captures
-  python3 python3-scapy argus-server argus-client tshark tcpreplay valgrind
+  python3 python3-scapy bc argus-server argus-client tshark tcpreplay valgrind
 )
 
 SUDO=""

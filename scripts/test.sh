@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs the whole test suite twice: an optimised build, then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/) of the same tests. Exits non-zero if
+# anything fails. This is what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+meson test -C build --print-errorlogs
+
+if [ ! -f build-asan/build.ninja ]; then
+  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dnative=false -Db_lto=false \
+    -Dbuildtype=debugoptimized
+fi
+ninja -C build-asan
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+  meson test -C build-asan --print-errorlogs
