@@ -44,7 +44,9 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
   void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (m == MAP_FAILED) throw CaptureError(sys_error(path, "cannot map"));
-  ::madvise(m, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+  // Advice values are an enum, not flags: give both hints separately.
+  ::madvise(m, size_, MADV_SEQUENTIAL);
+  ::madvise(m, size_, MADV_WILLNEED);
   base_ = static_cast<const uint8_t*>(m);
 
   uint32_t magic;
@@ -93,6 +95,18 @@ CaptureReader::Next CaptureReader::fail(uint64_t at, const char* what) noexcept 
   return Next::kError;
 }
 
+CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t caplen, uint32_t wire,
+                                        uint64_t ts_ns, const Interface& itf) noexcept {
+  frame.data = base_ + data_at;
+  frame.caplen = caplen;
+  frame.wire_len = wire < caplen ? caplen : wire;
+  frame.ts_ns = ts_ns;
+  frame.link = itf.link;
+  frame.link_supported = itf.supported;
+  frame.link_number = itf.link_number;
+  return Next::kFrame;
+}
+
 CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
   return pcapng_ ? next_pcapng(frame) : next_pcap(frame);
 }
@@ -103,15 +117,10 @@ CaptureReader::Next CaptureReader::next_pcap(Frame& frame) noexcept {
   const uint32_t sec = u32(pos_), frac = u32(pos_ + 4), caplen = u32(pos_ + 8), wire = u32(pos_ + 12);
   if (caplen > kMaxFrame) return fail(pos_, "record length larger than 262144 bytes");
   if (size_ - pos_ - 16 < caplen) return fail(pos_, "truncated record (file ends inside a packet)");
-  frame.data = base_ + pos_ + 16;
-  frame.caplen = caplen;
-  frame.wire_len = wire < caplen ? caplen : wire;
-  frame.ts_ns = uint64_t{sec} * 1'000'000'000ULL + (nanos_ ? frac : uint64_t{frac} * 1000ULL);
-  frame.link = pcap_itf_.link;
-  frame.link_supported = pcap_itf_.supported;
-  frame.link_number = pcap_itf_.link_number;
+  const uint64_t data_at = pos_ + 16;
   pos_ += 16 + caplen;
-  return Next::kFrame;
+  return emit(frame, data_at, caplen, wire,
+              uint64_t{sec} * 1'000'000'000ULL + (nanos_ ? frac : uint64_t{frac} * 1000ULL), pcap_itf_);
 }
 
 uint64_t CaptureReader::to_ns(const Interface& itf, uint64_t ts) const noexcept {
@@ -197,44 +206,23 @@ CaptureReader::Next CaptureReader::next_pcapng(Frame& frame) noexcept {
         if (itf_id >= interfaces_.size()) return fail(block, "packet names an undeclared interface");
         if (caplen > body_len - 20 || caplen > kMaxFrame) return fail(block, "packet length exceeds its block");
         const Interface& itf = interfaces_[itf_id];
-        const uint64_t ts = (uint64_t{u32(body + 4)} << 32) | u32(body + 8);
-        frame.data = base_ + body + 20;
-        frame.caplen = caplen;
-        frame.wire_len = wire < caplen ? caplen : wire;
-        frame.ts_ns = last_ts_ns_ = to_ns(itf, ts);
-        frame.link = itf.link;
-        frame.link_supported = itf.supported;
-        frame.link_number = itf.link_number;
-        return Next::kFrame;
+        last_ts_ns_ = to_ns(itf, (uint64_t{u32(body + 4)} << 32) | u32(body + 8));
+        return emit(frame, body + 20, caplen, wire, last_ts_ns_, itf);
       }
       case 0x00000003: {  // simple packet: interface 0, no timestamp
         if (body_len < 4) return fail(block, "simple packet block too short");
         if (interfaces_.empty()) return fail(block, "packet before any interface description");
         const uint32_t wire = u32(body);
         const uint32_t caplen = static_cast<uint32_t>(wire < body_len - 4 ? wire : body_len - 4);
-        frame.data = base_ + body + 4;
-        frame.caplen = caplen;
-        frame.wire_len = wire < caplen ? caplen : wire;
-        frame.ts_ns = last_ts_ns_;
-        frame.link = interfaces_[0].link;
-        frame.link_supported = interfaces_[0].supported;
-        frame.link_number = interfaces_[0].link_number;
-        return Next::kFrame;
+        return emit(frame, body + 4, caplen, wire, last_ts_ns_, interfaces_[0]);
       }
       case 0x00000002: {  // obsolete packet block
         if (body_len < 20) return fail(block, "packet block too short");
         const uint32_t itf_id = u16(body), caplen = u32(body + 12), wire = u32(body + 16);
         if (itf_id >= interfaces_.size()) return fail(block, "packet names an undeclared interface");
         if (caplen > body_len - 20) return fail(block, "packet length exceeds its block");
-        const uint64_t ts = (uint64_t{u32(body + 4)} << 32) | u32(body + 8);
-        frame.data = base_ + body + 20;
-        frame.caplen = caplen;
-        frame.wire_len = wire < caplen ? caplen : wire;
-        frame.ts_ns = last_ts_ns_ = to_ns(interfaces_[itf_id], ts);
-        frame.link = interfaces_[itf_id].link;
-        frame.link_supported = interfaces_[itf_id].supported;
-        frame.link_number = interfaces_[itf_id].link_number;
-        return Next::kFrame;
+        last_ts_ns_ = to_ns(interfaces_[itf_id], (uint64_t{u32(body + 4)} << 32) | u32(body + 8));
+        return emit(frame, body + 20, caplen, wire, last_ts_ns_, interfaces_[itf_id]);
       }
       default:
         break;  // name resolution, statistics, custom, decryption secrets...: not needed

@@ -64,6 +64,9 @@ class CaptureReader {
   Next next_pcap(Frame& frame) noexcept;
   Next next_pcapng(Frame& frame) noexcept;
   Next fail(uint64_t at, const char* what) noexcept;
+  /// Fills `frame` with a packet whose bytes start at file offset `data_at`.
+  Next emit(Frame& frame, uint64_t data_at, uint32_t caplen, uint32_t wire, uint64_t ts_ns,
+            const Interface& itf) noexcept;
   [[nodiscard]] uint32_t u32(uint64_t at) const noexcept;
   [[nodiscard]] uint16_t u16(uint64_t at) const noexcept;
   bool parse_idb(uint64_t body, uint64_t body_len) noexcept;

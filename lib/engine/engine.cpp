@@ -223,15 +223,10 @@ uint32_t SessionEngine::make_room() noexcept {
   uint64_t oldest = UINT64_MAX;
   bool victim_syn_only = false;
   for (uint32_t k = 0; k < config_.evict_scan; ++k) {
-    const uint32_t idx = evict_cursor_ < cap ? evict_cursor_ : 0;
-    evict_cursor_ = idx + 1 == cap ? 0 : idx + 1;
+    const uint32_t idx = step_cursor(evict_cursor_, cap);
     if (!table_.in_use(idx)) continue;
+    if (expire_if_due(idx)) return 1;
     const FlowEntry& e = table_.at(idx);
-    if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
-      finalize(idx, EndReason::kTimeout);
-      table_.erase(idx);
-      return 1;
-    }
     const auto& o = e.session.ep[0];
     const auto& r = e.session.ep[1];
     const bool syn_only = o.state == tcp_session::EndpointState::kSynSent &&
@@ -256,15 +251,24 @@ void SessionEngine::sweep(uint32_t budget) noexcept {
   const uint32_t cap = table_.high_water();
   if (cap == 0 || table_.size() == 0) return;
   for (uint32_t k = 0; k < budget; ++k) {
-    const uint32_t idx = sweep_cursor_ < cap ? sweep_cursor_ : 0;
-    sweep_cursor_ = idx + 1 == cap ? 0 : idx + 1;
-    if (!table_.in_use(idx)) continue;
-    const FlowEntry& e = table_.at(idx);
-    if (tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) {
-      finalize(idx, EndReason::kTimeout);
-      table_.erase(idx);
-    }
+    const uint32_t idx = step_cursor(sweep_cursor_, cap);
+    if (table_.in_use(idx)) (void)expire_if_due(idx);
   }
+}
+
+uint32_t SessionEngine::step_cursor(uint32_t& cursor, uint32_t limit) noexcept {
+  // `limit` is the table's high-water mark, which never shrinks, so the cursor is always below it.
+  const uint32_t idx = cursor;
+  cursor = idx + 1 == limit ? 0 : idx + 1;
+  return idx;
+}
+
+bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
+  const FlowEntry& e = table_.at(idx);
+  if (!tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) return false;
+  finalize(idx, EndReason::kTimeout);
+  table_.erase(idx);
+  return true;
 }
 
 void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {

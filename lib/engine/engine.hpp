@@ -136,6 +136,10 @@ class SessionEngine {
   void finalize(uint32_t idx, EndReason why) noexcept;
   void sweep(uint32_t budget) noexcept;
   void maintain() noexcept;
+  /// Returns the cursor's entry index in [0, limit) and advances the cursor round-robin.
+  static uint32_t step_cursor(uint32_t& cursor, uint32_t limit) noexcept;
+  /// Finalizes and erases live entry `idx` if Zeek's timers would have removed it by the watermark.
+  bool expire_if_due(uint32_t idx) noexcept;
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
   [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;

@@ -155,7 +155,6 @@ class FlowTable {
     e->key = key;
     e->hash = hash;
     used_[idx] = 1;
-    ++size_;
     return idx;
   }
 
@@ -179,13 +178,13 @@ class FlowTable {
     slots_[hole] = 0;
     used_[idx] = 0;
     recycled_[recycled_top_++] = idx;
-    --size_;
   }
 
   [[nodiscard]] Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
   [[nodiscard]] const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
   [[nodiscard]] bool in_use(uint32_t idx) const noexcept { return used_[idx] != 0; }
-  [[nodiscard]] uint32_t size() const noexcept { return size_; }
+  /// Every index below high_water() is either live or on the recycled stack.
+  [[nodiscard]] uint32_t size() const noexcept { return high_water_ - recycled_top_; }
   [[nodiscard]] uint32_t capacity() const noexcept { return capacity_; }
   /// One past the highest index ever handed out: every live entry is below it.
   [[nodiscard]] uint32_t high_water() const noexcept { return high_water_; }
@@ -203,7 +202,6 @@ class FlowTable {
   uint32_t* recycled_ = nullptr;
   uint32_t recycled_top_ = 0;
   uint32_t high_water_ = 0;
-  uint32_t size_ = 0;
 };
 
 }  // namespace synscope::flow
