@@ -72,6 +72,11 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
+  cmd->add_option("--threads", out.threads,
+                  "1: one thread reads, classifies and judges; 2: a reader/classifier thread feeds an engine "
+                  "thread over SP/SC rings (same verdicts; faster only with two free physical cores)")
+      ->check(CLI::Range(1u, 2u))
+      ->capture_default_str();
   return cmd;
 }
 

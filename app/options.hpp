@@ -16,6 +16,7 @@ struct ReplayOptions {
   std::string sessions_out;
   std::string buckets_out;
   bool quiet = false;
+  unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker
   packet::ParseOptions parse;
   engine::EngineConfig engine;
 };

@@ -6,9 +6,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "capture/capture.hpp"
 #include "output/output.hpp"
+#include "runtime/runtime.hpp"
 
 namespace synscope::app {
 
@@ -26,51 +28,104 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     buckets_file = std::make_unique<output::OutputFile>(options.buckets_out);
     bucket_writer = std::make_unique<output::BucketJsonWriter>(*buckets_file);
   }
-  engine::SessionEngine engine(options.engine, session_writer.get(), bucket_writer.get());
+  // --threads 1 (default): this thread reads, classifies and runs the engine, bursts of 32 frames.
+  // --threads 2: the shape of the live path. This thread reads and classifies frames (parse + flow hash)
+  // and writes session JSON; a worker owns the engine (flow table, verdicts, buckets). Bursts go over one
+  // SP/SC channel, finished sessions come back over another, and this thread formats them while it waits
+  // for a free burst. Verdicts and output order are identical; only the wall time differs (docs/design.md
+  // has the measurements: on the 2-vCPU build VM the hand-off cost more than it saved).
+  const bool pipelined = options.threads > 1;
+  runtime::SessionChannel session_channel(pipelined ? 4096 : 2);
+  engine::SessionSink* session_sink = nullptr;
+  if (session_writer) session_sink = pipelined ? static_cast<engine::SessionSink*>(&session_channel) : session_writer.get();
+  engine::SessionEngine engine(options.engine, session_sink, bucket_writer.get());
   if (!engine.ok()) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");
   }
+  const engine::Classifier classifier(options.parse, options.engine.hasher);
+  runtime::BurstChannel channel(pipelined ? 128 : 2);
+  std::thread worker;
+  if (pipelined) {
+    worker = std::thread([&engine, &channel, &session_channel] {
+      while (runtime::Burst* b = channel.receive()) {
+        engine.process_burst(b->pkts, b->n);
+        channel.release(b);
+      }
+      engine.finish();
+      session_channel.mark_done();
+    });
+  }
+  // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
+  // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
+  runtime::Burst* const inline_burst = pipelined ? nullptr : channel.try_acquire();
+  const auto next_burst = [&] {
+    if (!pipelined) {
+      inline_burst->n = 0;
+      return inline_burst;
+    }
+    if (session_writer) (void)session_channel.drain(*session_writer, 8);
+    runtime::Backoff backoff;
+    while (true) {
+      if (runtime::Burst* b = channel.try_acquire()) {
+        b->n = 0;
+        return b;
+      }
+      if (session_writer && session_channel.drain(*session_writer, 16) > 0) continue;
+      backoff.pause();
+    }
+  };
+  const auto submit = [&](runtime::Burst* b) {
+    if (pipelined) {
+      channel.publish(b);
+    } else {
+      engine.process_burst(b->pkts, b->n);
+    }
+  };
 
-  constexpr uint32_t kBurst = 32;
-  engine::ParsedPacket burst[kBurst];
-  uint32_t n = 0;
   capture::Frame frame;
   capture::CaptureReader::Next status = capture::CaptureReader::Next::kFrame;
   const auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
   uint64_t frames = 0;
   bool interrupted = false;
-
+  runtime::Burst* burst = next_burst();
   while (true) {
     status = reader.next(frame);
     if (status != capture::CaptureReader::Next::kFrame) break;
-    engine::ParsedPacket& p = burst[n];
-    p.ts_ns = frame.ts_ns;
-    p.verdict = frame.link_supported ? packet::parse_frame(frame.link, frame.data, frame.caplen, options.parse, p.meta)
-                                     : packet::Verdict::kNotIp;
-    if (++n == kBurst) {
-      engine.process_burst(burst, n);
-      n = 0;
-      frames += kBurst;
-      if ((frames & 0xffff) == 0) {
-        if (stop.load(std::memory_order_relaxed)) {
-          interrupted = true;
-          break;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (!options.quiet && now - last_progress > std::chrono::seconds(2)) {
-          last_progress = now;
-          const double secs = std::chrono::duration<double>(now - started).count();
-          std::fprintf(stderr, "progress: %llu frames, %.1f%% of %s, %.2f Mframes/s\n",
-                       static_cast<unsigned long long>(frames), 100.0 * reader.offset() / reader.size(),
-                       options.capture.c_str(), frames / secs / 1e6);
-        }
-      }
+    engine::ParsedPacket& p = burst->pkts[burst->n];
+    if (frame.link_supported) {
+      classifier.classify(frame.link, frame.data, frame.caplen, frame.ts_ns, p);
+    } else {
+      p.ts_ns = frame.ts_ns;
+      p.verdict = packet::Verdict::kNotIp;
+    }
+    if (++burst->n < runtime::kBurstSize) continue;
+    submit(burst);
+    burst = next_burst();
+    frames += runtime::kBurstSize;
+    if ((frames & 0xffff) != 0) continue;
+    if (stop.load(std::memory_order_relaxed)) {
+      interrupted = true;
+      break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!options.quiet && now - last_progress > std::chrono::seconds(2)) {
+      last_progress = now;
+      const double secs = std::chrono::duration<double>(now - started).count();
+      std::fprintf(stderr, "progress: %llu frames, %.1f%% of %s, %.2f Mframes/s\n",
+                   static_cast<unsigned long long>(frames), 100.0 * reader.offset() / reader.size(),
+                   options.capture.c_str(), frames / secs / 1e6);
     }
   }
-  if (n > 0) engine.process_burst(burst, n);
-  engine.finish();
+  submit(burst);  // the partial last burst (possibly empty)
+  if (pipelined) {
+    channel.close();
+    if (session_writer) session_channel.drain_all(*session_writer);  // until the worker's finish() is out
+    worker.join();  // the engine's counters are this thread's to read from here
+  } else {
+    engine.finish();
+  }
 
   int rc = kExitOk;
   for (output::OutputFile* f : {sessions_file.get(), buckets_file.get()}) {

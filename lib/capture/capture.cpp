@@ -77,7 +77,7 @@ CaptureReader::~CaptureReader() {
   if (base_ != nullptr) ::munmap(const_cast<uint8_t*>(base_), size_);
 }
 
-uint32_t CaptureReader::u32(uint64_t at) const noexcept {
+[[gnu::always_inline]] inline uint32_t CaptureReader::u32(uint64_t at) const noexcept {
   uint32_t v;
   std::memcpy(&v, base_ + at, 4);
   return swapped_ ? __builtin_bswap32(v) : v;
@@ -95,7 +95,7 @@ CaptureReader::Next CaptureReader::fail(uint64_t at, const char* what) noexcept 
   return Next::kError;
 }
 
-CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t caplen, uint32_t wire,
+[[gnu::always_inline]] inline CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t caplen, uint32_t wire,
                                         uint64_t ts_ns, const Interface& itf) noexcept {
   frame.data = base_ + data_at;
   frame.caplen = caplen;
@@ -107,11 +107,33 @@ CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t
   return Next::kFrame;
 }
 
+uint32_t CaptureReader::next_burst(Frame* frames, uint32_t max, Next& status) noexcept {
+  uint32_t n = 0;
+  status = Next::kFrame;
+  while (n < max) {
+    status = next(frames[n]);
+    if (status != Next::kFrame) break;
+    ++n;
+  }
+  return n;
+}
+
 CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
+  // Stay ahead of the parser in two steps. Page tables: map the next window in one madvise call
+  // (MADV_POPULATE_READ, Linux 5.14+) instead of one fault per 16 pages; where the kernel refuses, the
+  // faults simply happen as before. Cache: prefetch the lines kPrefetchAhead bytes ahead, since the
+  // hardware prefetcher stops at every 4 KiB page boundary and the checksum reads every payload byte.
+  if (pos_ + kPopulateWindow / 2 > populated_to_ && populated_to_ < size_) {
+    const uint64_t len = size_ - populated_to_ < kPopulateWindow ? size_ - populated_to_ : kPopulateWindow;
+    (void)::madvise(const_cast<uint8_t*>(base_) + populated_to_, len, MADV_POPULATE_READ);
+    populated_to_ += len;
+  }
+  const uint64_t want = pos_ + kPrefetchAhead < size_ ? pos_ + kPrefetchAhead : size_;
+  for (; prefetched_to_ < want; prefetched_to_ += 64) __builtin_prefetch(base_ + prefetched_to_);
   return pcapng_ ? next_pcapng(frame) : next_pcap(frame);
 }
 
-CaptureReader::Next CaptureReader::next_pcap(Frame& frame) noexcept {
+[[gnu::always_inline]] inline CaptureReader::Next CaptureReader::next_pcap(Frame& frame) noexcept {
   if (pos_ == size_) return Next::kEnd;
   if (size_ - pos_ < 16) return fail(pos_, "truncated record header");
   const uint32_t sec = u32(pos_), frac = u32(pos_ + 4), caplen = u32(pos_ + 8), wire = u32(pos_ + 12);

@@ -46,6 +46,11 @@ class CaptureReader {
   /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
   Next next(Frame& frame) noexcept;
 
+  /// Reads up to `max` frames into `frames` and returns how many; fewer than `max` only at the end of
+  /// the file or an error, and then `status` is kEnd or kError (else kFrame). One call per burst keeps
+  /// the per-record work (header read, byte-order check) inlined in the reader's own loop.
+  uint32_t next_burst(Frame* frames, uint32_t max, Next& status) noexcept;
+
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   [[nodiscard]] uint64_t offset() const noexcept { return pos_; }
   [[nodiscard]] uint64_t size() const noexcept { return size_; }
@@ -72,8 +77,13 @@ class CaptureReader {
   bool parse_idb(uint64_t body, uint64_t body_len) noexcept;
   [[nodiscard]] uint64_t to_ns(const Interface& itf, uint64_t ts) const noexcept;
 
+  static constexpr uint64_t kPopulateWindow = 8u << 20;  ///< multiple of the page size
+  static constexpr uint64_t kPrefetchAhead = 2048;
+
   std::string path_;
   const uint8_t* base_ = nullptr;
+  uint64_t populated_to_ = 0;
+  uint64_t prefetched_to_ = 0;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;
   bool pcapng_ = false;

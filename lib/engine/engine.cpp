@@ -102,7 +102,7 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, 
     : config_(config),
       session_sink_(sessions),
       bucket_sink_(buckets),
-      table_(config.flow_capacity),
+      table_(config.flow_capacity, config.hasher),
       ring_(config.bucket_span_ns, config.bucket_settle_ns),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
@@ -111,8 +111,8 @@ uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
 }
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
-  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and hashes, prefetch index
-  // lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
+  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys (hashes came with the
+  // packets, computed where they were received), prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
   // sessions the entries do not fit in cache and one DRAM miss per packet dominated replay time; the
   // passes overlap those misses instead of paying them one after another.
   while (n > 0) {
@@ -122,11 +122,10 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     bool from_lo[kMaxBurst];
     bool tracked[kMaxBurst];
     for (uint32_t i = 0; i < chunk; ++i) {
-      const Verdict v = pkts[i].verdict;
-      tracked[i] = v == Verdict::kTcp || v == Verdict::kBadChecksum;
+      tracked[i] = is_tracked(pkts[i].verdict);
       if (tracked[i]) {
         keys[i] = flow::make_key(pkts[i].meta, from_lo[i]);
-        hashes[i] = table_.hash(keys[i]);
+        hashes[i] = pkts[i].flow_hash;
         table_.prefetch(hashes[i]);
       }
     }
@@ -146,27 +145,37 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     pkts += chunk;
     n -= chunk;
   }
-  maintain();
+  maintain(/*idle=*/false);
+}
+
+void SessionEngine::prepare(ParsedPacket* pkts, uint32_t n) const noexcept {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!is_tracked(pkts[i].verdict)) continue;
+    bool from_lo;
+    pkts[i].flow_hash = table_.hash(flow::make_key(pkts[i].meta, from_lo));
+  }
 }
 
 void SessionEngine::advance(uint64_t now_ns) noexcept {
   if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
-  maintain();
+  maintain(/*idle=*/true);
 }
 
-void SessionEngine::maintain() noexcept {
+void SessionEngine::maintain(bool idle) noexcept {
   // Expiry sweeps run once per millisecond of packet time with a slice of high_water/1024 entries (at
-  // least sweep_slice), so the whole table is walked about once per second of packet time at high rates;
-  // the slice is also capped at 2 entries per packet since the last sweep, so sparse traffic (or a capture
-  // spread over hours) never pays more than 2 entry checks per packet. Verdicts do not depend on it:
-  // handle() checks expiry on every lookup; the sweep only reclaims memory and emits finished sessions.
+  // least sweep_slice), so the whole table is walked about once per second of packet time at high rates.
+  // While packets flow the slice is also capped at one entry per packet since the last sweep, so sparse
+  // traffic (or a capture spread over hours) never pays more than one entry check per packet; when idle
+  // (advance() without packets) the full slice runs. Verdicts do not depend on it: handle() checks expiry
+  // on every lookup; the sweep only reclaims memory and emits finished sessions.
   if (watermark_ns_ < next_sweep_ns_) return;
   next_sweep_ns_ = watermark_ns_ + kSweepPeriodNs;
   const uint32_t proportional = table_.high_water() / 1024 + 1;
   uint64_t budget = proportional > config_.sweep_slice ? proportional : config_.sweep_slice;
-  const uint64_t by_packets = 2 * (counters_.received - received_at_sweep_) + 8;
+  const uint64_t by_packets = counters_.received - received_at_sweep_;
   received_at_sweep_ = counters_.received;
-  sweep(static_cast<uint32_t>(budget < by_packets ? budget : by_packets));
+  if (!idle && by_packets < budget) budget = by_packets;
+  sweep(static_cast<uint32_t>(budget));
   if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
 }
 

@@ -20,11 +20,45 @@
 
 namespace synscope::engine {
 
-/// A frame after parsing: its verdict, the TCP fields when the verdict is kTcp or kBadChecksum, and its time.
+/// A frame after parsing: its verdict, the TCP fields when the verdict is kTcp or kBadChecksum, its time,
+/// and the keyed hash of its direction-free flow key (set by Classifier or SessionEngine::prepare).
 struct ParsedPacket {
   packet::Verdict verdict = packet::Verdict::kNotIp;
   uint64_t ts_ns = 0;
+  uint64_t flow_hash = 0;
   packet::PacketMeta meta;
+};
+
+/// True for the verdicts the engine tracks in a session (kTcp, and kBadChecksum which Zeek records in the
+/// history without using it).
+[[nodiscard]] constexpr bool is_tracked(packet::Verdict v) noexcept {
+  return v == packet::Verdict::kTcp || v == packet::Verdict::kBadChecksum;
+}
+
+/// Stage one of the data path, run wherever frames are received (the replay reader, a live RX core):
+/// parses a frame and hashes its flow key. The hash is symmetric (both directions give the same value),
+/// so a dispatcher can pick the worker that owns the flow from it, and the engine does not hash again.
+/// Stateless after construction and safe to share read-only between threads.
+class Classifier {
+ public:
+  /// `hasher` must be the one in the EngineConfig of the engines the packets go to.
+  Classifier(const packet::ParseOptions& options, const flow::FlowHasher& hasher) noexcept
+      : options_(options), hasher_(hasher) {}
+
+  /// Fills `out` for one frame: verdict, time, meta and flow_hash (meta and hash only when tracked).
+  void classify(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns,
+                ParsedPacket& out) const noexcept {
+    out.ts_ns = ts_ns;
+    out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta);
+    if (is_tracked(out.verdict)) {
+      bool from_lo;
+      out.flow_hash = hasher_(flow::make_key(out.meta, from_lo));
+    }
+  }
+
+ private:
+  packet::ParseOptions options_;
+  flow::FlowHasher hasher_;
 };
 
 /// An IPv4/IPv6 prefix list ("internal networks").
@@ -78,6 +112,7 @@ struct EngineConfig {
   uint32_t sweep_slice = 256;                   ///< minimum entries examined per millisecond of packet time
   uint32_t evict_scan = 32;                     ///< entries examined to pick a victim when the table is full
   uint16_t core_id = 0;                         ///< mixed into session uids so they are unique across cores
+  flow::FlowHasher hasher;                      ///< per-run random seed; Classifier must share it
 };
 
 /// Counters owned by the engine's thread; read them only from that thread or after it stopped
@@ -108,7 +143,11 @@ class SessionEngine {
   [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
+  /// Tracked packets must carry flow_hash from a Classifier sharing this engine's hasher (or prepare()).
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
+
+  /// Fills flow_hash for packets built without a Classifier (tests, tools).
+  void prepare(ParsedPacket* pkts, uint32_t n) const noexcept;
 
   /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
   void advance(uint64_t now_ns) noexcept;
@@ -135,7 +174,7 @@ class SessionEngine {
   void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
   void finalize(uint32_t idx, EndReason why) noexcept;
   void sweep(uint32_t budget) noexcept;
-  void maintain() noexcept;
+  void maintain(bool idle) noexcept;
   /// Returns the cursor's entry index in [0, limit) and advances the cursor round-robin.
   static uint32_t step_cursor(uint32_t& cursor, uint32_t limit) noexcept;
   /// Finalizes and erases live entry `idx` if Zeek's timers would have removed it by the watermark.

@@ -19,7 +19,7 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
     if (file_ == nullptr) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
     owned_ = true;
   }
-  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
 }
 
 OutputFile::~OutputFile() {
@@ -34,17 +34,6 @@ void OutputFile::write(const char* data, size_t len) noexcept {
 bool OutputFile::flush() noexcept {
   if (std::fflush(file_) != 0) failed_ = true;
   return !failed_;
-}
-
-void LineBuffer::raw(std::string_view s) noexcept {
-  const size_t n = s.size() < sizeof(buf_) - len_ ? s.size() : sizeof(buf_) - len_;
-  std::memcpy(buf_ + len_, s.data(), n);
-  len_ += n;
-}
-
-void LineBuffer::u64(uint64_t v) noexcept {
-  auto r = std::to_chars(buf_ + len_, buf_ + sizeof(buf_), v);
-  if (r.ec == std::errc()) len_ = static_cast<size_t>(r.ptr - buf_);
 }
 
 void LineBuffer::seconds(uint64_t ns) noexcept {

@@ -425,7 +425,7 @@ bool is_reuse(const Session& s, const PacketMeta& pkt, bool from_lo) noexcept {
   return true;
 }
 
-bool expired(const Session& s, uint64_t now, const SessionConfig& cfg, uint16_t resp_port) noexcept {
+bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint16_t resp_port) noexcept {
   if (s.delete_at_ns != 0 && now >= s.delete_at_ns) return true;
   const Endpoint& o = s.ep[0];
   const Endpoint& r = s.ep[1];

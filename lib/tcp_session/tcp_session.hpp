@@ -51,6 +51,13 @@ struct SessionConfig {
   /// Zeek's full-mode likely_server_ports (ports registered by its default protocol analyzers).
   static std::bitset<65536> zeek_full_server_ports() noexcept;
   SessionConfig() noexcept;
+  /// The earliest any timer can fire after a session's first packet (attempt, first session-timer check,
+  /// inactivity), when no close has set a delete timer.
+  [[nodiscard]] uint64_t earliest_timer_ns() const noexcept {
+    uint64_t t = attempt_delay_ns < syn_timeout_ns ? attempt_delay_ns : syn_timeout_ns;
+    t = t < inactivity_ns ? t : inactivity_ns;
+    return t < long_inactivity_ns ? t : long_inactivity_ns;
+  }
 };
 
 /// Per-side state and counters. `Session::ep[0]` is always the current originator.
@@ -114,9 +121,17 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 /// (a SYN with a new sequence number, or any SYN after a close).
 [[nodiscard]] bool is_reuse(const Session& s, const packet::PacketMeta& pkt, bool from_lo) noexcept;
 
-/// True when Zeek's timers would have removed the session by `now_ns`.
-[[nodiscard]] bool expired(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
-                           uint16_t resp_port) noexcept;
+/// True when Zeek's timers would have removed the session by `now_ns`. Checked on every packet, so the
+/// common answer (a young session, nothing scheduled yet) is decided inline; expired_slow() has the rules.
+[[nodiscard]] bool expired_slow(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
+                                uint16_t resp_port) noexcept;
+[[nodiscard]] inline bool expired(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
+                                  uint16_t resp_port) noexcept {
+  if (now_ns < s.first_ns + cfg.earliest_timer_ns() && (s.delete_at_ns == 0 || now_ns < s.delete_at_ns)) {
+    return false;
+  }
+  return expired_slow(s, now_ns, cfg, resp_port);
+}
 
 /// Zeek's conn_state for the session as it is now.
 [[nodiscard]] ConnState conn_state(const Session& s) noexcept;

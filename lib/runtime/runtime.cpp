@@ -1,0 +1,152 @@
+// runtime: see runtime.hpp.
+#include "runtime/runtime.hpp"
+
+#include <rte_pause.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <chrono>
+#include <thread>
+
+namespace synscope::runtime {
+
+void Backoff::pause() noexcept {
+  ++spins_;
+  if (spins_ < 64) {
+    rte_pause();
+  } else if (spins_ < 128) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+void BurstChannel::RingDeleter::operator()(rte_ring* r) const noexcept { std::free(r); }
+
+std::unique_ptr<rte_ring, BurstChannel::RingDeleter> BurstChannel::make_ring(uint32_t count) {
+  // The ring keeps one slot empty, so it gets twice the pool size and never refuses an enqueue.
+  const ssize_t bytes = rte_ring_get_memsize(count * 2);
+  if (bytes < 0) throw std::runtime_error("burst channel: bad ring size");
+  const size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+  void* mem = std::aligned_alloc(64, rounded);
+  if (mem == nullptr) throw std::bad_alloc();
+  auto* ring = static_cast<rte_ring*>(mem);
+  if (rte_ring_init(ring, "synscope_burst", count * 2, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+    std::free(mem);
+    throw std::runtime_error("burst channel: rte_ring_init failed");
+  }
+  return std::unique_ptr<rte_ring, RingDeleter>(ring);
+}
+
+BurstChannel::BurstChannel(uint32_t depth) {
+  uint32_t count = 2;
+  while (count < depth) count <<= 1;
+  pool_ = std::make_unique<Burst[]>(count);
+  full_ = make_ring(count);
+  free_ = make_ring(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    void* obj = &pool_[i];
+    (void)rte_ring_sp_enqueue_bulk(free_.get(), &obj, 1, nullptr);
+  }
+}
+
+BurstChannel::~BurstChannel() = default;
+
+Burst* BurstChannel::try_acquire() noexcept {
+  void* obj = nullptr;
+  if (rte_ring_sc_dequeue(free_.get(), &obj) != 0) return nullptr;
+  return static_cast<Burst*>(obj);
+}
+
+Burst* BurstChannel::acquire() noexcept {
+  Backoff backoff;
+  Burst* b;
+  while ((b = try_acquire()) == nullptr) {
+    ++producer_waits_;
+    backoff.pause();
+  }
+  return b;
+}
+
+void BurstChannel::publish(Burst* burst) noexcept {
+  void* obj = burst;
+  (void)rte_ring_sp_enqueue(full_.get(), obj);
+}
+
+void BurstChannel::close() noexcept { closed_.store(true, std::memory_order_release); }
+
+Burst* BurstChannel::try_receive() noexcept {
+  void* obj = nullptr;
+  if (rte_ring_sc_dequeue(full_.get(), &obj) != 0) return nullptr;
+  return static_cast<Burst*>(obj);
+}
+
+Burst* BurstChannel::receive() noexcept {
+  Backoff backoff;
+  while (true) {
+    if (Burst* b = try_receive()) return b;
+    // Read `closed_` before the last look: a burst published before close() is then always seen.
+    if (closed_.load(std::memory_order_acquire)) return try_receive();
+    ++consumer_waits_;
+    backoff.pause();
+  }
+}
+
+void BurstChannel::release(Burst* burst) noexcept {
+  void* obj = burst;
+  (void)rte_ring_sp_enqueue(free_.get(), obj);
+}
+
+// ---- SessionChannel -------------------------------------------------------------------------------------
+
+SessionChannel::SessionChannel(uint32_t depth) {
+  uint32_t count = 2;
+  while (count < depth) count <<= 1;
+  const ssize_t bytes = rte_ring_get_memsize_elem(sizeof(Message), count * 2);
+  if (bytes < 0) throw std::runtime_error("session channel: bad ring size");
+  void* mem = std::aligned_alloc(64, (static_cast<size_t>(bytes) + 63) / 64 * 64);
+  if (mem == nullptr) throw std::bad_alloc();
+  ring_ = static_cast<rte_ring*>(mem);
+  if (rte_ring_init(ring_, "synscope_sessions", count * 2, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+    std::free(mem);
+    throw std::runtime_error("session channel: rte_ring_init failed");
+  }
+}
+
+SessionChannel::~SessionChannel() { std::free(ring_); }
+
+void SessionChannel::on_session(const engine::SessionRecord& record) {
+  Message m{record, *record.session};
+  m.record.session = nullptr;  // points into the worker's table; the consumer re-points it at its copy
+  Backoff backoff;
+  while (rte_ring_sp_enqueue_elem(ring_, &m, sizeof(Message)) != 0) backoff.pause();
+}
+
+uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
+  uint32_t n = 0;
+  Message m;
+  while (n < max && rte_ring_sc_dequeue_elem(ring_, &m, sizeof(Message)) == 0) {
+    m.record.session = &m.session;
+    out.on_session(m.record);
+    ++n;
+  }
+  return n;
+}
+
+void SessionChannel::drain_all(engine::SessionSink& out) {
+  Backoff backoff;
+  while (true) {
+    const bool done = producer_done();  // read before the last drain: nothing enqueued before it is missed
+    if (drain(out, UINT32_MAX) > 0) {
+      backoff.reset();
+      continue;
+    }
+    if (done) return;
+    backoff.pause();
+  }
+}
+
+}  // namespace synscope::runtime

@@ -1,0 +1,129 @@
+// runtime: the pieces that move work between threads: the BurstChannel that carries parsed bursts from a
+// receiving thread (replay reader, or a single-queue RX core spreading by flow hash) to the worker that
+// owns those flows, and the SessionChannel that carries finished sessions back to the thread that writes
+// them, so JSON formatting and file writes never run on a flow-owning core.
+//
+// A BurstChannel has exactly one producer thread and one consumer thread (SP/SC). It owns a fixed pool of
+// bursts allocated at construction; bursts circulate producer -> consumer over one rte_ring and back over
+// another, so nothing is allocated, locked or copied per packet. rte_ring is used without EAL: the rings
+// live in memory this object owns (rte_ring_init), which works the same with or without rte_eal_init().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "engine/engine.hpp"
+
+struct rte_ring;
+
+namespace synscope::runtime {
+
+/// How a thread waits for another stage: spin with a pause hint for a while, then yield. With spare cores
+/// a wait lasts a few hundred nanoseconds; on an oversubscribed box (CI, a 2-core VM) yielding lets the
+/// other stage run. Never sleeps on a lock.
+class Backoff {
+ public:
+  void pause() noexcept;
+  void reset() noexcept { spins_ = 0; }
+
+ private:
+  uint32_t spins_ = 0;
+};
+
+/// Packets per burst: DPDK's customary RX burst size.
+inline constexpr uint32_t kBurstSize = 32;
+
+/// A burst of parsed packets, filled by the producer and handed to the consumer whole.
+struct Burst {
+  uint32_t n = 0;
+  engine::ParsedPacket pkts[kBurstSize];
+};
+
+/// SP/SC channel of bursts with a fixed pool. The producer acquires an empty burst, fills it and publishes
+/// it; the consumer receives it, processes it and releases it back to the pool. Full or empty rings make
+/// the waiting calls spin briefly and then yield (never sleep on a lock), so backpressure slows the producer
+/// instead of dropping data — the right trade for replay; a live RX core uses the try_ calls and counts.
+class BurstChannel {
+ public:
+  /// Allocates `depth` bursts (rounded up to a power of two, at least 2). Throws std::bad_alloc or
+  /// std::runtime_error (start-up only).
+  explicit BurstChannel(uint32_t depth);
+  ~BurstChannel();
+  BurstChannel(const BurstChannel&) = delete;
+  BurstChannel& operator=(const BurstChannel&) = delete;
+
+  // ---- producer thread ----
+  /// An empty burst, or nullptr when all are in flight.
+  [[nodiscard]] Burst* try_acquire() noexcept;
+  /// An empty burst, waiting for the consumer to release one if needed.
+  [[nodiscard]] Burst* acquire() noexcept;
+  /// Hands a filled burst to the consumer (always succeeds: the ring holds the whole pool).
+  void publish(Burst* burst) noexcept;
+  /// No more bursts will be published; the consumer's receive() returns nullptr once it drained the rest.
+  void close() noexcept;
+
+  // ---- consumer thread ----
+  /// The next published burst, or nullptr when none is waiting.
+  [[nodiscard]] Burst* try_receive() noexcept;
+  /// The next published burst, waiting if needed; nullptr once the channel is closed and drained.
+  [[nodiscard]] Burst* receive() noexcept;
+  /// Returns a processed burst to the pool.
+  void release(Burst* burst) noexcept;
+
+  /// Times the producer found no free burst / the consumer found nothing to do (diagnostics, any thread
+  /// after both stopped).
+  [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
+  [[nodiscard]] uint64_t consumer_waits() const noexcept { return consumer_waits_; }
+
+ private:
+  struct RingDeleter {
+    void operator()(rte_ring* r) const noexcept;
+  };
+  static std::unique_ptr<rte_ring, RingDeleter> make_ring(uint32_t count);
+
+  std::unique_ptr<Burst[]> pool_;
+  std::unique_ptr<rte_ring, RingDeleter> full_;
+  std::unique_ptr<rte_ring, RingDeleter> free_;
+  std::atomic<bool> closed_{false};
+  uint64_t producer_waits_ = 0;
+  uint64_t consumer_waits_ = 0;
+};
+
+/// SP/SC channel of finished sessions: the flow-owning worker is the producer (it is the SessionSink its
+/// engine reports to), a writer thread is the consumer. Each message is a self-contained copy of the
+/// record and its Session (~360 bytes, once per session, never per packet), so the worker can reuse the
+/// flow-table entry at once.
+class SessionChannel final : public engine::SessionSink {
+ public:
+  /// Room for `depth` sessions in flight (rounded up to a power of two). Throws at start-up only.
+  explicit SessionChannel(uint32_t depth);
+  ~SessionChannel() override;
+  SessionChannel(const SessionChannel&) = delete;
+  SessionChannel& operator=(const SessionChannel&) = delete;
+
+  /// Producer (worker) side: copies the record in, waiting while the ring is full — the consumer must
+  /// keep calling drain() until producer_done() is set, or the worker stalls.
+  void on_session(const engine::SessionRecord& record) override;
+  /// Producer side: no more sessions will come (call after the engine's finish()).
+  void mark_done() noexcept { done_.store(true, std::memory_order_release); }
+
+  /// Consumer side: hands up to `max` waiting sessions to `out` in order; returns how many.
+  uint32_t drain(engine::SessionSink& out, uint32_t max);
+  /// Consumer side: true once the producer called mark_done() (sessions may still be waiting: drain them).
+  [[nodiscard]] bool producer_done() const noexcept { return done_.load(std::memory_order_acquire); }
+  /// Drains until the producer is done and the ring is empty (end of run).
+  void drain_all(engine::SessionSink& out);
+
+ private:
+  struct Message {
+    engine::SessionRecord record;
+    tcp_session::Session session;
+  };
+  static_assert(sizeof(Message) % 4 == 0, "rte_ring element sizes are multiples of 4 bytes");
+
+  rte_ring* ring_ = nullptr;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace synscope::runtime
