@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "backtest.hpp"
 #include "capture/capture.hpp"
 #include "options.hpp"
 #include "replay.hpp"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ReplayOptions replay;
   CLI::App* replay_cmd = add_replay_command(app, replay);
+  BacktestOptions backtest;
+  CLI::App* backtest_cmd = add_backtest_command(app, backtest);
 
   try {
     app.parse(argc, argv);
@@ -33,12 +36,13 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   try {
     if (replay_cmd->parsed()) return run_replay(replay, g_stop);
+    if (backtest_cmd->parsed()) return run_backtest(backtest);
   } catch (const synscope::capture::CaptureError& e) {
     std::fprintf(stderr, "synscope: error: %s\n", e.what());
     return kExitInput;
-  } catch (const std::exception& e) {
+  } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "synscope: error: %s\n", e.what());
-    return kExitOutput;
+    return backtest_cmd->parsed() ? kExitInput : kExitOutput;
   }
   return kExitUsage;
 }

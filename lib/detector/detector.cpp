@@ -1,0 +1,156 @@
+// detector: see detector.hpp.
+#include "detector/detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace synscope::detector {
+
+namespace {
+
+constexpr double kDay = 86400.0;
+constexpr double kMadToSigma = 1.2533;  // sigma / mean absolute deviation for a normal distribution
+
+/// Per-bucket rate that gives `per_visit` per hour-long visit of a cell when buckets are shorter.
+double per_bucket(double per_visit, double bucket_s) noexcept {
+  if (bucket_s >= 3600.0) return per_visit;
+  return 1.0 - std::pow(1.0 - per_visit, bucket_s / 3600.0);
+}
+
+}  // namespace
+
+Severity severity_of(double score) noexcept {
+  if (score >= 75) return Severity::kCritical;
+  if (score >= 50) return Severity::kMajor;
+  if (score >= 25) return Severity::kMinor;
+  if (score >= 3) return Severity::kWarning;
+  return Severity::kNone;
+}
+
+std::string_view severity_name(Severity s) noexcept {
+  switch (s) {
+    case Severity::kNone: return "none";
+    case Severity::kWarning: return "warning";
+    case Severity::kMinor: return "minor";
+    case Severity::kMajor: return "major";
+    case Severity::kCritical: return "critical";
+  }
+  return "none";
+}
+
+double SeriesModel::expected_and_scale(double ts_s, const DetectorConfig& cfg, int& week_cell, int& day_cell,
+                                       double& scale) const noexcept {
+  const int64_t hour = static_cast<int64_t>(std::floor(ts_s / 3600.0));
+  week_cell = static_cast<int>(((hour + 72) % kHoursPerWeek + kHoursPerWeek) % kHoursPerWeek);  // Monday 00:00 = 0
+  day_cell = week_cell % 24;
+  const double history = n_ == 0 ? 0 : ts_s - first_ts_;
+  double base = level_;
+  double mad = mad_;
+  const Cell& w = week_[static_cast<size_t>(week_cell)];
+  const Cell& d = day_[static_cast<size_t>(day_cell)];
+  if (history >= 7 * kDay && w.visits > 0) {
+    base = w.level;
+    if (w.visits >= 2) mad = w.mad;
+  } else if (history >= kDay && d.visits > 0) {
+    base = d.level;
+    if (d.visits >= 2) mad = d.mad;
+  }
+  const double expected = base + drift_;
+  double sigma = mad * kMadToSigma;
+  sigma = std::max(sigma, cfg.rel_scale_floor * std::fabs(expected));
+  if (cfg.counts) sigma = std::max(sigma, std::sqrt(std::max(expected, 1.0)));
+  scale = std::max(sigma, 1e-9);
+  return expected;
+}
+
+Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg) noexcept {
+  Scored out;
+  out.actual = value;
+  if (n_ == 0) {
+    first_ts_ = ts_s;
+    level_ = value;
+  }
+  int wc = 0, dc = 0;
+  double sigma = 0;
+  const double expected = expected_and_scale(ts_s, cfg, wc, dc, sigma);
+  out.typical = expected;
+  out.upper = expected + 3.0 * sigma;
+
+  // Evidence: this bucket, and a one-sided CUSUM for sustained moderate rises.
+  double z = (value - expected) / sigma;
+  if (cfg.counts && value >= 0) {
+    // Low counts have a heavier upper tail than a normal with sd sqrt(mean): P(X >= 14 | mean 5) is 8e-4,
+    // not 3e-5. Anscombe's transform makes Poisson counts ~N(0,1); take the more cautious of the two.
+    const double anscombe = 2.0 * (std::sqrt(value + 0.375) - std::sqrt(std::max(expected, 0.0) + 0.375));
+    z = std::min(z, anscombe);
+  }
+  cusum_ = std::clamp(cusum_ + z - cfg.cusum_slack, 0.0, 50.0);
+  const double evidence = std::max(z, cusum_ / 2.0);
+  // Calibrate against this series' own tail: spiky series (tweets, bursty servers) see large z-scores
+  // every day, so z is divided by a slowly decaying typical daily maximum of z (at least 3).
+  const double tail = std::max(3.0, tail_z_);
+  const double calibrated = evidence * 3.0 / tail;
+  double score = 0;
+  if (calibrated > cfg.score_knee) score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
+  const double day_buckets = std::max(1.0, kDay / cfg.bucket_s);
+  tail_z_ = std::max(std::min(z, 2.0 * tail), tail_z_ * std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets)));
+  if (n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay) score = std::min(score, cfg.warmup_cap);
+  out.score = score;
+  out.severity = severity_of(score);
+
+  // Learn from the clipped value, so an anomaly moves the baseline by at most clip_sigma scales.
+  const double clipped =
+      n_ < 3 ? value : std::clamp(value, expected - cfg.clip_sigma * sigma, expected + cfg.clip_sigma * sigma);
+  const double dev = std::fabs(clipped - expected);
+  const double a_cell = per_bucket(cfg.profile_alpha, cfg.bucket_s);
+  const auto learn = [&](Cell& c, double fallback_level, double fallback_mad) {
+    if (c.visits == 0) {
+      c.level = static_cast<float>(fallback_level);
+      c.mad = static_cast<float>(fallback_mad);
+    }
+    const double target = clipped - drift_;
+    // Faster at first (running mean of the first visits), then exponential.
+    const double a = std::max(a_cell, 1.0 / (1.0 + c.visits));
+    c.level = static_cast<float>(c.level + a * (target - c.level));
+    c.mad = static_cast<float>(c.mad + a * (std::fabs(target - c.level) - c.mad));
+    if (c.visits < UINT16_MAX) ++c.visits;
+  };
+  const double a_global = n_ < 20 ? 1.0 / (1.0 + static_cast<double>(n_)) : cfg.scale_alpha;
+  level_ += a_global * (clipped - level_);
+  mad_ += a_global * (dev - mad_);
+  learn(day_[static_cast<size_t>(dc)], level_, mad_);
+  Cell& day = day_[static_cast<size_t>(dc)];
+  learn(week_[static_cast<size_t>(wc)], day.level, day.mad);
+  // Drift follows what the profile does not explain, slowly.
+  const double history = ts_s - first_ts_;
+  if (history >= kDay) drift_ += cfg.drift_alpha * (clipped - expected);
+  ++n_;
+  return out;
+}
+
+Transition AlertState::update(const Scored& s, const AlertPolicy& policy) noexcept {
+  const bool hot = s.score >= policy.fire_score && s.actual - s.typical > policy.min_excess;
+  if (!firing_) {
+    if (!hot) return Transition::kNone;
+    firing_ = true;
+    peak_ = s.score;
+    quiet_ = 0;
+    return Transition::kFiring;
+  }
+  if (s.score < policy.resolve_score) {
+    if (++quiet_ >= policy.resolve_buckets) {
+      firing_ = false;
+      peak_ = 0;
+      return Transition::kResolved;
+    }
+    return Transition::kNone;
+  }
+  quiet_ = 0;
+  if (hot && severity_of(s.score) > severity_of(peak_)) {
+    peak_ = s.score;
+    return Transition::kEscalated;
+  }
+  return Transition::kNone;
+}
+
+}  // namespace synscope::detector
