@@ -55,11 +55,17 @@ BurstChannel::BurstChannel(uint32_t depth) {
 
 BurstChannel::~BurstChannel() = default;
 
-Burst* BurstChannel::try_acquire() noexcept {
+namespace {
+
+Burst* dequeue_burst(rte_ring* ring) noexcept {
   void* obj = nullptr;
-  if (rte_ring_sc_dequeue(free_.get(), &obj) != 0) return nullptr;
+  if (rte_ring_sc_dequeue(ring, &obj) != 0) return nullptr;
   return static_cast<Burst*>(obj);
 }
+
+}  // namespace
+
+Burst* BurstChannel::try_acquire() noexcept { return dequeue_burst(free_.get()); }
 
 Burst* BurstChannel::acquire() noexcept {
   Backoff backoff;
@@ -78,11 +84,7 @@ void BurstChannel::publish(Burst* burst) noexcept {
 
 void BurstChannel::close() noexcept { closed_.store(true, std::memory_order_release); }
 
-Burst* BurstChannel::try_receive() noexcept {
-  void* obj = nullptr;
-  if (rte_ring_sc_dequeue(full_.get(), &obj) != 0) return nullptr;
-  return static_cast<Burst*>(obj);
-}
+Burst* BurstChannel::try_receive() noexcept { return dequeue_burst(full_.get()); }
 
 Burst* BurstChannel::receive() noexcept {
   Backoff backoff;
