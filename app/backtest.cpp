@@ -53,10 +53,11 @@ std::vector<Row> read_series(const std::string& path) {
     Row r;
     r.ts_text = line.substr(0, comma);
     const std::string value = line.substr(comma + 1);
-    if (line_no == 1 && !parse_time(r.ts_text, r.ts_s)) continue;  // header
+    const bool ts_ok = parse_time(r.ts_text, r.ts_s);
+    if (line_no == 1 && !ts_ok) continue;  // header
     char* end = nullptr;
     r.value = std::strtod(value.c_str(), &end);
-    if (!parse_time(r.ts_text, r.ts_s) || end == value.c_str() || !std::isfinite(r.value)) {
+    if (!ts_ok || end == value.c_str() || !std::isfinite(r.value)) {
       throw std::runtime_error(path + ":" + std::to_string(line_no) + ": bad row '" + line + "'");
     }
     if (!rows.empty() && r.ts_s < rows.back().ts_s) {

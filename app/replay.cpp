@@ -58,11 +58,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   }
   // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
   // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
-  runtime::Burst* const inline_burst = pipelined ? nullptr : channel.try_acquire();
+  runtime::Burst inline_burst;
   const auto next_burst = [&] {
     if (!pipelined) {
-      inline_burst->n = 0;
-      return inline_burst;
+      inline_burst.n = 0;
+      return &inline_burst;
     }
     if (session_writer) (void)session_channel.drain(*session_writer, 8);
     runtime::Backoff backoff;

@@ -107,17 +107,6 @@ CaptureReader::Next CaptureReader::fail(uint64_t at, const char* what) noexcept 
   return Next::kFrame;
 }
 
-uint32_t CaptureReader::next_burst(Frame* frames, uint32_t max, Next& status) noexcept {
-  uint32_t n = 0;
-  status = Next::kFrame;
-  while (n < max) {
-    status = next(frames[n]);
-    if (status != Next::kFrame) break;
-    ++n;
-  }
-  return n;
-}
-
 CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
   // Stay ahead of the parser in two steps. Page tables: map the next window in one madvise call
   // (MADV_POPULATE_READ, Linux 5.14+) instead of one fault per 16 pages; where the kernel refuses, the

@@ -46,11 +46,6 @@ class CaptureReader {
   /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
   Next next(Frame& frame) noexcept;
 
-  /// Reads up to `max` frames into `frames` and returns how many; fewer than `max` only at the end of
-  /// the file or an error, and then `status` is kEnd or kError (else kFrame). One call per burst keeps
-  /// the per-record work (header read, byte-order check) inlined in the reader's own loop.
-  uint32_t next_burst(Frame* frames, uint32_t max, Next& status) noexcept;
-
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   [[nodiscard]] uint64_t offset() const noexcept { return pos_; }
   [[nodiscard]] uint64_t size() const noexcept { return size_; }

@@ -148,14 +148,6 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
   maintain(/*idle=*/false);
 }
 
-void SessionEngine::prepare(ParsedPacket* pkts, uint32_t n) const noexcept {
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!is_tracked(pkts[i].verdict)) continue;
-    bool from_lo;
-    pkts[i].flow_hash = table_.hash(flow::make_key(pkts[i].meta, from_lo));
-  }
-}
-
 void SessionEngine::advance(uint64_t now_ns) noexcept {
   if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
   maintain(/*idle=*/true);

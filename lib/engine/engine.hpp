@@ -50,10 +50,7 @@ class Classifier {
                 ParsedPacket& out) const noexcept {
     out.ts_ns = ts_ns;
     out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta);
-    if (is_tracked(out.verdict)) {
-      bool from_lo;
-      out.flow_hash = hasher_(flow::make_key(out.meta, from_lo));
-    }
+    if (is_tracked(out.verdict)) out.flow_hash = flow::flow_hash(out.meta, hasher_);
   }
 
  private:
@@ -147,7 +144,11 @@ class SessionEngine {
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
 
   /// Fills flow_hash for packets built without a Classifier (tests, tools).
-  void prepare(ParsedPacket* pkts, uint32_t n) const noexcept;
+  void prepare(ParsedPacket* pkts, uint32_t n) const noexcept {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (is_tracked(pkts[i].verdict)) pkts[i].flow_hash = flow::flow_hash(pkts[i].meta, config_.hasher);
+    }
+  }
 
   /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
   void advance(uint64_t now_ns) noexcept;

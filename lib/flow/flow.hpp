@@ -82,6 +82,12 @@ class FlowHasher {
   uint64_t s1_;
 };
 
+/// The keyed hash of a packet's canonical key: the same for both directions of a connection.
+[[nodiscard]] inline uint64_t flow_hash(const packet::PacketMeta& pkt, const FlowHasher& hasher) noexcept {
+  bool from_lo;
+  return hasher(make_key(pkt, from_lo));
+}
+
 /// Anonymous zero-filled memory, reserved at start and touched only as used (mmap with MAP_NORESERVE), so a
 /// table sized for millions of flows costs nothing until the flows arrive. nullptr when it cannot.
 void* map_zeroed(size_t bytes) noexcept;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <string>
 #include <chrono>
 #include <thread>
 
@@ -24,29 +25,37 @@ void Backoff::pause() noexcept {
   }
 }
 
-void BurstChannel::RingDeleter::operator()(rte_ring* r) const noexcept { std::free(r); }
+void RingDeleter::operator()(rte_ring* r) const noexcept { std::free(r); }
 
-std::unique_ptr<rte_ring, BurstChannel::RingDeleter> BurstChannel::make_ring(uint32_t count) {
-  // The ring keeps one slot empty, so it gets twice the pool size and never refuses an enqueue.
-  const ssize_t bytes = rte_ring_get_memsize(count * 2);
-  if (bytes < 0) throw std::runtime_error("burst channel: bad ring size");
-  const size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
-  void* mem = std::aligned_alloc(64, rounded);
+namespace {
+
+uint32_t round_up_pow2(uint32_t depth) noexcept {
+  uint32_t count = 2;
+  while (count < depth) count <<= 1;
+  return count;
+}
+
+}  // namespace
+
+RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize) {
+  // A ring of N slots holds N - 1 elements, so it gets twice the rounded depth.
+  const uint32_t slots = round_up_pow2(depth) * 2;
+  const ssize_t bytes = rte_ring_get_memsize_elem(esize, slots);
+  if (bytes < 0) throw std::runtime_error(std::string(name) + ": bad ring size");
+  void* mem = std::aligned_alloc(64, (static_cast<size_t>(bytes) + 63) / 64 * 64);
   if (mem == nullptr) throw std::bad_alloc();
-  auto* ring = static_cast<rte_ring*>(mem);
-  if (rte_ring_init(ring, "synscope_burst", count * 2, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
-    std::free(mem);
-    throw std::runtime_error("burst channel: rte_ring_init failed");
+  RingPtr ring(static_cast<rte_ring*>(mem));
+  if (rte_ring_init(ring.get(), name, slots, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+    throw std::runtime_error(std::string(name) + ": rte_ring_init failed");
   }
-  return std::unique_ptr<rte_ring, RingDeleter>(ring);
+  return ring;
 }
 
 BurstChannel::BurstChannel(uint32_t depth) {
-  uint32_t count = 2;
-  while (count < depth) count <<= 1;
+  const uint32_t count = round_up_pow2(depth);
   pool_ = std::make_unique<Burst[]>(count);
-  full_ = make_ring(count);
-  free_ = make_ring(count);
+  full_ = make_spsc_ring("synscope_bursts", count, sizeof(void*));
+  free_ = make_spsc_ring("synscope_free", count, sizeof(void*));
   for (uint32_t i = 0; i < count; ++i) {
     void* obj = &pool_[i];
     (void)rte_ring_sp_enqueue_bulk(free_.get(), &obj, 1, nullptr);
@@ -104,33 +113,22 @@ void BurstChannel::release(Burst* burst) noexcept {
 
 // ---- SessionChannel -------------------------------------------------------------------------------------
 
-SessionChannel::SessionChannel(uint32_t depth) {
-  uint32_t count = 2;
-  while (count < depth) count <<= 1;
-  const ssize_t bytes = rte_ring_get_memsize_elem(sizeof(Message), count * 2);
-  if (bytes < 0) throw std::runtime_error("session channel: bad ring size");
-  void* mem = std::aligned_alloc(64, (static_cast<size_t>(bytes) + 63) / 64 * 64);
-  if (mem == nullptr) throw std::bad_alloc();
-  ring_ = static_cast<rte_ring*>(mem);
-  if (rte_ring_init(ring_, "synscope_sessions", count * 2, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
-    std::free(mem);
-    throw std::runtime_error("session channel: rte_ring_init failed");
-  }
-}
+SessionChannel::SessionChannel(uint32_t depth)
+    : ring_(make_spsc_ring("synscope_sessions", depth, sizeof(Message))) {}
 
-SessionChannel::~SessionChannel() { std::free(ring_); }
+SessionChannel::~SessionChannel() = default;
 
 void SessionChannel::on_session(const engine::SessionRecord& record) {
   Message m{record, *record.session};
   m.record.session = nullptr;  // points into the worker's table; the consumer re-points it at its copy
   Backoff backoff;
-  while (rte_ring_sp_enqueue_elem(ring_, &m, sizeof(Message)) != 0) backoff.pause();
+  while (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) != 0) backoff.pause();
 }
 
 uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
   uint32_t n = 0;
   Message m;
-  while (n < max && rte_ring_sc_dequeue_elem(ring_, &m, sizeof(Message)) == 0) {
+  while (n < max && rte_ring_sc_dequeue_elem(ring_.get(), &m, sizeof(Message)) == 0) {
     m.record.session = &m.session;
     out.on_session(m.record);
     ++n;

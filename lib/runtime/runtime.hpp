@@ -31,6 +31,17 @@ class Backoff {
   uint32_t spins_ = 0;
 };
 
+/// Frees an rte_ring made by make_spsc_ring() (the rings live in memory this library allocates).
+struct RingDeleter {
+  void operator()(rte_ring* r) const noexcept;
+};
+using RingPtr = std::unique_ptr<rte_ring, RingDeleter>;
+
+/// An SP/SC rte_ring that accepts at least `depth` elements of `esize` bytes (a multiple of 4; pointers
+/// for rte_ring_*enqueue, anything for the _elem calls) without refusing an enqueue. Initialised with
+/// rte_ring_init on our own memory, so it works with or without EAL. Throws at start-up only.
+RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize);
+
 /// Packets per burst: DPDK's customary RX burst size.
 inline constexpr uint32_t kBurstSize = 32;
 
@@ -77,14 +88,9 @@ class BurstChannel {
   [[nodiscard]] uint64_t consumer_waits() const noexcept { return consumer_waits_; }
 
  private:
-  struct RingDeleter {
-    void operator()(rte_ring* r) const noexcept;
-  };
-  static std::unique_ptr<rte_ring, RingDeleter> make_ring(uint32_t count);
-
   std::unique_ptr<Burst[]> pool_;
-  std::unique_ptr<rte_ring, RingDeleter> full_;
-  std::unique_ptr<rte_ring, RingDeleter> free_;
+  RingPtr full_;
+  RingPtr free_;
   std::atomic<bool> closed_{false};
   uint64_t producer_waits_ = 0;
   uint64_t consumer_waits_ = 0;
@@ -122,7 +128,7 @@ class SessionChannel final : public engine::SessionSink {
   };
   static_assert(sizeof(Message) % 4 == 0, "rte_ring element sizes are multiples of 4 bytes");
 
-  rte_ring* ring_ = nullptr;
+  RingPtr ring_;
   std::atomic<bool> done_{false};
 };
 
