@@ -62,12 +62,17 @@ void BucketRing::add(const SessionSummary& s, uint64_t now_ns) noexcept {
     b.by_perspective[static_cast<size_t>(s.perspective)].late += 1;
     return;
   }
-  if (index > newest_) newest_ = index;  // advance() keeps newest_ - oldest_ < size_
-  if (newest_ - oldest_ >= size_) {
-    // A session far ahead of the watermark (clock jump in the capture): widen by counting it late.
+  if (index - oldest_ >= size_) {
+    // A session far ahead of the watermark (a clock jump in the capture): the ring cannot reach its
+    // bucket yet, so it is counted as late in the newest bucket held — never lost from the totals.
     ++late_;
+    Bucket& b = slot(newest_);
+    touched_count_ += touched_[newest_ % size_] == 0;
+    touched_[newest_ % size_] = 1;
+    b.by_perspective[static_cast<size_t>(s.perspective)].late += 1;
     return;
   }
+  if (index > newest_) newest_ = index;  // advance() keeps newest_ - oldest_ < size_
   Bucket& b = slot(index);
   b.start_ns = index * span_ns_;
   b.span_ns = span_ns_;
@@ -95,7 +100,10 @@ void BucketRing::advance(uint64_t now_ns, BucketSink& sink) {
   const uint64_t now_index = now_ns / span_ns_;
   if (now_index > newest_) newest_ = now_index;
   if (touched_count_ == 0) {
-    oldest_ = newest_;  // nothing held: skip empty spans (a long gap in the capture) in O(1)
+    // Nothing held: skip empty spans (a long gap in the capture) in O(1), but only those already past
+    // their settle time — a session still running may yet belong to the buckets after them.
+    const uint64_t settled = now_ns > settle_ns_ ? (now_ns - settle_ns_) / span_ns_ : 0;
+    if (settled > oldest_) oldest_ = settled < newest_ ? settled : newest_;
     return;
   }
   // Emit buckets whose end + settle has passed, and keep the ring from wrapping onto live buckets.

@@ -157,18 +157,26 @@ void SessionEngine::maintain(bool idle) noexcept {
   // Expiry sweeps run once per millisecond of packet time with a slice of high_water/1024 entries (at
   // least sweep_slice), so the whole table is walked about once per second of packet time at high rates.
   // While packets flow the slice is also capped at one entry per packet since the last sweep, so sparse
-  // traffic (or a capture spread over hours) never pays more than one entry check per packet; when idle
-  // (advance() without packets) the full slice runs. Verdicts do not depend on it: handle() checks expiry
-  // on every lookup; the sweep only reclaims memory and emits finished sessions.
+  // traffic never pays many entry checks per packet; when idle (advance() without packets) the full slice
+  // runs. A floor keeps the walk complete at least once per quarter of bucket_settle of packet time, so a
+  // finished session is always reported before its bucket is emitted (never "late" for lack of sweeping).
+  // Verdicts do not depend on any of it: handle() checks expiry on every lookup.
   if (watermark_ns_ < next_sweep_ns_) return;
+  const uint64_t elapsed = last_sweep_ns_ == 0 ? kSweepPeriodNs : watermark_ns_ - last_sweep_ns_;
+  last_sweep_ns_ = watermark_ns_;
   next_sweep_ns_ = watermark_ns_ + kSweepPeriodNs;
-  const uint32_t proportional = table_.high_water() / 1024 + 1;
+  const uint32_t high_water = table_.high_water();
+  const uint32_t proportional = high_water / 1024 + 1;
   uint64_t budget = proportional > config_.sweep_slice ? proportional : config_.sweep_slice;
   const uint64_t by_packets = counters_.received - received_at_sweep_;
   received_at_sweep_ = counters_.received;
   if (!idle && by_packets < budget) budget = by_packets;
+  const uint64_t walk_ns = config_.bucket_settle_ns / 4 > kSweepPeriodNs ? config_.bucket_settle_ns / 4 : kSweepPeriodNs;
+  const double floor = static_cast<double>(high_water) * static_cast<double>(elapsed) / static_cast<double>(walk_ns);
+  if (static_cast<double>(budget) < floor) budget = static_cast<uint64_t>(floor) + 1;
+  if (budget > high_water) budget = high_water;
   sweep(static_cast<uint32_t>(budget));
-  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
+  ring_.advance(watermark_ns_, bucket_sink());
 }
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
@@ -210,8 +218,16 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
   const bool had_handshake = tcp_session::handshake_completed(e.session);
   tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session);
   if (!had_handshake && tcp_session::handshake_completed(e.session)) {
+    const uint64_t rtt = e.session.handshake_ack_ns - e.session.syn_ns;
     ++counters_.handshakes;
-    counters_.handshake_rtt_ns_sum += e.session.handshake_ack_ns - e.session.syn_ns;
+    counters_.handshake_rtt_ns_sum += rtt;
+    size_t b = 0;
+    while (b < kRttBoundsNs.size() && rtt > kRttBoundsNs[b]) ++b;
+    ++counters_.handshake_rtt_hist[b];
+  }
+  if ((p.meta.flags & (tf::kFin | tf::kRst)) != 0 && e.session.counted_as == tcp_session::ConnState::kCount &&
+      tcp_session::is_closed(e.session)) {
+    count_verdict(e, tcp_session::conn_state(e.session), perspective_of(e));
   }
   ++counters_.by_verdict[static_cast<size_t>(Verdict::kTcp)];
 }
@@ -272,8 +288,35 @@ bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
   return true;
 }
 
+buckets::Perspective SessionEngine::perspective_of(const FlowEntry& e) const noexcept {
+  const bool orig_lo = e.session.ep[0].is_lo;
+  const bool lo_internal = config_.internal.contains(e.key.addr_lo, e.key.ip_version);
+  const bool hi_internal = config_.internal.contains(e.key.addr_hi, e.key.ip_version);
+  const bool orig_internal = orig_lo ? lo_internal : hi_internal;
+  const bool resp_internal = orig_lo ? hi_internal : lo_internal;
+  using buckets::Perspective;
+  return orig_internal ? (resp_internal ? Perspective::kPrivate : Perspective::kOutbound)
+                       : (resp_internal ? Perspective::kInbound : Perspective::kEdge);
+}
+
+void SessionEngine::count_verdict(FlowEntry& e, tcp_session::ConnState state,
+                                  buckets::Perspective perspective) noexcept {
+  // Called from handle() for a packet that closed the session, or from finalize(); Session::counted_as
+  // makes it once per session.
+  e.session.counted_as = state;
+  ++counters_.sessions;
+  ++counters_.by_state[static_cast<size_t>(state)][static_cast<size_t>(perspective)];
+  if (tcp_session::is_failed(state)) ++counters_.failed[static_cast<size_t>(perspective)];
+  const auto& o = e.session.ep[0];
+  const auto& r = e.session.ep[1];
+  counters_.teardown[static_cast<size_t>(Teardown::kOrigFin)] += o.fin > 0;
+  counters_.teardown[static_cast<size_t>(Teardown::kRespFin)] += r.fin > 0;
+  counters_.teardown[static_cast<size_t>(Teardown::kOrigRst)] += o.rst > 0;
+  counters_.teardown[static_cast<size_t>(Teardown::kRespRst)] += r.rst > 0;
+}
+
 void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
-  const FlowEntry& e = table_.at(idx);
+  FlowEntry& e = table_.at(idx);
   const tcp_session::Session& s = e.session;
   SessionRecord rec;
   rec.session = &s;
@@ -286,16 +329,13 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   rec.uid = e.uid;
   rec.state = tcp_session::conn_state(s);
   rec.end = why;
-  const bool orig_internal = config_.internal.contains(rec.orig_h, rec.ip_version);
-  const bool resp_internal = config_.internal.contains(rec.resp_h, rec.ip_version);
-  using buckets::Perspective;
-  rec.perspective = orig_internal ? (resp_internal ? Perspective::kPrivate : Perspective::kOutbound)
-                                  : (resp_internal ? Perspective::kInbound : Perspective::kEdge);
-
+  rec.perspective = perspective_of(e);
+  if (s.counted_as == tcp_session::ConnState::kCount) {
+    count_verdict(e, rec.state, rec.perspective);
+  } else if (s.counted_as != rec.state) {
+    ++counters_.verdict_changed_after_close;
+  }
   const bool failed = tcp_session::is_failed(rec.state);
-  ++counters_.sessions;
-  ++counters_.by_state[static_cast<size_t>(rec.state)][static_cast<size_t>(rec.perspective)];
-  if (failed) ++counters_.failed[static_cast<size_t>(rec.perspective)];
 
   buckets::SessionSummary sum;
   sum.first_ns = s.first_ns;
@@ -318,7 +358,7 @@ void SessionEngine::finish() noexcept {
     finalize(idx, EndReason::kEndOfInput);
     table_.erase(idx);
   }
-  if (bucket_sink_ != nullptr) ring_.flush(*bucket_sink_);
+  ring_.flush(bucket_sink());
 }
 
 }  // namespace synscope::engine

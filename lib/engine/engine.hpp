@@ -112,21 +112,38 @@ struct EngineConfig {
   flow::FlowHasher hasher;                      ///< per-run random seed; Classifier must share it
 };
 
+/// Upper bounds of the handshake RTT histogram (SYN to the originator's ACK), nanoseconds; one more
+/// bucket (+Inf) follows the last bound.
+inline constexpr std::array<uint64_t, 15> kRttBoundsNs = {
+    50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000,
+    50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+
+/// How a connection was torn down, per side (a session can count in several).
+enum class Teardown : uint8_t { kOrigFin, kRespFin, kOrigRst, kRespRst, kCount };
+inline constexpr size_t kTeardownCount = static_cast<size_t>(Teardown::kCount);
+
 /// Counters owned by the engine's thread; read them only from that thread or after it stopped
-/// (the live path publishes copies to the stats core).
+/// (the live path publishes copies through a runtime::Mirror). Only uint64_t members: the mirror copies
+/// it as an array of words.
 struct EngineCounters {
   uint64_t received = 0;
   std::array<uint64_t, packet::kVerdictCount> by_verdict{};  ///< kTcp here means classified (tracked)
   uint64_t dropped_table_full = 0;     ///< TCP segments not tracked: no entry could be freed
   uint64_t evicted_syn_only = 0;       ///< live entries evicted to make room, SYN-only ones first
   uint64_t evicted_other = 0;
+  /// Sessions by conn_state and perspective, each counted once: when it closes on the wire (a RST, or
+  /// both FINs — the verdict is settled then, so a refused connection shows at once) or, if it never
+  /// closes, when it ends (timeout, reuse, eviction, end of input).
   uint64_t sessions = 0;
   std::array<std::array<uint64_t, buckets::kPerspectiveCount>, tcp_session::kConnStateCount> by_state{};
   std::array<uint64_t, buckets::kPerspectiveCount> failed{};
+  std::array<uint64_t, kTeardownCount> teardown{};
+  uint64_t verdict_changed_after_close = 0;  ///< the record's conn_state differs from the one counted
   uint64_t rst_without_connection = 0; ///< a RST that opened a session (nothing else seen)
   uint64_t syn_retransmits = 0;        ///< SYNs repeating an attempt's sequence number
   uint64_t handshakes = 0;             ///< completed three-way handshakes (with an RTT sample)
   uint64_t handshake_rtt_ns_sum = 0;
+  std::array<uint64_t, kRttBoundsNs.size() + 1> handshake_rtt_hist{};  ///< per bucket, not cumulative
 
   /// received == sum(by_verdict) + dropped_table_full, by construction; tests check it.
   [[nodiscard]] uint64_t accounted() const noexcept;
@@ -174,6 +191,9 @@ class SessionEngine {
   uint32_t make_room() noexcept;
   void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
   void finalize(uint32_t idx, EndReason why) noexcept;
+  /// Counts the session's verdict in counters_ (once per session; see EngineCounters::by_state).
+  void count_verdict(FlowEntry& e, tcp_session::ConnState state, buckets::Perspective perspective) noexcept;
+  [[nodiscard]] buckets::Perspective perspective_of(const FlowEntry& e) const noexcept;
   void sweep(uint32_t budget) noexcept;
   void maintain(bool idle) noexcept;
   /// Returns the cursor's entry index in [0, limit) and advances the cursor round-robin.
@@ -183,16 +203,23 @@ class SessionEngine {
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
   [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
+  /// Buckets are settled even when nobody wants them, so the ring keeps moving with time.
+  struct DiscardBuckets final : buckets::BucketSink {
+    void on_bucket(const buckets::Bucket&) override {}
+  };
+  buckets::BucketSink& bucket_sink() noexcept { return bucket_sink_ != nullptr ? *bucket_sink_ : discard_buckets_; }
 
   EngineConfig config_;
   SessionSink* session_sink_;
   buckets::BucketSink* bucket_sink_;
+  DiscardBuckets discard_buckets_;
   flow::FlowTable<FlowEntry> table_;
   buckets::BucketRing ring_;
   EngineCounters counters_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;
   uint64_t next_sweep_ns_ = 0;
+  uint64_t last_sweep_ns_ = 0;
   uint64_t received_at_sweep_ = 0;
   uint32_t evict_cursor_ = 0;
   uint64_t uid_counter_ = 0;

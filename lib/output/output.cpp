@@ -239,6 +239,9 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
         (unsigned long long)c.handshakes, static_cast<double>(c.handshake_rtt_ns_sum) / c.handshakes / 1e6,
         (unsigned long long)c.syn_retransmits, (unsigned long long)c.rst_without_connection);
   }
+  if (c.verdict_changed_after_close != 0) {
+    add("verdicts changed after the close was counted: %llu\n", (unsigned long long)c.verdict_changed_after_close);
+  }
   if (late_sessions != 0) add("late sessions (ended after their bucket was emitted): %llu\n",
                               (unsigned long long)late_sessions);
   return s;

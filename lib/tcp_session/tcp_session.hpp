@@ -99,6 +99,7 @@ struct Session {
   uint8_t history_len = 0;
   bool history_truncated = false;
   bool timers_cancelled = false;
+  ConnState counted_as = ConnState::kCount;  ///< verdict already counted by the engine (kCount: not yet)
   char history[kHistoryMax] = {};
 
   [[nodiscard]] std::string_view history_view() const noexcept { return {history, history_len}; }
@@ -144,5 +145,13 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 
 /// True when the three-way handshake completed (SYN, SYN-ACK, and the originator's ACK).
 [[nodiscard]] bool handshake_completed(const Session& s) noexcept;
+
+/// True once the connection is over on the wire: a side reset, or both sides closed. Zeek still keeps it
+/// for tcp_close_delay, but its conn_state is settled (live counters count it at this moment).
+[[nodiscard]] inline bool is_closed(const Session& s) noexcept {
+  using enum EndpointState;
+  return s.ep[0].state == kReset || s.ep[1].state == kReset ||
+         (s.ep[0].state == kClosed && s.ep[1].state == kClosed);
+}
 
 }  // namespace synscope::tcp_session

@@ -43,6 +43,39 @@ TEST(BucketRing, ChargesFirstPacketBucketAndEmitsWhenSettled) {
   EXPECT_EQ(out.got[1].start_ns, 1080 * kSec);
 }
 
+TEST(BucketRing, EmptyRingDoesNotSkipBucketsStillOpen) {
+  // Regression: with nothing held, advance() used to jump to the newest bucket, so a session that began
+  // a bucket earlier and ended after the boundary was wrongly counted late.
+  BucketRing ring(60 * kSec, 30 * kSec);
+  Collect out;
+  ring.add(failed_at(100 * kSec), 101 * kSec);
+  ring.advance(101 * kSec, out);
+  ring.advance(200 * kSec, out);  // [60,120) settled at 150 s and emitted; the ring is empty
+  ASSERT_EQ(out.got.size(), 1u);
+  ring.advance(250 * kSec, out);  // nothing held, time moves on into bucket [240,300)
+  ring.add(failed_at(238 * kSec), 251 * kSec);  // began in [180,240), still open until 270 s
+  EXPECT_EQ(ring.late_sessions(), 0u);
+  ring.flush(out);
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(out.got[1].start_ns, 180 * kSec);
+  EXPECT_EQ(out.got[1].by_perspective[0].failed, 1u);
+}
+
+TEST(BucketRing, SessionFarAheadIsCountedLateNotDropped) {
+  BucketRing ring(10 * kSec, 10 * kSec);
+  Collect out;
+  ring.add(failed_at(100 * kSec), 100 * kSec);
+  ring.add(failed_at(10'000 * kSec), 100 * kSec);  // a clock jump far beyond the ring
+  EXPECT_EQ(ring.late_sessions(), 1u);
+  ring.flush(out);
+  uint64_t failed = 0, late = 0;
+  for (const Bucket& b : out.got) {
+    failed += b.by_perspective[0].failed;
+    late += b.by_perspective[0].late;
+  }
+  EXPECT_EQ(failed + late, 2u);
+}
+
 TEST(BucketRing, LateSessionsAreCountedNotLost) {
   BucketRing ring(10 * kSec, 0);
   Collect out;

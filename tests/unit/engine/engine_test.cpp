@@ -92,6 +92,35 @@ TEST(Engine, PortReuseStartsNewConnection) {
   EXPECT_EQ(out.got[1].first, tcp_session::ConnState::kREJ);
 }
 
+TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {
+  // Live counters must show a refused connection at the RST, not 5 s later when Zeek's close delay ends
+  // and the record is written; each session is counted exactly once.
+  EngineConfig cfg;
+  Sessions out;
+  SessionEngine e(cfg, &out, nullptr);
+  std::vector<ParsedPacket> b = {
+      tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 101),
+      tcp_pkt(1 * kSec, 2, 40001, true, tf::kSyn, 100),  // still open: counted only when it ends
+  };
+  e.prepare(b.data(), 3);
+  e.process_burst(b.data(), 3);
+  const auto rej = static_cast<size_t>(tcp_session::ConnState::kREJ);
+  const auto s0 = static_cast<size_t>(tcp_session::ConnState::kS0);
+  const auto outbound = static_cast<size_t>(buckets::Perspective::kOutbound);
+  EXPECT_TRUE(out.got.empty());  // the record waits for the close delay
+  EXPECT_EQ(e.counters().by_state[rej][outbound], 1u);
+  EXPECT_EQ(e.counters().failed[outbound], 1u);
+  EXPECT_EQ(e.counters().teardown[static_cast<size_t>(Teardown::kRespRst)], 1u);
+  EXPECT_EQ(e.counters().sessions, 1u);
+  e.finish();
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(e.counters().sessions, 2u);
+  EXPECT_EQ(e.counters().by_state[rej][outbound], 1u);
+  EXPECT_EQ(e.counters().by_state[s0][outbound], 1u);
+  EXPECT_EQ(e.counters().verdict_changed_after_close, 0u);
+}
+
 TEST(Engine, SynRetransmitAfterAttemptTimeoutIsANewAttempt) {
   EngineConfig cfg;
   Sessions out;
