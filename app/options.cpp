@@ -34,13 +34,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 }  // namespace
 
-CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
-  CLI::App* cmd = app.add_subcommand("replay", "Judge every TCP session in a pcap/pcapng capture");
-  cmd->add_option("capture", out.capture, "Capture file (pcap or pcapng)")->required();
-  cmd->add_option("--sessions-out", out.sessions_out,
-                  "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
-  cmd->add_option("--buckets-out", out.buckets_out,
-                  "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
+void add_engine_options(CLI::App* cmd) {
   cmd->add_option("--bucket", raw.bucket_s, "Bucket span in seconds (sub-second allowed)")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
@@ -59,7 +53,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
                   "Ports that decide the originator when the SYN was not seen: 'zeek' (Zeek's default set), "
                   "'none', or a comma-separated list")
       ->capture_default_str();
-  cmd->add_option("--flow-capacity", raw.flow_capacity, "Flow-table entries allocated at start")
+  cmd->add_option("--flow-capacity", raw.flow_capacity, "Flow-table entries allocated at start (per engine core)")
       ->check(CLI::Range(1u, 1u << 28))
       ->capture_default_str();
   cmd->add_option("--attempt-timeout", raw.attempt_s, "Seconds an unanswered SYN is kept (Zeek tcp_attempt_delay)")
@@ -71,6 +65,16 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   cmd->add_option("--inactivity-timeout", raw.inactivity_s, "Seconds an idle session is kept")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
+}
+
+CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
+  CLI::App* cmd = app.add_subcommand("replay", "Judge every TCP session in a pcap/pcapng capture");
+  cmd->add_option("capture", out.capture, "Capture file (pcap or pcapng)")->required();
+  cmd->add_option("--sessions-out", out.sessions_out,
+                  "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
+  cmd->add_option("--buckets-out", out.buckets_out,
+                  "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
+  add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   cmd->add_option("--threads", out.threads,
                   "1: one thread reads, classifies and judges; 2: a reader/classifier thread feeds an engine "
@@ -80,15 +84,14 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   return cmd;
 }
 
-void finalize_replay_options(ReplayOptions& out) {
-  engine::EngineConfig& e = out.engine;
+void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& parse) {
   e.bucket_span_ns = to_ns(raw.bucket_s);
   e.bucket_settle_ns = to_ns(raw.settle_s);
   e.flow_capacity = raw.flow_capacity;
   e.session.attempt_delay_ns = to_ns(raw.attempt_s);
   e.session.close_delay_ns = to_ns(raw.close_s);
   e.session.inactivity_ns = to_ns(raw.inactivity_s);
-  out.parse.verify_checksums = raw.checksums == "verify";
+  parse.verify_checksums = raw.checksums == "verify";
 
   if (!raw.internal_nets.empty()) {
     engine::NetworkSet nets;
@@ -114,6 +117,68 @@ void finalize_replay_options(ReplayOptions& out) {
                                    "'" + p + "' is not 'zeek', 'none' or a port number 0-65535");
       }
       e.session.likely_server_ports.set(v);
+    }
+  }
+}
+
+void finalize_replay_options(ReplayOptions& out) { finalize_engine_options(out.engine, out.parse); }
+
+CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Live mode on DPDK ports: synscope [EAL options] -- run [options] (ports from -a PCI or --vdev)");
+  cmd->set_config("--config", "", "Read options from a TOML file (keys are the long option names)");
+  cmd->add_flag("--dump-config", out.dump_config, "Print the effective configuration as TOML, with descriptions, and exit");
+  cmd->add_option("--sessions-out", out.live.sessions_out,
+                  "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
+  cmd->add_option("--buckets-out", out.live.buckets_out,
+                  "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
+  add_engine_options(cmd);
+  cmd->add_option("--rx-queues", out.live.ports.rx_queues,
+                  "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--rx-desc", out.live.ports.rx_desc, "RX descriptors per queue")
+      ->check(CLI::Range(64, 32768))
+      ->capture_default_str();
+  cmd->add_option("--spread-workers", out.live.spread_workers,
+                  "0: each RX lcore owns the flows of its queues (RSS); N: N more lcores own the flows and the RX "
+                  "lcores spread packets to them by the symmetric flow hash (single-queue ports: net_pcap, "
+                  "net_af_packet)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  cmd->add_option("--session-ring", out.live.session_ring, "Finished sessions in flight per engine lcore")
+      ->check(CLI::Range(64u, 1u << 22))
+      ->capture_default_str();
+  cmd->add_option("--clock", out.clock,
+                  "tsc: live time from the TSC mapped to wall clock; packet: each packet's RX timestamp (net_pcap "
+                  "delivers the capture's times, so verdicts equal replay's)")
+      ->check(CLI::IsMember({"tsc", "packet"}))
+      ->capture_default_str();
+  cmd->add_option("--metrics-listen", out.metrics_listen,
+                  "ADDRESS:PORT for /metrics and the landing page ('none' disables; port 0 picks one)")
+      ->capture_default_str();
+  cmd->add_option("--idle-exit", out.idle_exit_s,
+                  "Stop after this many seconds without a packet on any port (finite inputs; 0 = never)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--duration", out.duration_s, "Stop after this many seconds (0 = until SIGINT/SIGTERM)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", out.quiet, "No start-up report or summary on stderr");
+  return cmd;
+}
+
+void finalize_run_options(RunOptions& out) {
+  finalize_engine_options(out.live.engine, out.live.parse);
+  out.live.packet_clock = out.clock == "packet";
+  if (out.metrics_listen != "none") {
+    const size_t colon = out.metrics_listen.rfind(':');
+    char* end = nullptr;
+    const unsigned long port =
+        colon == std::string::npos ? 70000 : std::strtoul(out.metrics_listen.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || end == nullptr || *end != '\0' || port > 65535) {
+      throw CLI::ValidationError("--metrics-listen",
+                                 "'" + out.metrics_listen + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9355) or 'none'");
     }
   }
 }

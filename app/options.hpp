@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/engine.hpp"
+#include "live/live.hpp"
 #include "packet/packet.hpp"
 
 namespace synscope::app {
@@ -20,6 +21,26 @@ struct ReplayOptions {
   packet::ParseOptions parse;
   engine::EngineConfig engine;
 };
+
+/// Options of `synscope [EAL options] -- run`.
+struct RunOptions {
+  live::LiveConfig live;
+  std::string clock = "tsc";
+  std::string metrics_listen = "127.0.0.1:9355";
+  double idle_exit_s = 0;
+  double duration_s = 0;
+  bool quiet = false;
+  bool dump_config = false;
+};
+
+/// Registers the engine options both modes share (buckets, internal nets, checksums, timeouts, capacity).
+void add_engine_options(CLI::App* cmd);
+
+/// Registers the `run` subcommand (live mode) with --config (TOML) and --dump-config.
+CLI::App* add_run_command(CLI::App& app, RunOptions& out);
+
+/// Validates and converts the run options; throws CLI::ValidationError naming the option and value.
+void finalize_run_options(RunOptions& out);
 
 /// Registers the `replay` subcommand and its options on `app`; values land in `out` after parsing and
 /// are validated by finalize_replay_options().

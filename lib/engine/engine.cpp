@@ -96,6 +96,22 @@ size_t format_uid(uint64_t uid, char* buf) noexcept {
   return n;
 }
 
+buckets::SessionSummary summarize(const SessionRecord& rec) noexcept {
+  const tcp_session::Session& s = *rec.session;
+  buckets::SessionSummary sum;
+  sum.first_ns = s.first_ns;
+  sum.perspective = rec.perspective;
+  sum.state = rec.state;
+  sum.attempt = tcp_session::is_attempt(s);
+  sum.established = tcp_session::handshake_completed(s);
+  sum.failed = tcp_session::is_failed(rec.state);
+  sum.orig_rst = s.ep[0].rst > 0;
+  sum.resp_rst = s.ep[1].rst > 0;
+  sum.orig_fin = s.ep[0].fin > 0;
+  sum.resp_fin = s.ep[1].fin > 0;
+  return sum;
+}
+
 // ---- SessionEngine ------------------------------------------------------------------------------------
 
 SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets)
@@ -335,20 +351,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   } else if (s.counted_as != rec.state) {
     ++counters_.verdict_changed_after_close;
   }
-  const bool failed = tcp_session::is_failed(rec.state);
-
-  buckets::SessionSummary sum;
-  sum.first_ns = s.first_ns;
-  sum.perspective = rec.perspective;
-  sum.state = rec.state;
-  sum.attempt = tcp_session::is_attempt(s);
-  sum.established = tcp_session::handshake_completed(s);
-  sum.failed = failed;
-  sum.orig_rst = s.ep[0].rst > 0;
-  sum.resp_rst = s.ep[1].rst > 0;
-  sum.orig_fin = s.ep[0].fin > 0;
-  sum.resp_fin = s.ep[1].fin > 0;
-  ring_.add(sum, watermark_ns_);
+  ring_.add(summarize(rec), watermark_ns_);
   if (session_sink_ != nullptr) session_sink_->on_session(rec);
 }
 

@@ -94,6 +94,10 @@ struct SessionRecord {
   EndReason end = EndReason::kTimeout;
 };
 
+/// What a finished session contributes to its time bucket (the engine's own BucketRing and the live
+/// stats core's use the same rule).
+[[nodiscard]] buckets::SessionSummary summarize(const SessionRecord& record) noexcept;
+
 class SessionSink {
  public:
   virtual ~SessionSink() = default;

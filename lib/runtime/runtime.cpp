@@ -121,6 +121,8 @@ SessionChannel::~SessionChannel() = default;
 void SessionChannel::on_session(const engine::SessionRecord& record) {
   Message m{record, *record.session};
   m.record.session = nullptr;  // points into the worker's table; the consumer re-points it at its copy
+  if (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) == 0) return;
+  ++producer_waits_;
   Backoff backoff;
   while (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) != 0) backoff.pause();
 }

@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "engine/engine.hpp"
 
@@ -29,6 +31,48 @@ class Backoff {
 
  private:
   uint32_t spins_ = 0;
+};
+
+/// A single-writer snapshot of a struct made only of uint64_t counters (a seqlock over atomic words). The
+/// owning core keeps its counters as plain data and publishes a copy now and then — never per packet —
+/// and any thread (a Prometheus scrape, rte_telemetry) reads a consistent copy without ever blocking or
+/// slowing the writer. Relaxed atomic word stores compile to plain moves on x86.
+template <class T>
+class Mirror {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) % sizeof(uint64_t) == 0,
+                "Mirror<T> copies T as an array of 64-bit words");
+
+ public:
+  /// Owner thread only.
+  void publish(const T& value) noexcept {
+    uint64_t words[kWords];
+    std::memcpy(words, &value, sizeof(T));
+    const uint64_t seq = seq_.load(std::memory_order_relaxed);
+    seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    for (size_t i = 0; i < kWords; ++i) words_[i].store(words[i], std::memory_order_relaxed);
+    seq_.store(seq + 2, std::memory_order_release);
+  }
+  /// Any thread: the last published copy (retries while a publish is under way).
+  [[nodiscard]] T read() const noexcept {
+    uint64_t words[kWords];
+    while (true) {
+      const uint64_t before = seq_.load(std::memory_order_acquire);
+      if ((before & 1) == 0) {
+        for (size_t i = 0; i < kWords; ++i) words[i] = words_[i].load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq_.load(std::memory_order_relaxed) == before) break;
+      }
+    }
+    T value;
+    std::memcpy(&value, words, sizeof(T));
+    return value;
+  }
+
+ private:
+  static constexpr size_t kWords = sizeof(T) / sizeof(uint64_t);
+  alignas(64) std::atomic<uint64_t> seq_{0};
+  std::atomic<uint64_t> words_[kWords]{};
 };
 
 /// Frees an rte_ring made by make_spsc_ring() (the rings live in memory this library allocates).
@@ -111,6 +155,8 @@ class SessionChannel final : public engine::SessionSink {
   /// Producer (worker) side: copies the record in, waiting while the ring is full — the consumer must
   /// keep calling drain() until producer_done() is set, or the worker stalls.
   void on_session(const engine::SessionRecord& record) override;
+  /// Producer side: times on_session() found the ring full and waited (the writer fell behind).
+  [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
   /// Producer side: no more sessions will come (call after the engine's finish()).
   void mark_done() noexcept { done_.store(true, std::memory_order_release); }
 
@@ -130,6 +176,7 @@ class SessionChannel final : public engine::SessionSink {
 
   RingPtr ring_;
   std::atomic<bool> done_{false};
+  uint64_t producer_waits_ = 0;
 };
 
 }  // namespace synscope::runtime

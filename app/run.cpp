@@ -1,0 +1,85 @@
+// run: see run.hpp.
+#include "run.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "live/live.hpp"
+#include "metrics/metrics.hpp"
+#include "output/output.hpp"
+#include "replay.hpp"
+#include "runtime/runtime.hpp"
+
+namespace synscope::app {
+
+int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
+  live::DataPlane plane(options.live);
+  std::unique_ptr<metrics::MetricsServer> server;
+  if (options.metrics_listen != "none") server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
+  if (!metrics::register_telemetry(plane)) std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
+  if (!options.quiet) {
+    std::fprintf(stderr, "%s", plane.describe().c_str());
+    if (server) {
+      const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
+      std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", host.c_str(), server->port());
+    }
+  }
+  std::fflush(stderr);
+  plane.start();
+
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto last_change = started;
+  uint64_t last_received = 0;
+  auto next_check = started;
+  runtime::Backoff backoff;
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (plane.poll_stats()) {
+      backoff.reset();
+      continue;
+    }
+    backoff.pause();
+    const auto now = Clock::now();
+    if (now < next_check) continue;
+    next_check = now + std::chrono::milliseconds(10);
+    if (options.duration_s > 0 && now - started >= std::chrono::duration<double>(options.duration_s)) break;
+    if (options.idle_exit_s > 0) {
+      const uint64_t received = plane.packets_received();
+      if (received != last_received) {
+        last_received = received;
+        last_change = now;
+      } else if (now - last_change >= std::chrono::duration<double>(options.idle_exit_s)) {
+        break;
+      }
+    }
+  }
+  plane.stop();  // RX stops; engines report every open connection; rings drained; last buckets emitted
+  std::string error;
+  const bool written = plane.flush_outputs(error);
+  if (!options.quiet) {
+    const live::Snapshot s = plane.snapshot();
+    uint64_t rx = 0, ring_full = 0;
+    for (const auto& c : s.cores) {
+      for (size_t q = 0; q < c.queues.size(); ++q) rx += c.stats.rx_packets[q];
+      ring_full += c.stats.dropped_ring_full;
+    }
+    uint64_t imissed = 0, nombuf = 0;
+    for (const auto& p : s.ports) {
+      imissed += p.imissed;
+      nombuf += p.rx_nombuf;
+    }
+    std::fprintf(stderr, "rx: %llu packets on %zu port(s); dropped: ring_full %llu, NIC imissed %llu, rx_nombuf %llu\n",
+                 static_cast<unsigned long long>(rx), s.ports.size(), static_cast<unsigned long long>(ring_full),
+                 static_cast<unsigned long long>(imissed), static_cast<unsigned long long>(nombuf));
+    std::fprintf(stderr, "%s", output::format_summary(plane.totals(), plane.late_sessions()).c_str());
+  }
+  server.reset();  // before the plane it reads
+  if (!written) {
+    std::fprintf(stderr, "synscope: error: %s\n", error.c_str());
+    return kExitOutput;
+  }
+  return kExitOk;
+}
+
+}  // namespace synscope::app

@@ -1,0 +1,153 @@
+// live: the live data plane's lcore roles and the object that wires them to DPDK ports.
+//
+//   RxCore      polls its RX queues: burst -> prefetch -> classify -> (own engine | spread) -> free.
+//               With RSS (or one queue per core) it owns a SessionEngine, so a flow never leaves it.
+//               In spread mode (single-queue vdevs) it hands parsed bursts to EngineCores by flow hash.
+//   EngineCore  (spread mode) owns a SessionEngine fed by the RX cores over SP/SC BurstChannels.
+//   StatsCore   runs on the main lcore: drains finished sessions from every engine over SP/SC rings,
+//               writes session JSON, merges them into time buckets per perspective (BucketRing) and writes
+//               bucket JSON. Nothing on an RX lcore formats, writes or allocates.
+//
+// Ownership: DataPlane owns every core object and the channels between them; each core's state is
+// touched only by the lcore running it. Counters are plain uint64_t owned by their core and published
+// through runtime::Mirror every publish period (2 ms), which is what Prometheus and rte_telemetry read.
+// Time: live time is the TSC mapped to wall-clock time once at start (TscClock), read once per burst;
+// with --clock packet, each packet's RX timestamp (net_pcap: the capture's time), so a live run over a
+// capture gives replay's verdicts. One engine code path for both.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buckets/buckets.hpp"
+#include "dpdk_port/dpdk_port.hpp"
+#include "engine/engine.hpp"
+#include "output/output.hpp"
+#include "runtime/runtime.hpp"
+
+namespace synscope::live {
+
+/// TSC ticks -> wall-clock nanoseconds, calibrated once at start (rte_get_tsc_hz). Read-only afterwards;
+/// safe to share between lcores.
+class TscClock {
+ public:
+  TscClock() noexcept;
+  [[nodiscard]] uint64_t now_ns() const noexcept;
+  [[nodiscard]] uint64_t ticks_per_ms() const noexcept { return ticks_per_ms_; }
+
+ private:
+  uint64_t base_tsc_ = 0;
+  uint64_t base_ns_ = 0;
+  uint64_t mult_ = 0;  ///< ns per tick in 32.32 fixed point
+  uint64_t ticks_per_ms_ = 0;
+};
+
+/// Most RX queues one lcore polls (counters are kept per polled queue).
+inline constexpr size_t kMaxQueuesPerCore = 16;
+
+/// What a core publishes (uint64_t only: runtime::Mirror copies it as words).
+struct CoreStats {
+  engine::EngineCounters engine;  ///< zero on a spread-mode RX core (its packets count in EngineCores)
+  std::array<uint64_t, kMaxQueuesPerCore> rx_packets{};
+  std::array<uint64_t, kMaxQueuesPerCore> rx_bytes{};
+  uint64_t dropped_ring_full = 0;   ///< spread mode: packets an RX core could not hand to a busy engine
+  uint64_t session_ring_waits = 0;  ///< times the engine waited for the stats core to take sessions
+  uint64_t active_flows = 0;
+  uint64_t flow_capacity = 0;
+  uint64_t watermark_ns = 0;        ///< the engine's time (0 until its first packet)
+  uint64_t polls = 0, busy_polls = 0;
+};
+
+/// What the stats core publishes.
+struct StatsCoreStats {
+  uint64_t sessions_written = 0;
+  uint64_t buckets_emitted = 0;
+  uint64_t late_sessions = 0;
+  uint64_t watermark_ns = 0;           ///< the time up to which buckets are settled
+  uint64_t last_bucket_start_ns = 0;   ///< newest emitted bucket (0: none yet)
+  uint64_t last_bucket_span_ns = 0;
+  std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_attempts{};
+  std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_failed{};
+};
+
+struct LiveConfig {
+  dpdk_port::PortOptions ports;
+  packet::ParseOptions parse;
+  engine::EngineConfig engine;
+  bool packet_clock = false;       ///< time from RX timestamps instead of the TSC
+  uint32_t spread_workers = 0;     ///< 0: RX cores own engines (RSS); N: N EngineCores fed by software
+  uint32_t session_ring = 16384;   ///< finished sessions in flight per engine
+  uint32_t burst_ring = 256;       ///< bursts in flight per (RX core, EngineCore) pair
+  std::string sessions_out, buckets_out;
+};
+
+/// Where a core's polled queue comes from, for labels.
+struct QueueRef {
+  uint16_t port_index = 0;  ///< index into Ports::ports()
+  uint16_t port_id = 0;
+  uint16_t queue = 0;
+};
+
+/// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself).
+struct Snapshot {
+  struct Core {
+    unsigned lcore = 0;
+    std::string role;  ///< "rx", "rx+engine", "engine"
+    std::vector<QueueRef> queues;
+    CoreStats stats;
+  };
+  std::vector<Core> cores;
+  std::vector<dpdk_port::PortStats> ports;
+  StatsCoreStats stats_core;
+  uint64_t now_ns = 0;
+  uint64_t started_ns = 0;
+};
+
+class DataPlane {
+ public:
+  /// Sets up ports, the mempool, engines and channels, and assigns queues and roles to the worker lcores
+  /// EAL was given (-l/-c, main lcore excluded). Throws (dpdk_port::PortError, std::runtime_error) with a
+  /// message naming the culprit: too few lcores, a port refusing its configuration, no memory.
+  explicit DataPlane(const LiveConfig& config);
+  ~DataPlane();
+  DataPlane(const DataPlane&) = delete;
+  DataPlane& operator=(const DataPlane&) = delete;
+
+  /// Launches every core on its lcore.
+  void start();
+  /// Main lcore: one round of the stats core (drain sessions, settle buckets, publish). Returns true if
+  /// it did any work.
+  bool poll_stats() noexcept;
+  /// Stops RX, lets engines drain their rings and report every open connection, drains everything into
+  /// the outputs, emits the last buckets and waits for every lcore. Idempotent.
+  void stop();
+  /// False if an output file could not be written (its path is in the message).
+  [[nodiscard]] bool flush_outputs(std::string& error);
+
+  [[nodiscard]] Snapshot snapshot() const;
+  [[nodiscard]] const dpdk_port::Ports& ports() const noexcept { return *ports_; }
+  /// Packets received so far on every port (from the cores' published counters).
+  [[nodiscard]] uint64_t packets_received() const noexcept;
+  [[nodiscard]] std::string describe() const;  ///< lcore roles and queues, for the start-up log
+  [[nodiscard]] engine::EngineCounters totals() const;  ///< merged engine counters (after stop: final)
+  [[nodiscard]] uint64_t late_sessions() const noexcept;
+
+  struct Core;    // one lcore's role and state (live.cpp)
+  class Stats;    // the stats core (live.cpp)
+
+ private:
+  LiveConfig config_;
+  TscClock clock_;
+  uint64_t started_ns_ = 0;
+  std::unique_ptr<dpdk_port::Ports> ports_;
+  std::vector<std::unique_ptr<Core>> cores_;
+  std::unique_ptr<Stats> stats_;
+  std::atomic<bool> stop_rx_{false};
+  bool launched_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace synscope::live

@@ -1,0 +1,55 @@
+// metrics: the live figures for Prometheus (prometheus-cpp Exposer + a custom Collectable) and for
+// rte_telemetry (`/synscope/stats`, for dpdk-telemetry.py and Telegraf's dpdk input).
+//
+// Nothing here runs on an RX lcore. A scrape (a civetweb thread) or a telemetry request (DPDK's
+// telemetry thread) takes a live::Snapshot — each core's last published counters, at most 2 ms old — and
+// formats it; no prometheus-cpp object is ever incremented, so the data path never pays for a CAS.
+// Label values come only from bounded sets (port, queue, core, class, reason, conn_state, perspective,
+// teardown, side); never an address or a port number. docs/metrics.md lists every metric.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "live/live.hpp"
+
+namespace synscope::metrics {
+
+/// Turns snapshots of `plane` into metric families. `plane` must outlive it; Collect() is thread-safe.
+class Collector final : public prometheus::Collectable {
+ public:
+  explicit Collector(const live::DataPlane& plane) : plane_(plane) {}
+  [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const live::DataPlane& plane_;
+};
+
+/// The HTTP endpoint: `/metrics` (Prometheus text format) and a landing page at `/`. Its civetweb threads
+/// are started from a DPDK control thread, so they are never pinned to an RX lcore.
+class MetricsServer {
+ public:
+  /// `listen` is "ADDRESS:PORT" (IPv4; port 0 picks a free one). Throws std::runtime_error naming the
+  /// address when it cannot bind.
+  MetricsServer(const std::string& listen, const live::DataPlane& plane);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+  /// The port actually bound.
+  [[nodiscard]] int port() const noexcept { return port_; }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+/// Registers `/synscope/stats` with rte_telemetry (the figures /metrics has, as a flat dictionary).
+/// `plane` must outlive the EAL. Returns false if DPDK refused the command.
+bool register_telemetry(const live::DataPlane& plane);
+
+}  // namespace synscope::metrics
