@@ -146,6 +146,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                   "net_af_packet)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  cmd->add_flag("--lossless", out.live.lossless,
+                "Spread mode: an RX lcore waits for a busy engine instead of dropping (counted as ring_full); "
+                "for file-fed vdevs such as net_pcap, where waiting loses nothing");
   cmd->add_option("--session-ring", out.live.session_ring, "Finished sessions in flight per engine lcore")
       ->check(CLI::Range(64u, 1u << 22))
       ->capture_default_str();

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   double start_s = 1700000000;
   uint32_t data_exchanges = 3;
   double ipv6_share = 0.1;
+  bool microseconds = false;
   app.add_option("-o,--out", out, "Output pcap path")->required();
   app.add_option("-n,--sessions", sessions, "Number of TCP sessions")->check(CLI::Range(1u, 50'000'000u));
   app.add_option("--seed", seed, "Random seed");
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
   app.add_option("--start", start_s, "Epoch seconds of the first session");
   app.add_option("--exchanges", data_exchanges, "Request/response pairs per normal session")
       ->check(CLI::Range(0u, 1000u));
+  app.add_flag("--microseconds", microseconds, "Write a microsecond-resolution pcap (default: nanoseconds)");
   app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
   CLI11_PARSE(app, argc, argv);
 
@@ -219,13 +221,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
-  const uint32_t hdr[6] = {0xa1b23c4d, 0x00040002, 0, 0, 65535, 1};  // nanosecond pcap, Ethernet
+  // Nanosecond pcap by default; --microseconds writes the classic format (what net_pcap's libpcap hands
+  // DPDK is microseconds either way, so live-vs-replay comparisons use it).
+  const uint32_t hdr[6] = {microseconds ? 0xa1b2c3d4u : 0xa1b23c4du, 0x00040002, 0, 0, 65535, 1};
+  const uint64_t unit = microseconds ? 1000 : 1;
   std::fwrite(hdr, 1, 24, f);
   uint8_t frame[2048];
   for (const Pkt& k : pkts) {
     const size_t len = build_frame(ss[k.session], k, frame);
     const uint32_t rec[4] = {static_cast<uint32_t>(k.ts_ns / 1'000'000'000ULL),
-                             static_cast<uint32_t>(k.ts_ns % 1'000'000'000ULL), static_cast<uint32_t>(len),
+                             static_cast<uint32_t>(k.ts_ns % 1'000'000'000ULL / unit), static_cast<uint32_t>(len),
                              static_cast<uint32_t>(len)};
     std::fwrite(rec, 1, 16, f);
     std::fwrite(frame, 1, len, f);

@@ -1,6 +1,8 @@
 // buckets: see buckets.hpp.
 #include "buckets/buckets.hpp"
 
+#include <algorithm>
+
 namespace synscope::buckets {
 
 std::string_view perspective_name(Perspective p) noexcept {
@@ -99,16 +101,16 @@ void BucketRing::advance(uint64_t now_ns, BucketSink& sink) {
   if (!started_) return;
   const uint64_t now_index = now_ns / span_ns_;
   if (now_index > newest_) newest_ = now_index;
-  if (touched_count_ == 0) {
-    // Nothing held: skip empty spans (a long gap in the capture) in O(1), but only those already past
-    // their settle time — a session still running may yet belong to the buckets after them.
-    const uint64_t settled = now_ns > settle_ns_ ? (now_ns - settle_ns_) / span_ns_ : 0;
-    if (settled > oldest_) oldest_ = settled < newest_ ? settled : newest_;
-    return;
-  }
-  // Emit buckets whose end + settle has passed, and keep the ring from wrapping onto live buckets.
-  while (oldest_ < newest_ &&
-         ((oldest_ + 1) * span_ns_ + settle_ns_ <= now_ns || newest_ - oldest_ >= size_ - 1)) {
+  // Buckets before `target` are due: settled (their end + settle has passed), or about to be overwritten
+  // by the ring wrapping onto the newest bucket.
+  const uint64_t settled = now_ns > settle_ns_ ? (now_ns - settle_ns_) / span_ns_ : 0;
+  const uint64_t unwrapped = newest_ + 2 > size_ ? newest_ + 2 - size_ : 0;
+  const uint64_t target = std::min(newest_, std::max(settled, unwrapped));
+  while (oldest_ < target) {
+    if (touched_count_ == 0) {
+      oldest_ = target;  // nothing held: skip the empty span (a clock jump of years) in O(1)
+      break;
+    }
     emit_oldest(sink);
   }
 }

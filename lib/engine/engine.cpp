@@ -192,6 +192,7 @@ void SessionEngine::maintain(bool idle) noexcept {
   if (static_cast<double>(budget) < floor) budget = static_cast<uint64_t>(floor) + 1;
   if (budget > high_water) budget = high_water;
   sweep(static_cast<uint32_t>(budget));
+  settled_ns_ = watermark_ns_;
   ring_.advance(watermark_ns_, bucket_sink());
 }
 
@@ -345,6 +346,8 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   rec.uid = e.uid;
   rec.state = tcp_session::conn_state(s);
   rec.end = why;
+  rec.emitted_ns = watermark_ns_;
+  rec.settled_ns = settled_ns_;
   rec.perspective = perspective_of(e);
   if (s.counted_as == tcp_session::ConnState::kCount) {
     count_verdict(e, rec.state, rec.perspective);

@@ -92,6 +92,8 @@ struct SessionRecord {
   tcp_session::ConnState state = tcp_session::ConnState::kOTH;
   buckets::Perspective perspective = buckets::Perspective::kEdge;
   EndReason end = EndReason::kTimeout;
+  uint64_t emitted_ns = 0;  ///< the engine's time when it wrote the record
+  uint64_t settled_ns = 0;  ///< the time the engine's bucket ring had been settled to then (see settled_ns())
 };
 
 /// What a finished session contributes to its time bucket (the engine's own BucketRing and the live
@@ -181,6 +183,10 @@ class SessionEngine {
   [[nodiscard]] uint32_t active_flows() const noexcept { return table_.size(); }
   [[nodiscard]] uint32_t flow_capacity() const noexcept { return table_.capacity(); }
   [[nodiscard]] uint64_t watermark_ns() const noexcept { return watermark_ns_; }
+  /// The time the engine last settled its own buckets to (expiry sweeps run every millisecond of packet
+  /// time, not every packet). Records carry it, so a stats core merging several engines settles its
+  /// buckets at exactly the moments this engine would have: live and replay bucket records match.
+  [[nodiscard]] uint64_t settled_ns() const noexcept { return settled_ns_; }
   [[nodiscard]] const buckets::BucketRing& bucket_ring() const noexcept { return ring_; }
 
  private:
@@ -224,6 +230,7 @@ class SessionEngine {
   uint32_t sweep_cursor_ = 0;
   uint64_t next_sweep_ns_ = 0;
   uint64_t last_sweep_ns_ = 0;
+  uint64_t settled_ns_ = 0;
   uint64_t received_at_sweep_ = 0;
   uint32_t evict_cursor_ = 0;
   uint64_t uid_counter_ = 0;

@@ -43,6 +43,7 @@ struct DataPlane::Core {
   Core(unsigned lcore_id, Role r, const LiveConfig& config, const TscClock& tsc, const dpdk_port::RxTimestamp& ts,
        const std::atomic<bool>& stop, uint16_t engine_index)
       : lcore(lcore_id), role(r), clock(tsc), rx_timestamp(ts), stop_rx(stop), packet_clock(config.packet_clock),
+        lossless(config.lossless),
         classifier(config.parse, config.engine.hasher) {
     if (role != Role::kRx) {
       sessions = std::make_unique<runtime::SessionChannel>(config.session_ring);
@@ -86,12 +87,16 @@ struct DataPlane::Core {
       stats.rx_bytes[qi] += bytes;
       if (engine) {
         engine->process_burst(parsed, n);
+        time_ns.store(engine->settled_ns(), std::memory_order_release);
       } else {
         spread(n);
       }
       rte_pktmbuf_free_bulk(mbufs, n);
     }
-    if (role == Role::kRx) flush_open_bursts();  // latency: a partial burst never waits for more traffic
+    if (role == Role::kRx) {
+      flush_open_bursts();  // latency: a partial burst never waits for more traffic
+      if (got) time_ns.store(last_packet_ns, std::memory_order_release);
+    }
     return got;
   }
 
@@ -103,11 +108,16 @@ struct DataPlane::Core {
       // Untracked frames are only counted; any engine may count them.
       const uint32_t w = engine::is_tracked(p.verdict) ? static_cast<uint32_t>(p.flow_hash % workers) : i % workers;
       runtime::Burst*& b = open[w];
-      if (b == nullptr && (b = out[w]->try_acquire()) == nullptr) {
-        ++stats.dropped_ring_full;  // the engine is behind and all its bursts are in flight
-        continue;
+      if (b == nullptr) {
+        if ((b = out[w]->try_acquire()) == nullptr) {
+          if (!lossless) {
+            ++stats.dropped_ring_full;  // the engine is behind and all its bursts are in flight
+            continue;
+          }
+          b = out[w]->acquire();  // file-fed port: wait for the engine rather than lose the packet
+        }
+        b->n = 0;
       }
-      if (b->n == 0) b->n = 0;
       b->pkts[b->n++] = p;
       if (b->n == runtime::kBurstSize) {
         out[w]->publish(b);
@@ -127,6 +137,11 @@ struct DataPlane::Core {
 
   /// Engine role: takes one burst from each feeding RX core. Returns true if any was waiting.
   bool poll_engine() noexcept {
+    // Where every feeding RX core has got to (its last packet or, idle, the TSC). Read before looking
+    // for bursts: each RX core stores it after publishing the bursts it covers, so if none is waiting
+    // below, no packet older than `t` is still on its way.
+    uint64_t t = UINT64_MAX;
+    for (const Core* f : feeders) t = std::min(t, f->time_ns.load(std::memory_order_acquire));
     bool got = false;
     for (runtime::BurstChannel* ch : in) {
       if (runtime::Burst* b = ch->try_receive()) {
@@ -135,6 +150,9 @@ struct DataPlane::Core {
         got = true;
       }
     }
+    // Idle: let that time pass, so timers fire and the stats core's merge is not held back by a quiet engine.
+    if (!got && t != UINT64_MAX && t > engine->watermark_ns()) engine->advance(t);
+    time_ns.store(engine->settled_ns(), std::memory_order_release);
     return got;
   }
 
@@ -143,9 +161,14 @@ struct DataPlane::Core {
     ++stats.polls;
     stats.busy_polls += got;
     const uint64_t tsc = rte_rdtsc();
-    if (engine && !got && !packet_clock && tsc >= next_advance_tsc) {
+    if (!got && !packet_clock && tsc >= next_advance_tsc) {
       next_advance_tsc = tsc + kAdvanceMs * clock.ticks_per_ms();
-      engine->advance(clock.now_ns());
+      if (role == Role::kRxEngine) {
+        engine->advance(clock.now_ns());
+        time_ns.store(engine->settled_ns(), std::memory_order_release);
+      } else if (role == Role::kRx) {
+        time_ns.store(clock.now_ns(), std::memory_order_release);
+      }
     }
     if (tsc >= next_publish_tsc) {
       next_publish_tsc = tsc + kPublishMs * clock.ticks_per_ms();
@@ -180,6 +203,7 @@ struct DataPlane::Core {
     }
     if (engine) {
       engine->finish();  // every open connection is reported, as at the end of a capture
+      time_ns.store(UINT64_MAX, std::memory_order_release);
       publish();
       sessions->mark_done();
     }
@@ -194,6 +218,7 @@ struct DataPlane::Core {
   const dpdk_port::RxTimestamp& rx_timestamp;
   const std::atomic<bool>& stop_rx;
   bool packet_clock;
+  bool lossless;
   engine::Classifier classifier;
   std::vector<QueueRef> queues;
   std::unique_ptr<runtime::SessionChannel> sessions;
@@ -203,6 +228,9 @@ struct DataPlane::Core {
   std::vector<runtime::BurstChannel*> in;                   ///< engine role: one per RX core
   std::vector<const Core*> feeders;
   std::atomic<bool> rx_done{false};
+  /// Engine roles: the engine's time (watermark); spread-mode RX role: its newest packet time. Stored
+  /// with release once per burst, after the records and bursts it covers were enqueued.
+  std::atomic<uint64_t> time_ns{0};
   engine::ParsedPacket parsed[kRxBurst];
   uint64_t last_packet_ns = 0;
   uint64_t next_publish_tsc = 0;
@@ -227,22 +255,16 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
     }
   }
 
-  /// One round: drain finished sessions, settle buckets up to the slowest engine's time, publish.
+  /// One round: takes finished sessions from every engine in the order of the engine time at which they
+  /// were written (a k-way merge over the SP/SC rings, one record of lookahead each), settling buckets as
+  /// that time passes — for one engine exactly what replay's engine does, so bucket records match replay.
+  /// An engine with nothing waiting holds the merge back only up to the time it last published (every
+  /// record it writes later is at least that late); a ring filling up overrides that, so nothing stalls.
   bool poll() noexcept {
-    uint32_t n = 0;
-    for (Core* c : engines_) n += c->sessions->drain(*this, 512);
+    const uint32_t taken = merge(/*final=*/false);
     const uint64_t tsc = rte_rdtsc();
-    if (tsc >= next_settle_tsc_) {
-      next_settle_tsc_ = tsc + 10 * ticks_per_ms_;
-      uint64_t low = UINT64_MAX;
-      for (const Core* c : engines_) {
-        const uint64_t w = c->mirror.read().watermark_ns;
-        if (w != 0 && w < low) low = w;  // an engine that has seen nothing does not hold time back
-      }
-      if (low != UINT64_MAX && low > stats_.watermark_ns) {
-        stats_.watermark_ns = low;
-        ring_.advance(low, *this);
-      }
+    if (tsc >= next_publish_tsc_) {
+      next_publish_tsc_ = tsc + 2 * ticks_per_ms_;
       publish();
     }
     if (tsc >= next_flush_tsc_) {  // JSON lines reach the files within a second (tail -f, shippers)
@@ -250,12 +272,13 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       if (sessions_file_) (void)sessions_file_->flush();
       if (buckets_file_) (void)buckets_file_->flush();
     }
-    return n > 0;
+    return taken > 0;
   }
 
-  /// After the engines stopped: drains every session left and emits every bucket held.
+  /// After the engines stopped: takes every session left and emits every bucket held.
   void finish() {
-    for (Core* c : engines_) c->sessions->drain_all(*this);
+    while (merge(/*final=*/true) > 0) {
+    }
     ring_.flush(*this);
     publish();
   }
@@ -266,8 +289,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
 
   void on_session(const engine::SessionRecord& r) override {
     if (session_writer_) session_writer_->on_session(r);
-    const uint64_t now = r.session->last_packet_ns > stats_.watermark_ns ? r.session->last_packet_ns : stats_.watermark_ns;
-    ring_.add(engine::summarize(r), now);
+    ring_.add(engine::summarize(r), r.emitted_ns);
     ++stats_.sessions_written;
   }
 
@@ -299,6 +321,47 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
 
   void set_ticks_per_ms(uint64_t t) noexcept { ticks_per_ms_ = t; }
 
+ private:
+  /// Up to 4096 records per call in merged order; returns how many were taken.
+  uint32_t merge(bool final) noexcept {
+    uint32_t taken = 0;
+    for (; taken < 4096; ++taken) {
+      Core* best = nullptr;
+      uint64_t best_t = UINT64_MAX, bound = UINT64_MAX;
+      bool pressed = false;
+      for (Core* c : engines_) {
+        const uint64_t published = c->time_ns.load(std::memory_order_acquire);  // before peek(): see above
+        if (const engine::SessionRecord* r = c->sessions->peek()) {
+          pressed = pressed || c->sessions->pressed();
+          if (r->settled_ns < best_t) {
+            best_t = r->settled_ns;
+            best = c;
+          }
+        } else if (!final && published != 0 && !c->sessions->producer_done() && published < bound) {
+          bound = published;
+        }
+      }
+      // Each record carries the time its engine had settled its own buckets to when it wrote it; settling
+      // the merged ring to exactly that before adding the record reproduces replay's bucket records.
+      if (best == nullptr || (best_t > bound && !pressed)) {
+        if (bound != UINT64_MAX) settle(bound);
+        break;
+      }
+      settle(best_t);
+      on_session(*best->sessions->peek());
+      best->sessions->pop();
+    }
+    return taken;
+  }
+
+  void settle(uint64_t t) noexcept {
+    if (t <= stats_.watermark_ns) return;
+    stats_.watermark_ns = t;
+    ring_.advance(t, *this);
+  }
+
+ public:
+
   runtime::Mirror<StatsCoreStats> mirror;
 
  private:
@@ -309,7 +372,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   StatsCoreStats stats_;
   uint64_t ticks_per_ms_ = 1;
-  uint64_t next_settle_tsc_ = 0;
+  uint64_t next_publish_tsc_ = 0;
   uint64_t next_flush_tsc_ = 0;
 };
 

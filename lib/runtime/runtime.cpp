@@ -127,8 +127,26 @@ void SessionChannel::on_session(const engine::SessionRecord& record) {
   while (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) != 0) backoff.pause();
 }
 
+const engine::SessionRecord* SessionChannel::peek() noexcept {
+  if (!has_next_) {
+    if (rte_ring_sc_dequeue_elem(ring_.get(), &next_, sizeof(Message)) != 0) return nullptr;
+    next_.record.session = &next_.session;
+    has_next_ = true;
+  }
+  return &next_.record;
+}
+
+uint32_t SessionChannel::waiting() const noexcept { return rte_ring_count(ring_.get()) + (has_next_ ? 1 : 0); }
+
+bool SessionChannel::pressed() const noexcept { return rte_ring_count(ring_.get()) * 2 > rte_ring_get_capacity(ring_.get()); }
+
 uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
   uint32_t n = 0;
+  if (has_next_ && max > 0) {
+    has_next_ = false;
+    out.on_session(next_.record);
+    ++n;
+  }
   Message m;
   while (n < max && rte_ring_sc_dequeue_elem(ring_.get(), &m, sizeof(Message)) == 0) {
     m.record.session = &m.session;

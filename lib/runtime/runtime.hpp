@@ -160,6 +160,16 @@ class SessionChannel final : public engine::SessionSink {
   /// Producer side: no more sessions will come (call after the engine's finish()).
   void mark_done() noexcept { done_.store(true, std::memory_order_release); }
 
+  /// Consumer side: the next waiting session without taking it (it stays first until pop()), or nullptr.
+  /// Lets a consumer merge several channels in time order (live::DataPlane's stats core).
+  [[nodiscard]] const engine::SessionRecord* peek() noexcept;
+  /// Consumer side: drops the session peek() returned.
+  void pop() noexcept { has_next_ = false; }
+  /// Consumer side: sessions waiting (including a peeked one).
+  [[nodiscard]] uint32_t waiting() const noexcept;
+  /// Consumer side: true when the producer waits or soon will (the ring is more than half full).
+  [[nodiscard]] bool pressed() const noexcept;
+
   /// Consumer side: hands up to `max` waiting sessions to `out` in order; returns how many.
   uint32_t drain(engine::SessionSink& out, uint32_t max);
   /// Consumer side: true once the producer called mark_done() (sessions may still be waiting: drain them).
@@ -177,6 +187,8 @@ class SessionChannel final : public engine::SessionSink {
   RingPtr ring_;
   std::atomic<bool> done_{false};
   uint64_t producer_waits_ = 0;
+  Message next_;           ///< consumer's lookahead slot (peek)
+  bool has_next_ = false;
 };
 
 }  // namespace synscope::runtime
