@@ -7,8 +7,10 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config
   # libraries
-  libdpdk-dev dpdk libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
-  libpcap-dev nlohmann-json3-dev
+  libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
+  libpcap-dev nlohmann-json3-dev libcivetweb-dev
+  # live-mode tests: a real Prometheus server and promtool, testpmd (in dpdk), namespaces for real TCP
+  prometheus curl iproute2
   # cross-checking, crafting and benchmarking captures
   python3 python3-scapy bc argus-server argus-client tshark tcpreplay valgrind
 )
