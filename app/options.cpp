@@ -137,6 +137,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--mbufs", out.live.ports.mbufs,
+                  "Mempool size (0 = sized from queues and descriptors; net_pcap with infinite_rx=1 holds the "
+                  "whole capture in mbufs)")
+      ->check(CLI::Range(0u, 1u << 26))
+      ->capture_default_str();
   cmd->add_option("--rx-desc", out.live.ports.rx_desc, "RX descriptors per queue")
       ->check(CLI::Range(64, 32768))
       ->capture_default_str();

@@ -33,7 +33,7 @@ Ports::Ports(const PortOptions& options) {
   uint64_t want = uint64_t{count} * options.rx_queues * per_queue + uint64_t{options.lcores + 1} * kCache + 1024;
   uint32_t n = 1;
   while (n < want + 1) n <<= 1;
-  mbufs_ = n - 1;  // a power of two minus one is the mempool's best size
+  mbufs_ = options.mbufs != 0 ? options.mbufs : n - 1;  // a power of two minus one is the mempool's best size
   pool_ = rte_pktmbuf_pool_create("synscope_rx", mbufs_, kCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
   if (pool_ == nullptr) {

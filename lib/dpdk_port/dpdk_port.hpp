@@ -27,6 +27,8 @@ struct PortOptions {
   bool rx_timestamps = false;    ///< ask for per-packet RX timestamps (net_pcap: the capture's times)
   uint32_t lcores = 1;           ///< lcores that will poll, for the mempool's per-lcore caches
   bool promiscuous = true;       ///< a tap port sees traffic for every address
+  uint32_t mbufs = 0;            ///< mempool size; 0 = from queues, descriptors and lcores (net_pcap with
+                                 ///< infinite_rx=1 keeps the whole capture in mbufs and needs more)
 };
 
 /// The repeated 0x6d5a Toeplitz key: the hash is the same with source and destination swapped, so both
