@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
   CLI::App* backtest_cmd = add_backtest_command(app, backtest);
   RunOptions run;
   CLI::App* run_cmd = add_run_command(app, run);
+  app.set_config("--config", "", "TOML file of `run` options under a [run] section (keys: the long option names)")
+      ->check(CLI::ExistingFile);
+  app.allow_config_extras(false);  // an unknown or misplaced key in the file is an error, not ignored
 
   try {
     app.parse(static_cast<int>(app_args.size()), app_args.data());

@@ -126,7 +126,7 @@ void finalize_replay_options(ReplayOptions& out) { finalize_engine_options(out.e
 CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Live mode on DPDK ports: synscope [EAL options] -- run [options] (ports from -a PCI or --vdev)");
-  cmd->set_config("--config", "", "Read options from a TOML file (keys are the long option names)");
+  cmd->fallthrough();  // --config belongs to the app (CLI11 reads config files there), given after `run`
   cmd->add_flag("--dump-config", out.dump_config, "Print the effective configuration as TOML, with descriptions, and exit");
   cmd->add_option("--sessions-out", out.live.sessions_out,
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");

@@ -84,3 +84,79 @@ TEST(SessionChannel, CarriesSelfContainedCopiesInOrder) {
 
 }  // namespace
 }  // namespace synscope::runtime
+
+namespace synscope::runtime {
+namespace {
+
+struct Words {
+  uint64_t a = 0, b = 0, c = 0;
+  std::array<uint64_t, 13> rest{};
+};
+
+TEST(Mirror, ReaderNeverSeesATornCopy) {
+  // The writer keeps every word equal to a counter; a reader must always see all words equal, and never
+  // a value going backwards.
+  Mirror<Words> mirror;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    Words w;
+    for (uint64_t i = 1; i <= 200'000; ++i) {
+      w.a = w.b = w.c = i;
+      w.rest.fill(i);
+      mirror.publish(w);
+    }
+    done.store(true);
+  });
+  uint64_t last = 0, reads = 0;
+  while (!done.load() || reads == 0) {
+    const Words w = mirror.read();
+    ASSERT_EQ(w.a, w.b);
+    ASSERT_EQ(w.a, w.c);
+    for (uint64_t v : w.rest) ASSERT_EQ(v, w.a);
+    ASSERT_GE(w.a, last);
+    last = w.a;
+    ++reads;
+  }
+  writer.join();
+  EXPECT_EQ(mirror.read().a, 200'000u);
+}
+
+}  // namespace
+}  // namespace synscope::runtime
+
+namespace synscope::runtime {
+namespace {
+
+struct Uids : engine::SessionSink {
+  std::vector<uint64_t> got;
+  void on_session(const engine::SessionRecord& r) override { got.push_back(r.uid); }
+};
+
+TEST(SessionChannel, PeekKeepsTheRecordFirstUntilPopped) {
+  SessionChannel channel(8);
+  tcp_session::Session s;
+  engine::SessionRecord r;
+  r.session = &s;
+  EXPECT_EQ(channel.peek(), nullptr);
+  for (uint64_t uid : {7u, 8u, 9u}) {
+    r.uid = uid;
+    s.ep[0].pkts = static_cast<uint32_t>(uid);
+    channel.on_session(r);
+  }
+  EXPECT_EQ(channel.waiting(), 3u);
+  const engine::SessionRecord* first = channel.peek();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->uid, 7u);
+  EXPECT_EQ(first->session->ep[0].pkts, 7u);  // points at the channel's own copy
+  EXPECT_EQ(channel.peek()->uid, 7u);         // still first
+  EXPECT_EQ(channel.waiting(), 3u);
+  channel.pop();
+  EXPECT_EQ(channel.peek()->uid, 8u);
+  Uids out;
+  EXPECT_EQ(channel.drain(out, 10), 2u);  // drain starts with the peeked record
+  EXPECT_EQ(out.got, (std::vector<uint64_t>{8, 9}));
+  EXPECT_EQ(channel.waiting(), 0u);
+}
+
+}  // namespace
+}  // namespace synscope::runtime
