@@ -496,17 +496,17 @@ uint64_t DataPlane::packets_received() const noexcept {
   return n;
 }
 
-engine::EngineCounters DataPlane::totals() const {
+engine::EngineCounters merged_engine_counters(const Snapshot& snapshot) noexcept {
   engine::EngineCounters t;
-  for (const auto& c : cores_) {
-    if (!c->engine) continue;
-    const engine::EngineCounters e = c->mirror.read().engine;
-    auto* dst = reinterpret_cast<uint64_t*>(&t);
-    const auto* src = reinterpret_cast<const uint64_t*>(&e);
-    for (size_t i = 0; i < sizeof(t) / sizeof(uint64_t); ++i) dst[i] += src[i];  // all-uint64_t struct
+  auto* dst = reinterpret_cast<uint64_t*>(&t);
+  for (const auto& c : snapshot.cores) {
+    const auto* src = reinterpret_cast<const uint64_t*>(&c.stats.engine);
+    for (size_t i = 0; i < sizeof(t) / sizeof(uint64_t); ++i) dst[i] += src[i];  // RX-only cores hold zeros
   }
   return t;
 }
+
+engine::EngineCounters DataPlane::totals() const { return merged_engine_counters(snapshot()); }
 
 uint64_t DataPlane::late_sessions() const noexcept { return stats_->mirror.read().late_sessions; }
 

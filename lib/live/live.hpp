@@ -107,6 +107,9 @@ struct Snapshot {
   uint64_t started_ns = 0;
 };
 
+/// Every engine core's counters added up (each EngineCounters is all uint64_t).
+[[nodiscard]] engine::EngineCounters merged_engine_counters(const Snapshot& snapshot) noexcept;
+
 class DataPlane {
  public:
   /// Sets up ports, the mempool, engines and channels, and assigns queues and roles to the worker lcores

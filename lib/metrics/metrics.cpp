@@ -46,22 +46,11 @@ void add(MetricFamily& f, Labels labels, double value) {
 
 std::string str(std::string_view v) { return std::string(v); }
 
-/// Totals over every engine core (each EngineCounters is all uint64_t).
-engine::EngineCounters engine_totals(const live::Snapshot& s) {
-  engine::EngineCounters t;
-  for (const auto& c : s.cores) {
-    auto* dst = reinterpret_cast<uint64_t*>(&t);
-    const auto* src = reinterpret_cast<const uint64_t*>(&c.stats.engine);
-    for (size_t i = 0; i < sizeof(t) / sizeof(uint64_t); ++i) dst[i] += src[i];
-  }
-  return t;
-}
-
 }  // namespace
 
 std::vector<MetricFamily> Collector::Collect() const {
   const live::Snapshot s = plane_.snapshot();
-  const engine::EngineCounters t = engine_totals(s);
+  const engine::EngineCounters t = live::merged_engine_counters(s);
   std::vector<MetricFamily> out;
 
   auto info = family("synscope_build_info", "Build and DPDK version (value is always 1)", MetricType::Gauge);
@@ -336,7 +325,7 @@ const live::DataPlane* g_telemetry_plane = nullptr;  // set once before the EAL 
 int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
   if (g_telemetry_plane == nullptr) return -1;
   const live::Snapshot s = g_telemetry_plane->snapshot();
-  const engine::EngineCounters t = engine_totals(s);
+  const engine::EngineCounters t = live::merged_engine_counters(s);
   rte_tel_data_start_dict(d);
   uint64_t rx = 0, ring_full = 0;
   for (const auto& c : s.cores) {

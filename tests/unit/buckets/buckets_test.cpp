@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 namespace synscope::buckets {
@@ -14,6 +15,16 @@ struct Collect : BucketSink {
   std::vector<Bucket> got;
   void on_bucket(const Bucket& b) override { got.push_back(b); }
 };
+
+/// Failed and late sessions of the inbound perspective over every emitted bucket.
+std::pair<uint64_t, uint64_t> inbound_failed_and_late(const Collect& out) {
+  uint64_t failed = 0, late = 0;
+  for (const Bucket& b : out.got) {
+    failed += b.by_perspective[0].failed;
+    late += b.by_perspective[0].late;
+  }
+  return {failed, late};
+}
 
 SessionSummary failed_at(uint64_t t, Perspective p = Perspective::kInbound) {
   SessionSummary s;
@@ -68,11 +79,7 @@ TEST(BucketRing, SessionFarAheadIsCountedLateNotDropped) {
   ring.add(failed_at(10'000 * kSec), 100 * kSec);  // a clock jump far beyond the ring
   EXPECT_EQ(ring.late_sessions(), 1u);
   ring.flush(out);
-  uint64_t failed = 0, late = 0;
-  for (const Bucket& b : out.got) {
-    failed += b.by_perspective[0].failed;
-    late += b.by_perspective[0].late;
-  }
+  const auto [failed, late] = inbound_failed_and_late(out);
   EXPECT_EQ(failed + late, 2u);
 }
 
@@ -86,11 +93,7 @@ TEST(BucketRing, LateSessionsAreCountedNotLost) {
   ring.add(failed_at(101 * kSec), 126 * kSec);  // its bucket [100,110) is gone
   EXPECT_EQ(ring.late_sessions(), 1u);
   ring.flush(out);
-  uint64_t failed = 0, late = 0;
-  for (const Bucket& b : out.got) {
-    failed += b.by_perspective[0].failed;
-    late += b.by_perspective[0].late;
-  }
+  const auto [failed, late] = inbound_failed_and_late(out);
   EXPECT_EQ(failed, 2u);
   EXPECT_EQ(late, 1u);
 }
