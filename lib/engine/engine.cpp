@@ -359,8 +359,11 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
 }
 
 void SessionEngine::finish() noexcept {
+  // A session whose timers had already fired by the last packet's time ended by timeout, however far the
+  // lazy sweep had got; only the rest are cut by the end of input. This keeps `end` independent of sweep
+  // timing (replay and a live engine that idled until the same time agree).
   for (uint32_t idx = 0; idx < table_.high_water(); ++idx) {
-    if (!table_.in_use(idx)) continue;
+    if (!table_.in_use(idx) || expire_if_due(idx)) continue;
     finalize(idx, EndReason::kEndOfInput);
     table_.erase(idx);
   }
