@@ -60,8 +60,13 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   if (!options.quiet) {
     const live::Snapshot s = plane.snapshot();
     uint64_t rx = 0, ring_full = 0;
+    std::string per_queue;
     for (const auto& c : s.cores) {
-      for (size_t q = 0; q < c.queues.size(); ++q) rx += c.stats.rx_packets[q];
+      for (size_t q = 0; q < c.queues.size(); ++q) {
+        rx += c.stats.rx_packets[q];
+        per_queue += " port" + std::to_string(c.queues[q].port_id) + "/q" + std::to_string(c.queues[q].queue) + "@lcore" +
+                     std::to_string(c.lcore) + "=" + std::to_string(c.stats.rx_packets[q]);
+      }
       ring_full += c.stats.dropped_ring_full;
     }
     uint64_t imissed = 0, nombuf = 0;
@@ -72,6 +77,7 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
     std::fprintf(stderr, "rx: %llu packets on %zu port(s); dropped: ring_full %llu, NIC imissed %llu, rx_nombuf %llu\n",
                  static_cast<unsigned long long>(rx), s.ports.size(), static_cast<unsigned long long>(ring_full),
                  static_cast<unsigned long long>(imissed), static_cast<unsigned long long>(nombuf));
+    std::fprintf(stderr, "rx by queue:%s\n", per_queue.c_str());
     std::fprintf(stderr, "%s", output::format_summary(plane.totals(), plane.late_sessions()).c_str());
   }
   server.reset();  // before the plane it reads
