@@ -27,7 +27,7 @@ def main():
     eal = ["--no-huge", "--no-pci", "--log-level", "lib.eal:warning"]  # memif needs the mp channel: no --no-shconf
     feeder = subprocess.Popen([a.feeder, "-l", "1", "-m", "256", *eal, f"--file-prefix=memif-feed-{os.getpid()}",
                                "--vdev", f"net_memif0,role=server,socket={sock}", "--", cap, "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(100):  # the server creates the socket; the client then connects to it
         if os.path.exists(sock) or feeder.poll() is not None:
             break
@@ -36,10 +36,10 @@ def main():
                            "--vdev", f"net_memif0,role=client,socket={sock}", "--", "run", "--rx-queues", "2",
                            "--idle-exit", "3", "--metrics-listen", "none", "--sessions-out", os.path.join(work, "live.jsonl")],
                           capture_output=True, text=True, timeout=180)
-    out, err = feeder.communicate(timeout=60)
+    out, err = feeder.communicate(timeout=60)  # closes its stdin: the feeder disconnects only now
     if live.returncode != 0 and "EAL" in live.stderr and "rx:" not in live.stderr:
         print("SKIP: EAL cannot start here:\n" + live.stderr); return 77
-    assert live.returncode == 0, live.stderr
+    assert live.returncode == 0, f"synscope exited {live.returncode}: {live.stderr}"
     assert feeder.returncode == 0 and f"sent {frames}" in out, (feeder.returncode, out, err)
     rx = int(re.search(r"rx: (\d+) packets", live.stderr).group(1))
     assert rx == frames, f"received {rx} of {frames} frames\n{live.stderr}"

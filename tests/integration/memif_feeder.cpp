@@ -3,7 +3,7 @@
 // hash — what a NIC's symmetric RSS would do — so synscope (memif client, N RX queues, one RX lcore per
 // queue) must see each connection whole on one lcore. Frames that are not TCP go to queue 0.
 // Usage: memif-feeder [EAL options] -- CAPTURE QUEUES
-// Prints "sent N" and exits 0 once every frame was accepted by the ring; exit 1 on any error.
+// Prints "sent N" once every frame was accepted by the ring, then exits 0 when stdin closes; 1 on error.
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   }
   std::printf("sent %llu\n", static_cast<unsigned long long>(sent));
   std::fflush(stdout);
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // let the peer drain the rings before we go
+  // Stay connected until told to go (stdin closes): tearing the memif link down while the peer's RX lcore
+  // still polls it races inside DPDK 22.11's memif PMD (the peer's regions are unmapped under it).
+  while (std::getchar() != EOF) {
+  }
   rte_eth_dev_stop(0);
   rte_eal_cleanup();
   return 0;
