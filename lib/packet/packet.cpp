@@ -2,6 +2,10 @@
 // each decoder either hands the rest of the frame to the next one or returns a Verdict.
 #include "packet/packet.hpp"
 
+#if defined(__AVX2__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -250,6 +254,48 @@ Verdict Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const 
 // cannot overflow for any IP packet, so the loop needs no carry handling; fold() reduces to 16 bits.
 uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
   uint64_t a = 0, b = 0, c = 0, d = 0;
+#if defined(__AVX2__) || defined(__SSE2__)
+  // SIMD: the same 32-bit words, widened to 64-bit lanes by interleaving with zero and added lane-wise
+  // (the sum is order-independent). The checksum was a fifth of replay's instructions with the scalar
+  // loop below (~1 instruction per byte); this takes ~8 per 64 bytes.
+  if (len >= 64) {
+#if defined(__AVX2__)
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i s0 = zero, s1 = zero;
+    while (len >= 64) {
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+      s0 = _mm256_add_epi64(s0, _mm256_unpacklo_epi32(v0, zero));
+      s1 = _mm256_add_epi64(s1, _mm256_unpackhi_epi32(v0, zero));
+      s0 = _mm256_add_epi64(s0, _mm256_unpacklo_epi32(v1, zero));
+      s1 = _mm256_add_epi64(s1, _mm256_unpackhi_epi32(v1, zero));
+      p += 64;
+      len -= 64;
+    }
+    alignas(32) uint64_t lanes[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(s0, s1));
+#else
+    const __m128i zero = _mm_setzero_si128();
+    __m128i s0 = zero, s1 = zero;
+    while (len >= 64) {
+      for (int k = 0; k < 4; ++k) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+        s0 = _mm_add_epi64(s0, _mm_unpacklo_epi32(v, zero));
+        s1 = _mm_add_epi64(s1, _mm_unpackhi_epi32(v, zero));
+      }
+      p += 64;
+      len -= 64;
+    }
+    alignas(16) uint64_t lanes[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), s0);
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 2), s1);
+#endif
+    a = lanes[0];
+    b = lanes[1];
+    c = lanes[2];
+    d = lanes[3];
+  }
+#endif
   while (len >= 16) {
     uint32_t w[4];
     std::memcpy(w, p, 16);
