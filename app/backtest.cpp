@@ -93,6 +93,8 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
       ->check(CLI::Range(0.0, 10.0))->capture_default_str();
   cmd->add_option("--rel-scale-floor", out.model.rel_scale_floor, "Scale floor as a fraction of the level")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--tail-growth", out.model.tail_growth, "Most the typical maximum z may grow per bucket (factor)")
+      ->check(CLI::Range(1.0, 100.0));
   cmd->add_option("--tail-halflife-days", out.model.tail_halflife_days, "Half-life of the series' typical maximum z")
       ->check(CLI::Range(0.01, 365.0))->capture_default_str();
   cmd->add_option("--score-halving", out.model.score_halving, "Evidence above the knee that halves the distance to 100")

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "detector/detector.hpp"
 #include "engine/engine.hpp"
 #include "live/live.hpp"
 #include "packet/packet.hpp"
@@ -16,6 +17,8 @@ struct ReplayOptions {
   std::string capture;
   std::string sessions_out;
   std::string buckets_out;
+  std::string alerts_out;
+  detector::AlertPolicy alert_policy;
   bool quiet = false;
   unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker
   packet::ParseOptions parse;

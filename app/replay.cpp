@@ -8,11 +8,29 @@
 #include <string>
 #include <thread>
 
+#include "alerts/alerts.hpp"
 #include "capture/capture.hpp"
 #include "output/output.hpp"
 #include "runtime/runtime.hpp"
 
 namespace synscope::app {
+namespace {
+
+/// Hands each finished session / settled bucket to several consumers (JSON writer, alert engine).
+struct SessionTee final : engine::SessionSink {
+  std::vector<engine::SessionSink*> sinks;
+  void on_session(const engine::SessionRecord& r) override {
+    for (engine::SessionSink* s : sinks) s->on_session(r);
+  }
+};
+struct BucketTee final : buckets::BucketSink {
+  std::vector<buckets::BucketSink*> sinks;
+  void on_bucket(const buckets::Bucket& b) override {
+    for (buckets::BucketSink* s : sinks) s->on_bucket(b);
+  }
+};
+
+}  // namespace
 
 int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   capture::CaptureReader reader(options.capture);  // throws CaptureError: mapped to kExitInput by main()
@@ -28,6 +46,25 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     buckets_file = std::make_unique<output::OutputFile>(options.buckets_out);
     bucket_writer = std::make_unique<output::BucketJsonWriter>(*buckets_file);
   }
+  std::unique_ptr<output::OutputFile> alerts_file;
+  std::unique_ptr<alerts::AlertEngine> alert_engine;
+  if (!options.alerts_out.empty()) {
+    alerts_file = std::make_unique<output::OutputFile>(options.alerts_out);
+    alerts::AlertConfig ac;
+    ac.policy = options.alert_policy;
+    ac.bucket_span_ns = options.engine.bucket_span_ns;
+    ac.bucket_settle_ns = options.engine.bucket_settle_ns;
+    alert_engine = std::make_unique<alerts::AlertEngine>(ac, *alerts_file);
+  }
+  // Consumers of finished sessions and settled buckets, in order.
+  SessionTee session_tee;
+  BucketTee bucket_tee;
+  if (session_writer) session_tee.sinks.push_back(session_writer.get());
+  if (alert_engine) session_tee.sinks.push_back(alert_engine.get());
+  if (bucket_writer) bucket_tee.sinks.push_back(bucket_writer.get());
+  if (alert_engine) bucket_tee.sinks.push_back(alert_engine.get());
+  engine::SessionSink* session_out = session_tee.sinks.empty() ? nullptr : &session_tee;
+  buckets::BucketSink* bucket_out = bucket_tee.sinks.empty() ? nullptr : &bucket_tee;
   // --threads 1 (default): this thread reads, classifies and runs the engine, bursts of 32 frames.
   // --threads 2: the shape of the live path. This thread reads and classifies frames (parse + flow hash)
   // and writes session JSON; a worker owns the engine (flow table, verdicts, buckets). Bursts go over one
@@ -37,8 +74,8 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   const bool pipelined = options.threads > 1;
   runtime::SessionChannel session_channel(pipelined ? 4096 : 2);
   engine::SessionSink* session_sink = nullptr;
-  if (session_writer) session_sink = pipelined ? static_cast<engine::SessionSink*>(&session_channel) : session_writer.get();
-  engine::SessionEngine engine(options.engine, session_sink, bucket_writer.get());
+  if (session_out) session_sink = pipelined ? static_cast<engine::SessionSink*>(&session_channel) : session_out;
+  engine::SessionEngine engine(options.engine, session_sink, bucket_out);
   if (!engine.ok()) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");
@@ -64,14 +101,14 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       inline_burst.n = 0;
       return &inline_burst;
     }
-    if (session_writer) (void)session_channel.drain(*session_writer, 8);
+    if (session_out) (void)session_channel.drain(*session_out, 8);
     runtime::Backoff backoff;
     while (true) {
       if (runtime::Burst* b = channel.try_acquire()) {
         b->n = 0;
         return b;
       }
-      if (session_writer && session_channel.drain(*session_writer, 16) > 0) continue;
+      if (session_out && session_channel.drain(*session_out, 16) > 0) continue;
       backoff.pause();
     }
   };
@@ -121,14 +158,14 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   submit(burst);  // the partial last burst (possibly empty)
   if (pipelined) {
     channel.close();
-    if (session_writer) session_channel.drain_all(*session_writer);  // until the worker's finish() is out
+    if (session_out) session_channel.drain_all(*session_out);  // until the worker's finish() is out
     worker.join();  // the engine's counters are this thread's to read from here
   } else {
     engine.finish();
   }
 
   int rc = kExitOk;
-  for (output::OutputFile* f : {sessions_file.get(), buckets_file.get()}) {
+  for (output::OutputFile* f : {sessions_file.get(), buckets_file.get(), alerts_file.get()}) {
     if (f != nullptr && !f->flush()) {
       std::fprintf(stderr, "synscope: error: cannot write %s\n", f->path().c_str());
       rc = kExitOutput;

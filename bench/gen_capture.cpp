@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -132,7 +133,61 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 1000u));
   app.add_flag("--microseconds", microseconds, "Write a microsecond-resolution pcap (default: nanoseconds)");
   app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
+  double diurnal = 0;
+  app.add_option("--diurnal", diurnal,
+                 "Daily cycle of the session rate: 0 flat, A in (0,1]: rate ∝ 1 + A·sin, peak 14:00, trough 02:00 UTC")
+      ->check(CLI::Range(0.0, 1.0));
+  std::vector<std::string> surges;
+  app.add_option("--surge", surges,
+                 "Extra sessions: START:DURATION:KIND:COUNT[:one] (seconds after --start; KIND normal, refused, "
+                 "unanswered, client_reset, server_reset, half_close; 'one': all to one server). Repeatable");
   CLI11_PARSE(app, argc, argv);
+
+  // A plan per session: its kind, its first packet's time, and (surges to one server) a shared server.
+  struct Plan {
+    Kind kind;
+    double t_s;
+    int server_of = -1;  ///< index of the session whose server it reuses
+  };
+  std::mt19937_64 plan_rng(seed ^ 0x5eed);
+  std::uniform_real_distribution<double> p01(0, 1);
+  std::vector<Plan> plans;
+  for (uint32_t i = 0; i < sessions; ++i) {
+    double t = start_s + p01(plan_rng) * window_s;
+    if (diurnal > 0) {  // rejection sampling against the daily cycle
+      while (true) {
+        const double hour = std::fmod(t, 86400.0) / 3600.0;
+        const double rate = (1 + diurnal * std::sin(2 * M_PI * (hour - 8) / 24)) / (1 + diurnal);
+        if (p01(plan_rng) < rate) break;
+        t = start_s + p01(plan_rng) * window_s;
+      }
+    }
+    const double r = p01(plan_rng);
+    const Kind kind = r < 0.70 ? Kind::kNormal : r < 0.78 ? Kind::kRefused : r < 0.85 ? Kind::kUnanswered
+                      : r < 0.90 ? Kind::kClientReset : r < 0.96 ? Kind::kServerReset : Kind::kHalfClose;
+    plans.push_back({kind, t});
+  }
+  static constexpr const char* kKindArgs[] = {"normal", "refused", "unanswered", "client_reset", "server_reset",
+                                              "half_close"};
+  for (const std::string& spec : surges) {
+    double at = 0, dur = 0;
+    char kind_buf[32] = {}, one[8] = {};
+    unsigned count = 0;
+    const int got = std::sscanf(spec.c_str(), "%lf:%lf:%31[a-z_]:%u:%7s", &at, &dur, kind_buf, &count, one);
+    int kind = -1;
+    for (int k = 0; k < 6; ++k) {
+      if (got >= 4 && std::strcmp(kind_buf, kKindArgs[k]) == 0) kind = k;
+    }
+    if (kind < 0 || dur <= 0 || (got == 5 && std::strcmp(one, "one") != 0)) {
+      std::fprintf(stderr, "synscope-gen: --surge '%s' is not START:DURATION:KIND:COUNT[:one]\n", spec.c_str());
+      return 1;
+    }
+    const int first = static_cast<int>(plans.size());
+    for (unsigned c = 0; c < count; ++c) {
+      plans.push_back({static_cast<Kind>(kind), start_s + at + p01(plan_rng) * dur, got == 5 && c > 0 ? first : -1});
+    }
+  }
+  sessions = static_cast<uint32_t>(plans.size());
 
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u01(0, 1);
@@ -161,12 +216,17 @@ int main(int argc, char** argv) {
     s.cport = static_cast<uint16_t>(32768 + rng() % 28000);
     static constexpr uint16_t kServerPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
     s.sport = kServerPorts[rng() % 8];
+    if (plans[i].server_of >= 0) {  // a surge aimed at one server
+      const Session& o = ss[static_cast<size_t>(plans[i].server_of)];
+      s.v6 = o.v6;
+      std::memcpy(s.server, o.server, 16);
+      s.sport = o.sport;
+      if (s.v6 != (s.client[0] == 0xfd || s.client[0] == 0x20)) addr(s.client, client_internal);
+    }
 
-    const double r = u01(rng);
-    const Kind kind = r < 0.70 ? Kind::kNormal : r < 0.78 ? Kind::kRefused : r < 0.85 ? Kind::kUnanswered
-                      : r < 0.90 ? Kind::kClientReset : r < 0.96 ? Kind::kServerReset : Kind::kHalfClose;
+    const Kind kind = plans[i].kind;
     ++kind_count[static_cast<int>(kind)];
-    uint64_t t = static_cast<uint64_t>((start_s + u01(rng) * window_s) * 1e9);
+    uint64_t t = static_cast<uint64_t>(plans[i].t_s * 1e9);
     const uint64_t rtt = static_cast<uint64_t>((0.2 + u01(rng) * 80) * 1e6);
     uint32_t cseq = static_cast<uint32_t>(rng()), sseq = static_cast<uint32_t>(rng());
     auto emit = [&](bool from_client, uint8_t flags, uint16_t payload, uint64_t dt) {

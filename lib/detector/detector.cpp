@@ -93,7 +93,7 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   double score = 0;
   if (calibrated > cfg.score_knee) score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
   const double day_buckets = std::max(1.0, kDay / cfg.bucket_s);
-  tail_z_ = std::max(std::min(z, 2.0 * tail), tail_z_ * std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets)));
+  tail_z_ = std::max(std::min(z, cfg.tail_growth * tail), tail_z_ * std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets)));
   if (n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay) score = std::min(score, cfg.warmup_cap);
   out.score = score;
   out.severity = severity_of(score);

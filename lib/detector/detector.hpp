@@ -47,6 +47,7 @@ struct DetectorConfig {
   double score_knee = 1.5;         ///< calibrated evidence below this scores 0
   double score_halving = 2.5;      ///< evidence above the knee that halves the distance to 100
   double tail_halflife_days = 2.0; ///< how fast a series' typical maximum z is forgotten
+  double tail_growth = 2.0;        ///< per bucket, the typical maximum z grows at most by this factor
 };
 
 /// One scored bucket.

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""System test of `synscope replay --alerts-out`: multi-day captures with a daily cycle and injected surges.
+
+For several seeds, synscope-gen writes four days of sessions (rate following a daily cycle, 15-minute
+buckets) plus surges: a server outage (REJ burst to one server, afternoon), a firewall drop (S0 surge at
+night), a SYN flood (many S0 to one server), a small rise in a quiet hour, and a burst of RST-terminated
+*established* sessions (not failed: must not alert). Checks that every failure surge fires an alert within
+2 buckets of its start (the small quiet-hour rise is measured and printed, not yet asserted), that nothing
+fires anywhere else (daily peaks, the RST burst, warm-up), that the
+outage's alert names the server among its top contributors and REJ as its conn_state, and that every
+alert line has the documented fields."""
+import argparse, json, subprocess, sys, tempfile, os
+
+DAY, BUCKET, START = 86400, 900, 1699920000  # START is a midnight UTC
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--gen", required=True)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="synscope-alerts-")
+    failures, small_rises = [], []
+    for seed in (4, 11, 23):
+        surges = [  # (offset s, duration s, kind, count, one server?, should alert)
+            (2 * DAY + 3 * 3600, 1800, "unanswered", 80, False, True),     # firewall drop at night
+            (3 * DAY + 14 * 3600, 1800, "refused", 150, True, True),       # server outage, afternoon
+            (3 * DAY + 9 * 3600 + 1800, 900, "unanswered", 300, True, True),  # SYN flood at one server
+            (3 * DAY + 2 * 3600, 1800, "half_close", 30, False, None),     # small rise in a quiet hour: measured
+            (3 * DAY + 20 * 3600, 1800, "server_reset", 200, False, False),  # RST-ended established: no alert
+        ]
+        cap = os.path.join(work, f"days-{seed}.pcap")
+        cmd = [a.gen, "-o", cap, "-n", "20000", "--seed", str(seed), "--window", str(4 * DAY), "--start", str(START),
+               "--diurnal", "0.7", "--exchanges", "1"]
+        for off, dur, kind, n, one, _ in surges:
+            cmd += ["--surge", f"{off}:{dur}:{kind}:{n}" + (":one" if one else "")]
+        subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+        out = os.path.join(work, f"alerts-{seed}.jsonl")
+        r = subprocess.run([a.binary, "replay", cap, "--bucket", str(BUCKET), "--alerts-out", out, "-q"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        alerts = [json.loads(l) for l in open(out)]
+        for al in alerts:
+            for field in ("ts", "metric", "perspective", "partition", "actual", "typical", "upper", "score",
+                          "severity", "state", "top"):
+                assert field in al, (field, al)
+            assert al["metric"] == "failed_sessions" and al["partition"] == "all" and al["state"] in ("firing", "resolved")
+        firing = [al for al in alerts if al["state"] == "firing"]
+        expected = [(START + off, START + off + dur, kind, one) for off, dur, kind, n, one, alert in surges if alert]
+        # The small quiet-hour rise (alert None) is measured, not yet asserted: the detector does not reliably
+        # catch +15 failed sessions per bucket over a night baseline of ~3 (issue 4 note). Alerts on it are
+        # not false alerts either.
+        measured = [(START + off, START + off + dur) for off, dur, kind, n, one, alert in surges if alert is None]
+        for begin, end in measured:
+            first_bucket = begin // BUCKET * BUCKET
+            caught = any(first_bucket <= al["ts"] <= first_bucket + 2 * BUCKET for al in firing)
+            small_rises.append(caught)
+        for begin, end, kind, one in expected:
+            first_bucket = begin // BUCKET * BUCKET
+            hits = [al for al in firing if first_bucket <= al["ts"] <= first_bucket + 2 * BUCKET]
+            if not hits:
+                failures.append(f"seed {seed}: {kind} surge at {begin} not alerted within 2 buckets")
+                continue
+            if kind == "refused" and one:
+                best = max(hits, key=lambda al: al["actual"])
+                servers = [t for t in best["top"] if t["kind"] == "server"]
+                states = [t for t in best["top"] if t["kind"] == "conn_state"]
+                if not servers or servers[0]["count"] < best["actual"] * 0.5 or states[0]["value"] != "REJ":
+                    failures.append(f"seed {seed}: outage alert lacks attribution: {best['top']}")
+        for al in firing:
+            windows = [(b, e) for b, e, _, _ in expected] + measured
+            inside = any(b // BUCKET * BUCKET <= al["ts"] <= e + BUCKET for b, e in windows)
+            if not inside:
+                failures.append(f"seed {seed}: false alert {al}")
+        print(f"seed {seed}: {len(firing)} firing transitions, {len(alerts) - len(firing)} resolved")
+    print(f"measured: small quiet-hour rise alerted within 2 buckets in {sum(small_rises)} of {len(small_rises)} seeds")
+    if failures:
+        print("\n".join(failures))
+        return 1
+    print("alerts replay test: ok")
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+// alerts: Space-Saving keeps the heavy hitters; AlertEngine fires on a surge with attribution, fills empty
+// buckets with zeros, and resolves.
+#include "alerts/alerts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace synscope::alerts {
+namespace {
+
+TEST(SpaceSaving, FindsTheHeavyHittersInBoundedMemory) {
+  SpaceSaving<int, 8> ss;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    const int r = static_cast<int>(rng() % 100);
+    ss.add(r < 30 ? 1 : r < 45 ? 2 : 1000 + static_cast<int>(rng() % 5000));  // two heavy keys, long tail
+  }
+  const auto top = ss.top(2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].key, 1);
+  EXPECT_EQ(top[1].key, 2);
+  EXPECT_GE(top[0].count, 6000u);  // never under-estimates
+}
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+TEST(AlertEngine, FiresWithAttributionAndResolves) {
+  const std::string path = ::testing::TempDir() + "/alerts_test.jsonl";
+  {
+    output::OutputFile out(path);
+    AlertConfig cfg;
+    cfg.bucket_span_ns = 900 * kSec;
+    cfg.bucket_settle_ns = 3600 * kSec;
+    AlertEngine engine(cfg, out);
+    std::mt19937 rng(3);
+    const uint64_t start = 1699920000;  // midnight UTC
+    tcp_session::Session s;
+    for (uint64_t t = start; t < start + 3 * 86400; t += 900) {
+      const bool surge = t >= start + 2 * 86400 + 14 * 3600 && t < start + 2 * 86400 + 15 * 3600;
+      buckets::Bucket b;
+      b.start_ns = t * kSec;
+      b.span_ns = 900 * kSec;
+      auto& c = b.by_perspective[static_cast<size_t>(buckets::Perspective::kInbound)];
+      c.failed = 4 + rng() % 4;
+      c.by_state[static_cast<size_t>(tcp_session::ConnState::kS0)] = c.failed;
+      if (surge) {
+        c.failed += 60;
+        c.by_state[static_cast<size_t>(tcp_session::ConnState::kREJ)] = 60;
+        engine::SessionRecord r;  // the refused sessions, all to one server
+        r.session = &s;
+        s.first_ns = t * kSec + 1;
+        r.state = tcp_session::ConnState::kREJ;
+        r.perspective = buckets::Perspective::kInbound;
+        r.resp_h.bytes[0] = 10, r.resp_h.bytes[3] = 7;
+        r.resp_p = 443;
+        for (int i = 0; i < 60; ++i) engine.on_session(r);
+      }
+      if (t % 7200 == 0 && !surge) continue;  // some buckets are never emitted: zeros for the model
+      engine.on_bucket(b);
+    }
+    EXPECT_EQ(engine.firing(), 0u);  // resolved after the surge
+    ASSERT_TRUE(out.flush());
+  }
+  std::ifstream in(path);
+  std::string line, firing, resolved;
+  while (std::getline(in, line)) {
+    if (line.find("\"state\":\"firing\"") != std::string::npos && firing.empty()) firing = line;
+    if (line.find("\"state\":\"resolved\"") != std::string::npos) resolved = line;
+  }
+  ASSERT_FALSE(firing.empty()) << "no alert for a 10x surge";
+  EXPECT_NE(firing.find("\"perspective\":\"inbound\""), std::string::npos) << firing;
+  EXPECT_NE(firing.find("\"ts\":1700143200"), std::string::npos) << firing;  // day 3, 14:00
+  EXPECT_NE(firing.find("{\"kind\":\"conn_state\",\"value\":\"REJ\",\"count\":60}"), std::string::npos) << firing;
+  EXPECT_NE(firing.find("{\"kind\":\"server\",\"value\":\"10.0.0.7:443\",\"count\":60}"), std::string::npos) << firing;
+  EXPECT_FALSE(resolved.empty());
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace synscope::alerts
