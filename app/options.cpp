@@ -67,6 +67,23 @@ void add_engine_options(CLI::App* cmd) {
       ->capture_default_str();
 }
 
+void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy) {
+  cmd->add_option("--alerts-out", path,
+                  "Score failed sessions per bucket and perspective with the seasonal detector and write one JSON "
+                  "line per alert transition (firing, escalated, resolved) to PATH ('-' = stdout)");
+  cmd->add_option("--alert-fire-score", policy.fire_score, "Score (0-100) at which an alert fires")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--alert-resolve-buckets", policy.resolve_buckets,
+                  "Consecutive quiet buckets (score below 25) before an alert resolves")
+      ->check(CLI::Range(1u, 10000u))
+      ->capture_default_str();
+  cmd->add_option("--alert-min-excess", policy.min_excess,
+                  "Failed sessions above typical a bucket must exceed to fire (ignore tiny absolute rises)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+}
+
 CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   CLI::App* cmd = app.add_subcommand("replay", "Judge every TCP session in a pcap/pcapng capture");
   cmd->add_option("capture", out.capture, "Capture file (pcap or pcapng)")->required();
@@ -74,20 +91,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  cmd->add_option("--alerts-out", out.alerts_out,
-                  "Score failed sessions per bucket and perspective with the seasonal detector and write one JSON "
-                  "line per alert transition (firing, escalated, resolved) to PATH ('-' = stdout)");
-  cmd->add_option("--alert-fire-score", out.alert_policy.fire_score, "Score (0-100) at which an alert fires")
-      ->check(CLI::Range(1.0, 100.0))
-      ->capture_default_str();
-  cmd->add_option("--alert-resolve-buckets", out.alert_policy.resolve_buckets,
-                  "Consecutive quiet buckets (score below 25) before an alert resolves")
-      ->check(CLI::Range(1u, 10000u))
-      ->capture_default_str();
-  cmd->add_option("--alert-min-excess", out.alert_policy.min_excess,
-                  "Failed sessions above typical a bucket must exceed to fire (ignore tiny absolute rises)")
-      ->check(CLI::Range(0.0, 1e9))
-      ->capture_default_str();
+  add_alert_options(cmd, out.alerts_out, out.alert_policy);
   add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   cmd->add_option("--threads", out.threads,
@@ -146,6 +150,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.live.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
+  add_alert_options(cmd, out.live.alerts_out, out.live.alert_policy);
   add_engine_options(cmd);
   cmd->add_option("--rx-queues", out.live.ports.rx_queues,
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")

@@ -36,6 +36,9 @@ struct RunOptions {
   bool dump_config = false;
 };
 
+/// Registers --alerts-out and the alert policy options (replay and run).
+void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy);
+
 /// Registers the engine options both modes share (buckets, internal nets, checksums, timeouts, capacity).
 void add_engine_options(CLI::App* cmd);
 

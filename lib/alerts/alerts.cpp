@@ -46,6 +46,7 @@ void AlertEngine::observe(uint64_t start_ns, const buckets::Bucket* b) {
   for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
     const double value = b != nullptr ? static_cast<double>(b->by_perspective[p].failed) : 0.0;
     const detector::Scored s = models_[p].observe(ts, value, config_.detector);
+    last_[p] = s;
     switch (states_[p].update(s, config_.policy)) {
       case detector::Transition::kFiring:
       case detector::Transition::kEscalated:

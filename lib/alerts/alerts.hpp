@@ -96,6 +96,10 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
 
   [[nodiscard]] uint64_t alerts_written() const noexcept { return written_; }
   [[nodiscard]] uint32_t firing() const noexcept;
+  /// The newest bucket's score of one perspective (zeros before the first bucket).
+  [[nodiscard]] const detector::Scored& last(buckets::Perspective p) const noexcept {
+    return last_[static_cast<size_t>(p)];
+  }
 
  private:
   static constexpr size_t kTopServers = 16;
@@ -111,6 +115,7 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   output::OutputFile& out_;
   std::array<detector::SeriesModel, buckets::kPerspectiveCount> models_{};
   std::array<detector::AlertState, buckets::kPerspectiveCount> states_{};
+  std::array<detector::Scored, buckets::kPerspectiveCount> last_{};
   std::vector<Slot> slots_;
   bool started_ = false;
   uint64_t next_start_ns_ = 0;

@@ -253,6 +253,15 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       buckets_file_ = std::make_unique<output::OutputFile>(config.buckets_out);
       bucket_writer_ = std::make_unique<output::BucketJsonWriter>(*buckets_file_);
     }
+    if (!config.alerts_out.empty()) {
+      alerts_file_ = std::make_unique<output::OutputFile>(config.alerts_out);
+      alerts::AlertConfig ac;
+      ac.policy = config.alert_policy;
+      ac.bucket_span_ns = config.engine.bucket_span_ns;
+      ac.bucket_settle_ns = config.engine.bucket_settle_ns;
+      alert_engine_ = std::make_unique<alerts::AlertEngine>(ac, *alerts_file_);
+      stats_.detector_enabled = 1;
+    }
   }
 
   /// One round: takes finished sessions from every engine in the order of the engine time at which they
@@ -271,6 +280,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       next_flush_tsc_ = tsc + 1000 * ticks_per_ms_;
       if (sessions_file_) (void)sessions_file_->flush();
       if (buckets_file_) (void)buckets_file_->flush();
+      if (alerts_file_) (void)alerts_file_->flush();
     }
     return taken > 0;
   }
@@ -289,12 +299,24 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
 
   void on_session(const engine::SessionRecord& r) override {
     if (session_writer_) session_writer_->on_session(r);
+    if (alert_engine_) alert_engine_->on_session(r);
     ring_.add(engine::summarize(r), r.emitted_ns);
     ++stats_.sessions_written;
   }
 
   void on_bucket(const buckets::Bucket& b) override {
     if (bucket_writer_) bucket_writer_->on_bucket(b);
+    if (alert_engine_) {
+      alert_engine_->on_bucket(b);
+      stats_.alerts_firing = alert_engine_->firing();
+      stats_.alert_transitions = alert_engine_->alerts_written();
+      for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+        const detector::Scored& sc = alert_engine_->last(static_cast<buckets::Perspective>(p));
+        stats_.expected[p] = sc.typical;
+        stats_.upper[p] = sc.upper;
+        stats_.score[p] = sc.score;
+      }
+    }
     ++stats_.buckets_emitted;
     stats_.last_bucket_start_ns = b.start_ns;
     stats_.last_bucket_span_ns = b.span_ns;
@@ -310,7 +332,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   }
 
   bool flush(std::string& error) {
-    for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get()}) {
+    for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get()}) {
       if (f != nullptr && !f->flush()) {
         error = "cannot write " + f->path();
         return false;
@@ -370,6 +392,8 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_;
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
+  std::unique_ptr<output::OutputFile> alerts_file_;
+  std::unique_ptr<alerts::AlertEngine> alert_engine_;
   StatsCoreStats stats_;
   uint64_t ticks_per_ms_ = 1;
   uint64_t next_publish_tsc_ = 0;

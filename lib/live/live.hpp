@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/alerts.hpp"
 #include "buckets/buckets.hpp"
 #include "dpdk_port/dpdk_port.hpp"
 #include "engine/engine.hpp"
@@ -71,6 +72,12 @@ struct StatsCoreStats {
   uint64_t last_bucket_span_ns = 0;
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_attempts{};
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_failed{};
+  uint64_t detector_enabled = 0;
+  uint64_t alerts_firing = 0;          ///< perspectives whose alert is firing
+  uint64_t alert_transitions = 0;      ///< alert lines written
+  std::array<double, buckets::kPerspectiveCount> expected{};  ///< detector, newest bucket
+  std::array<double, buckets::kPerspectiveCount> upper{};
+  std::array<double, buckets::kPerspectiveCount> score{};
 };
 
 struct LiveConfig {
@@ -83,6 +90,8 @@ struct LiveConfig {
   uint32_t session_ring = 16384;   ///< finished sessions in flight per engine
   uint32_t burst_ring = 256;       ///< bursts in flight per (RX core, EngineCore) pair
   std::string sessions_out, buckets_out;
+  std::string alerts_out;                ///< non-empty: the stats core runs the seasonal detector
+  detector::AlertPolicy alert_policy;
 };
 
 /// Where a core's polled queue comes from, for labels.

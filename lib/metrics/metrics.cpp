@@ -223,6 +223,28 @@ std::vector<MetricFamily> Collector::Collect() const {
   }
   out.push_back(std::move(last_failed));
   out.push_back(std::move(last_attempts));
+  if (st.detector_enabled != 0) {
+    auto firing = family("synscope_alerts_firing", "Perspectives whose failed-session alert is firing", MetricType::Gauge);
+    add(firing, {}, static_cast<double>(st.alerts_firing));
+    out.push_back(std::move(firing));
+    simple("synscope_alert_transitions_total", "Alert lines written (firing, escalated, resolved)", st.alert_transitions);
+    auto expected = family("synscope_failed_sessions_expected",
+                           "Detector: failed sessions expected in the newest bucket, by perspective", MetricType::Gauge);
+    auto upper = family("synscope_failed_sessions_upper",
+                        "Detector: upper band (expected + 3 scales) for the newest bucket", MetricType::Gauge);
+    auto score = family("synscope_failed_sessions_anomaly_score",
+                        "Detector: anomaly score 0-100 of the newest bucket (warning 3, minor 25, major 50, critical 75)",
+                        MetricType::Gauge);
+    for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+      const Labels l = {{"perspective", str(buckets::perspective_name(static_cast<buckets::Perspective>(p)))}};
+      add(expected, l, st.expected[p]);
+      add(upper, l, st.upper[p]);
+      add(score, l, st.score[p]);
+    }
+    out.push_back(std::move(expected));
+    out.push_back(std::move(upper));
+    out.push_back(std::move(score));
+  }
   simple("synscope_buckets_emitted_total", "Time buckets settled and emitted by the stats core", st.buckets_emitted);
   simple("synscope_session_records_total", "Finished sessions taken by the stats core (records written)",
          st.sessions_written);

@@ -31,7 +31,7 @@ eal=(-l 0-1 --no-huge -m 512 --no-pci --log-level lib.eal:warning --file-prefix=
      --vdev "net_pcap0,rx_pcap=$work/mix.pcap")
 
 "$synscope" "${eal[@]}" -- run --clock packet --metrics-listen "127.0.0.1:$port" \
-  --sessions-out "$work/s.jsonl" --buckets-out "$work/b.jsonl" 2> "$work/synscope.err" &
+  --sessions-out "$work/s.jsonl" --buckets-out "$work/b.jsonl" --alerts-out "$work/a.jsonl" 2> "$work/synscope.err" &
 spid=$!
 pids+=("$spid")
 
@@ -65,6 +65,7 @@ PY
 
 curl -sf "http://127.0.0.1:$port/metrics" > "$work/scrape.txt"
 promtool check metrics < "$work/scrape.txt" || fail "promtool check metrics rejected the scrape"
+grep -q "^synscope_failed_sessions_anomaly_score{perspective=\"inbound\"}" "$work/scrape.txt" || fail "detector gauges missing with --alerts-out"
 echo "promtool check metrics: ok"
 curl -sf "http://127.0.0.1:$port/" | grep -q '<a href="/metrics">' || fail "landing page at / missing"
 
