@@ -67,7 +67,10 @@ void add_engine_options(CLI::App* cmd) {
       ->capture_default_str();
 }
 
-void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy) {
+void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy, std::string& model_file) {
+  cmd->add_option("--model-file", model_file,
+                  "Load the detector's model from PATH at start (a missing, corrupt or mismatched file: warning, "
+                  "fresh model) and save it there at the end, so a restart keeps its baseline");
   cmd->add_option("--alerts-out", path,
                   "Score failed sessions per bucket and perspective with the seasonal detector and write one JSON "
                   "line per alert transition (firing, escalated, resolved) to PATH ('-' = stdout)");
@@ -91,7 +94,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  add_alert_options(cmd, out.alerts_out, out.alert_policy);
+  add_alert_options(cmd, out.alerts_out, out.alert_policy, out.model_file);
   add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   cmd->add_option("--threads", out.threads,
@@ -150,7 +153,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.live.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  add_alert_options(cmd, out.live.alerts_out, out.live.alert_policy);
+  add_alert_options(cmd, out.live.alerts_out, out.live.alert_policy, out.live.model_file);
   add_engine_options(cmd);
   cmd->add_option("--rx-queues", out.live.ports.rx_queues,
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")

@@ -18,6 +18,7 @@ struct ReplayOptions {
   std::string sessions_out;
   std::string buckets_out;
   std::string alerts_out;
+  std::string model_file;
   detector::AlertPolicy alert_policy;
   bool quiet = false;
   unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker
@@ -37,7 +38,7 @@ struct RunOptions {
 };
 
 /// Registers --alerts-out and the alert policy options (replay and run).
-void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy);
+void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy, std::string& model_file);
 
 /// Registers the engine options both modes share (buckets, internal nets, checksums, timeouts, capacity).
 void add_engine_options(CLI::App* cmd);

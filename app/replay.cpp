@@ -55,6 +55,10 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     ac.bucket_span_ns = options.engine.bucket_span_ns;
     ac.bucket_settle_ns = options.engine.bucket_settle_ns;
     alert_engine = std::make_unique<alerts::AlertEngine>(ac, *alerts_file);
+    std::string warning;
+    if (!options.model_file.empty() && !alert_engine->load(options.model_file, warning)) {
+      std::fprintf(stderr, "synscope: warning: %s\n", warning.c_str());
+    }
   }
   // Consumers of finished sessions and settled buckets, in order.
   SessionTee session_tee;
@@ -165,6 +169,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   }
 
   int rc = kExitOk;
+  std::string model_error;
+  if (alert_engine && !options.model_file.empty() && !alert_engine->save(options.model_file, model_error)) {
+    std::fprintf(stderr, "synscope: error: %s\n", model_error.c_str());
+    rc = kExitOutput;
+  }
   for (output::OutputFile* f : {sessions_file.get(), buckets_file.get(), alerts_file.get()}) {
     if (f != nullptr && !f->flush()) {
       std::fprintf(stderr, "synscope: error: cannot write %s\n", f->path().c_str());

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <type_traits>
 
 namespace synscope::alerts {
 
@@ -105,6 +109,113 @@ void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detecto
       state, top.c_str());
   if (n > 0) out_.write(line, static_cast<size_t>(std::min<int>(n, sizeof(line) - 1)));
   ++written_;
+}
+
+// ---- model file -----------------------------------------------------------------------------------------
+//
+// Layout (little-endian, this build's struct layout — the size check rejects a file from another layout):
+//   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(SeriesModel) | u32 sizeof(AlertState) |
+//   u32 perspectives | u64 bucket_span_ns | u64 next_start_ns | u8 started | models | states | u64 FNV-1a
+
+namespace {
+constexpr char kMagic[16] = "SYNSCOPE-MODEL";
+constexpr uint32_t kModelVersion = 1;
+
+uint64_t fnv1a(const std::string& bytes) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  return h;
+}
+
+template <class T>
+void put(std::string& out, const T& v) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+template <class T>
+bool take(const std::string& in, size_t& at, T& v) {
+  if (in.size() - at < sizeof(T)) return false;
+  std::memcpy(&v, in.data() + at, sizeof(T));
+  at += sizeof(T);
+  return true;
+}
+}  // namespace
+
+bool AlertEngine::save(const std::string& path, std::string& error) const {
+  std::string body;
+  body.append(kMagic, sizeof(kMagic));
+  put(body, kModelVersion);
+  put(body, static_cast<uint32_t>(sizeof(detector::SeriesModel)));
+  put(body, static_cast<uint32_t>(sizeof(detector::AlertState)));
+  put(body, static_cast<uint32_t>(buckets::kPerspectiveCount));
+  put(body, config_.bucket_span_ns);
+  put(body, next_start_ns_);
+  put(body, static_cast<uint8_t>(started_));
+  put(body, models_);
+  put(body, states_);
+  put(body, fnv1a(body));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(body.data(), static_cast<std::streamsize>(body.size()));
+    if (!f.good()) {
+      error = "cannot write model file " + tmp;
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {  // atomic: a crash never leaves half a model
+    error = "cannot rename " + tmp + " to " + path;
+    return false;
+  }
+  return true;
+}
+
+bool AlertEngine::load(const std::string& path, std::string& warning) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    warning = "model file " + path + " not found: starting a fresh model";
+    return false;
+  }
+  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto fail = [&](const std::string& why) {
+    warning = "model file " + path + " " + why + ": starting a fresh model";
+    return false;
+  };
+  if (in.size() < sizeof(kMagic) + sizeof(uint64_t) || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) {
+    return fail("is not a synscope model");
+  }
+  uint64_t stored_sum = 0;
+  std::memcpy(&stored_sum, in.data() + in.size() - sizeof(uint64_t), sizeof(uint64_t));
+  if (fnv1a(in.substr(0, in.size() - sizeof(uint64_t))) != stored_sum) return fail("is corrupt (checksum)");
+  size_t at = sizeof(kMagic);
+  uint32_t version = 0, model_size = 0, state_size = 0, perspectives = 0;
+  uint64_t span = 0, next_start = 0;
+  uint8_t started = 0;
+  if (!take(in, at, version) || !take(in, at, model_size) || !take(in, at, state_size) || !take(in, at, perspectives) ||
+      !take(in, at, span) || !take(in, at, next_start) || !take(in, at, started)) {
+    return fail("is truncated");
+  }
+  if (version != kModelVersion) {
+    return fail("has format version " + std::to_string(version) + " (this build reads " +
+                std::to_string(kModelVersion) + ")");
+  }
+  if (model_size != sizeof(detector::SeriesModel) || state_size != sizeof(detector::AlertState) ||
+      perspectives != buckets::kPerspectiveCount) {
+    return fail("was written by a build with another model layout");
+  }
+  if (span != config_.bucket_span_ns) {
+    return fail("was learned with " + std::to_string(span / 1'000'000'000.0) + " s buckets, not " +
+                std::to_string(config_.bucket_span_ns / 1'000'000'000.0));
+  }
+  decltype(models_) models;
+  decltype(states_) states;
+  if (!take(in, at, models) || !take(in, at, states) || in.size() - at != sizeof(uint64_t)) return fail("is truncated");
+  models_ = models;
+  states_ = states;
+  next_start_ns_ = next_start;
+  started_ = started != 0;
+  return true;
 }
 
 }  // namespace synscope::alerts

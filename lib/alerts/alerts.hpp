@@ -95,6 +95,14 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   void on_bucket(const buckets::Bucket& b) override;          ///< scores, alerts
 
   [[nodiscard]] uint64_t alerts_written() const noexcept { return written_; }
+
+  /// Model state (every series model, alert state and the bucket clock) to a versioned file, so a restart
+  /// keeps its baseline instead of warming up again. Returns false with `error` set when it cannot write.
+  [[nodiscard]] bool save(const std::string& path, std::string& error) const;
+  /// Loads a file written by save(). A missing, corrupt, truncated or mismatched file (other format
+  /// version, other bucket span) leaves the engine fresh and returns false with `warning` saying why;
+  /// never throws or crashes on bad input.
+  [[nodiscard]] bool load(const std::string& path, std::string& warning);
   [[nodiscard]] uint32_t firing() const noexcept;
   /// The newest bucket's score of one perspective (zeros before the first bucket).
   [[nodiscard]] const detector::Scored& last(buckets::Perspective p) const noexcept {

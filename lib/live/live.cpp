@@ -7,6 +7,7 @@
 #include <rte_prefetch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <stdexcept>
 
@@ -261,6 +262,11 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       ac.bucket_settle_ns = config.engine.bucket_settle_ns;
       alert_engine_ = std::make_unique<alerts::AlertEngine>(ac, *alerts_file_);
       stats_.detector_enabled = 1;
+      model_file_ = config.model_file;
+      std::string warning;
+      if (!model_file_.empty() && !alert_engine_->load(model_file_, warning)) {
+        std::fprintf(stderr, "synscope: warning: %s\n", warning.c_str());  // start-up, main lcore
+      }
     }
   }
 
@@ -332,6 +338,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   }
 
   bool flush(std::string& error) {
+    if (alert_engine_ && !model_file_.empty() && !alert_engine_->save(model_file_, error)) return false;
     for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get()}) {
       if (f != nullptr && !f->flush()) {
         error = "cannot write " + f->path();
@@ -394,6 +401,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<output::OutputFile> alerts_file_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
+  std::string model_file_;
   StatsCoreStats stats_;
   uint64_t ticks_per_ms_ = 1;
   uint64_t next_publish_tsc_ = 0;

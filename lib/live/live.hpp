@@ -91,6 +91,7 @@ struct LiveConfig {
   uint32_t burst_ring = 256;       ///< bursts in flight per (RX core, EngineCore) pair
   std::string sessions_out, buckets_out;
   std::string alerts_out;                ///< non-empty: the stats core runs the seasonal detector
+  std::string model_file;                ///< detector state loaded at start, saved at stop
   detector::AlertPolicy alert_policy;
 };
 

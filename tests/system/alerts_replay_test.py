@@ -72,6 +72,18 @@ def main():
             if not inside:
                 failures.append(f"seed {seed}: false alert {al}")
         print(f"seed {seed}: {len(firing)} firing transitions, {len(alerts) - len(firing)} resolved")
+    # Model file: a corrupt one gets a warning and a fresh model, is replaced by a good one at the end, which
+    # the next run loads silently.
+    model = os.path.join(work, "model.bin")
+    open(model, "wb").write(b"garbage" * 10)
+    cap = os.path.join(work, "days-4.pcap")
+    run = [a.binary, "replay", cap, "--bucket", str(BUCKET), "--alerts-out", os.devnull, "--model-file", model, "-q"]
+    r = subprocess.run(run, capture_output=True, text=True)
+    if r.returncode != 0 or "not a synscope model: starting a fresh model" not in r.stderr:
+        failures.append(f"corrupt model file: rc {r.returncode}, stderr {r.stderr!r}")
+    r = subprocess.run(run, capture_output=True, text=True)
+    if r.returncode != 0 or "warning" in r.stderr:
+        failures.append(f"saved model did not load cleanly: rc {r.returncode}, stderr {r.stderr!r}")
     print(f"measured: small quiet-hour rise alerted within 2 buckets in {sum(small_rises)} of {len(small_rises)} seeds")
     if failures:
         print("\n".join(failures))

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -78,6 +79,90 @@ TEST(AlertEngine, FiresWithAttributionAndResolves) {
   EXPECT_NE(firing.find("{\"kind\":\"server\",\"value\":\"10.0.0.7:443\",\"count\":60}"), std::string::npos) << firing;
   EXPECT_FALSE(resolved.empty());
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace synscope::alerts
+
+namespace synscope::alerts {
+namespace {
+
+buckets::Bucket bucket_at(uint64_t t, uint64_t failed) {
+  buckets::Bucket b;
+  b.start_ns = t * kSec;
+  b.span_ns = 900 * kSec;
+  b.by_perspective[0].failed = failed;
+  return b;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
+  const std::string dir = ::testing::TempDir();
+  const std::string model = dir + "/model.bin", out_a = dir + "/a.jsonl", out_b = dir + "/b.jsonl";
+  AlertConfig cfg;
+  cfg.bucket_span_ns = 900 * kSec;
+  cfg.bucket_settle_ns = 3600 * kSec;
+  const uint64_t start = 1699920000, split = start + 2 * 86400, end = start + 3 * 86400;
+  auto value = [](uint64_t t) { return 5 + (t / 900) % 4 + (t == 1700143200 ? 60 : 0); };  // surge day 3 14:00
+  {  // uninterrupted
+    output::OutputFile out(out_a);
+    AlertEngine e(cfg, out);
+    for (uint64_t t = start; t < end; t += 900) e.on_bucket(bucket_at(t, value(t)));
+    ASSERT_TRUE(out.flush());
+  }
+  {  // saved at the split, loaded into a new engine that carries on
+    output::OutputFile out(out_b);
+    {
+      AlertEngine first(cfg, out);
+      for (uint64_t t = start; t < split; t += 900) first.on_bucket(bucket_at(t, value(t)));
+      std::string error;
+      ASSERT_TRUE(first.save(model, error)) << error;
+    }
+    AlertEngine second(cfg, out);
+    std::string warning;
+    ASSERT_TRUE(second.load(model, warning)) << warning;
+    for (uint64_t t = split; t < end; t += 900) second.on_bucket(bucket_at(t, value(t)));
+    ASSERT_TRUE(out.flush());
+  }
+  EXPECT_EQ(read_all(out_a), read_all(out_b));
+  EXPECT_NE(read_all(out_a).find("\"state\":\"firing\""), std::string::npos);
+
+  // Damaged or foreign files: a warning naming the problem, and a fresh model (no crash).
+  const std::string good = read_all(model);
+  output::OutputFile sink(dir + "/c.jsonl");
+  auto try_load = [&](const std::string& bytes, AlertConfig c = AlertConfig{}) {
+    c.bucket_span_ns = c.bucket_span_ns == 60'000'000'000 ? 900 * kSec : c.bucket_span_ns;
+    std::ofstream(model, std::ios::binary | std::ios::trunc) << bytes;
+    AlertEngine e(c, sink);
+    std::string warning;
+    EXPECT_FALSE(e.load(model, warning));
+    return warning;
+  };
+  EXPECT_NE(try_load(good.substr(0, good.size() / 2)).find("corrupt"), std::string::npos);
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x01;
+  EXPECT_NE(try_load(flipped).find("corrupt"), std::string::npos);
+  EXPECT_NE(try_load("not a model at all, just text").find("not a synscope model"), std::string::npos);
+  AlertConfig other;
+  other.bucket_span_ns = 60 * kSec + 1;
+  std::ofstream(model, std::ios::binary | std::ios::trunc) << good;
+  {
+    AlertEngine e(other, sink);
+    std::string warning;
+    EXPECT_FALSE(e.load(model, warning));
+    EXPECT_NE(warning.find("buckets"), std::string::npos) << warning;
+  }
+  {
+    AlertEngine e(cfg, sink);
+    std::string warning;
+    EXPECT_FALSE(e.load(dir + "/missing.bin", warning));
+    EXPECT_NE(warning.find("not found"), std::string::npos);
+  }
+  std::remove(model.c_str());
 }
 
 }  // namespace
