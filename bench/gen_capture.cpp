@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> surges;
   app.add_option("--surge", surges,
                  "Extra sessions: START:DURATION:KIND:COUNT[:one] (seconds after --start; KIND normal, refused, "
-                 "unanswered, client_reset, server_reset, half_close; 'one': all to one server). Repeatable");
+                 "unanswered, client_reset, server_reset, half_close; 'one': all to one server; 'client': all from one "
+                 "client to one server). Repeatable");
   CLI11_PARSE(app, argc, argv);
 
   // A plan per session: its kind, its first packet's time, and (surges to one server) a shared server.
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
     Kind kind;
     double t_s;
     int server_of = -1;  ///< index of the session whose server it reuses
+    bool same_client = false;  ///< also its client (one client hammering one server: brute force)
   };
   std::mt19937_64 plan_rng(seed ^ 0x5eed);
   std::uniform_real_distribution<double> p01(0, 1);
@@ -178,13 +180,16 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 6; ++k) {
       if (got >= 4 && std::strcmp(kind_buf, kKindArgs[k]) == 0) kind = k;
     }
-    if (kind < 0 || dur <= 0 || (got == 5 && std::strcmp(one, "one") != 0)) {
-      std::fprintf(stderr, "synscope-gen: --surge '%s' is not START:DURATION:KIND:COUNT[:one]\n", spec.c_str());
+    const bool one_server = got == 5 && (std::strcmp(one, "one") == 0 || std::strcmp(one, "client") == 0);
+    if (kind < 0 || dur <= 0 || (got == 5 && !one_server)) {
+      std::fprintf(stderr, "synscope-gen: --surge '%s' is not START:DURATION:KIND:COUNT[:one|:client]\n", spec.c_str());
       return 1;
     }
     const int first = static_cast<int>(plans.size());
+    const bool one_client = got == 5 && std::strcmp(one, "client") == 0;
     for (unsigned c = 0; c < count; ++c) {
-      plans.push_back({static_cast<Kind>(kind), start_s + at + p01(plan_rng) * dur, got == 5 && c > 0 ? first : -1});
+      plans.push_back({static_cast<Kind>(kind), start_s + at + p01(plan_rng) * dur, one_server && c > 0 ? first : -1,
+                       one_client && c > 0});
     }
   }
   sessions = static_cast<uint32_t>(plans.size());
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
       std::memcpy(s.server, o.server, 16);
       s.sport = o.sport;
       if (s.v6 != (s.client[0] == 0xfd || s.client[0] == 0x20)) addr(s.client, client_internal);
+      if (plans[i].same_client) std::memcpy(s.client, o.client, 16);
     }
 
     const Kind kind = plans[i].kind;

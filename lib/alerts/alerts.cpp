@@ -2,6 +2,7 @@
 #include "alerts/alerts.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -16,7 +17,7 @@ AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
 }
 
 uint32_t AlertEngine::firing() const noexcept {
-  uint32_t n = 0;
+  uint32_t n = static_cast<uint32_t>(client_alerts_.size());
   for (const auto& s : states_) n += s.firing();
   return n;
 }
@@ -28,8 +29,11 @@ void AlertEngine::on_session(const engine::SessionRecord& r) {
   if (slot.index != index) {  // the slot held a bucket emitted long ago: reuse it
     slot.index = index;
     for (auto& s : slot.servers) s.clear();
+    for (auto& s : slot.pairs) s.clear();
   }
-  slot.servers[static_cast<size_t>(r.perspective)].add(ServerKey{r.resp_h, r.resp_p, r.ip_version});
+  const ServerKey server{r.resp_h, r.resp_p, r.ip_version};
+  slot.servers[static_cast<size_t>(r.perspective)].add(server);
+  slot.pairs[static_cast<size_t>(r.perspective)].add(ClientServerKey{server, r.orig_h});
 }
 
 void AlertEngine::on_bucket(const buckets::Bucket& b) {
@@ -42,6 +46,7 @@ void AlertEngine::on_bucket(const buckets::Bucket& b) {
   }
   started_ = true;
   observe(b.start_ns, &b);
+  observe_clients(b.start_ns);
   next_start_ns_ = b.start_ns + config_.bucket_span_ns;
 }
 
@@ -62,6 +67,66 @@ void AlertEngine::observe(uint64_t start_ns, const buckets::Bucket* b) {
       case detector::Transition::kNone:
         break;
     }
+  }
+}
+
+void AlertEngine::observe_clients(uint64_t start_ns) {
+  const uint64_t index = start_ns / config_.bucket_span_ns;
+  const Slot& slot = slots_[index % slots_.size()];
+  const bool have = slot.index == index;
+  std::vector<bool> hot_now(client_alerts_.size(), false);
+  auto line = [&](const ClientServerKey& k, buckets::Perspective p, uint64_t n, uint64_t next, const char* state) {
+    char client[64], server[64], text[1024];
+    packet::format_ip(k.client, k.server.ip_version, client, sizeof(client));
+    packet::format_ip(k.server.addr, k.server.ip_version, server, sizeof(server));
+    const double ratio = static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(next, 1));
+    const double score = std::string_view(state) == "resolved"
+                             ? 0.0 : std::clamp(50.0 + 10.0 * std::log2(ratio / config_.client_ratio), 50.0, 100.0);
+    const int len = std::snprintf(
+        text, sizeof(text),
+        "{\"ts\":%llu,\"metric\":\"failed_sessions_client\",\"perspective\":\"%s\",\"partition\":\"%s\","
+        "\"actual\":%llu,\"typical\":%llu,\"upper\":%.1f,\"score\":%.1f,\"severity\":\"%s\",\"state\":\"%s\","
+        "\"top\":[{\"kind\":\"server\",\"value\":\"%s%s%s:%u\",\"count\":%llu}]}\n",
+        static_cast<unsigned long long>(start_ns / 1'000'000'000), std::string(buckets::perspective_name(p)).c_str(),
+        client, static_cast<unsigned long long>(n), static_cast<unsigned long long>(next),
+        config_.client_ratio * static_cast<double>(std::max<uint64_t>(next, 1)), score,
+        std::string(detector::severity_name(detector::severity_of(score))).c_str(), state,
+        k.server.ip_version == 6 ? "[" : "", server, k.server.ip_version == 6 ? "]" : "", k.server.port,
+        static_cast<unsigned long long>(n));
+    if (len > 0) out_.write(text, static_cast<size_t>(std::min<int>(len, sizeof(text) - 1)));
+    ++written_;
+  };
+  if (have) {
+    for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+      const auto pairs = slot.pairs[p].top(kTopPairs);
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        const auto& [key, n] = pairs[i];
+        if (n < config_.client_min) break;  // sorted: no later pair qualifies
+        uint64_t next = 0;  // the same server's next busiest client in this bucket
+        for (size_t j = 0; j < pairs.size(); ++j) {
+          if (j != i && pairs[j].key.server == key.server) next = std::max(next, pairs[j].count);
+        }
+        if (static_cast<double>(n) < config_.client_ratio * static_cast<double>(std::max<uint64_t>(next, 1))) continue;
+        const auto it = std::find_if(client_alerts_.begin(), client_alerts_.end(), [&](const ClientAlert& a) {
+          return a.client.bytes == key.client.bytes && a.server.ip_version == key.server.ip_version;
+        });
+        if (it != client_alerts_.end()) {  // already firing: de-duplicated
+          it->quiet = 0;
+          hot_now[static_cast<size_t>(it - client_alerts_.begin())] = true;
+          continue;
+        }
+        if (client_alerts_.size() >= kMaxClientAlerts) continue;  // bounded; counted as written lines only
+        client_alerts_.push_back({key.client, key.server, static_cast<buckets::Perspective>(p), 0});
+        hot_now.push_back(true);
+        line(key, static_cast<buckets::Perspective>(p), n, next, "firing");
+      }
+    }
+  }
+  for (size_t i = client_alerts_.size(); i-- > 0;) {
+    if (hot_now[i] || ++client_alerts_[i].quiet < config_.policy.resolve_buckets) continue;
+    const ClientServerKey k{client_alerts_[i].server, client_alerts_[i].client};
+    line(k, client_alerts_[i].perspective, 0, 0, "resolved");
+    client_alerts_.erase(client_alerts_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
 

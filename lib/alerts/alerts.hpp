@@ -79,9 +79,23 @@ inline detector::DetectorConfig failed_session_detector() noexcept {
   return c;
 }
 
+/// A client's failed attempts at one server: the unit of the client-over-server view.
+struct ClientServerKey {
+  ServerKey server;
+  packet::IpAddr client{};
+  bool operator==(const ClientServerKey& o) const noexcept {
+    return server == o.server && client.bytes == o.client.bytes;
+  }
+};
+
 struct AlertConfig {
   detector::DetectorConfig detector = failed_session_detector();
   detector::AlertPolicy policy;
+  /// Client-over-server view (ElastiFlow's "high count over clients, partitioned by server"): a client
+  /// fires `failed_sessions_client` when, in one bucket, its failed attempts at a server reach
+  /// `client_min` and are at least `client_ratio` times those of that server's next busiest client.
+  uint64_t client_min = 20;
+  double client_ratio = 10;
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
@@ -111,10 +125,20 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
 
  private:
   static constexpr size_t kTopServers = 16;
+  static constexpr size_t kTopPairs = 64;
   struct Slot {
     uint64_t index = UINT64_MAX;  ///< bucket index (start / span) these counters belong to
     std::array<SpaceSaving<ServerKey, kTopServers>, buckets::kPerspectiveCount> servers;
+    std::array<SpaceSaving<ClientServerKey, kTopPairs>, buckets::kPerspectiveCount> pairs;
   };
+  /// Alert state of one client in the client-over-server view (bounded: resolved entries are dropped).
+  struct ClientAlert {
+    packet::IpAddr client{};
+    ServerKey server;
+    buckets::Perspective perspective = buckets::Perspective::kEdge;
+    uint32_t quiet = 0;
+  };
+  void observe_clients(uint64_t start_ns);
   void observe(uint64_t start_ns, const buckets::Bucket* b);
   void write(uint64_t start_ns, buckets::Perspective p, const detector::Scored& s, const char* state,
              const buckets::Bucket* b);
@@ -125,6 +149,8 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   std::array<detector::AlertState, buckets::kPerspectiveCount> states_{};
   std::array<detector::Scored, buckets::kPerspectiveCount> last_{};
   std::vector<Slot> slots_;
+  std::vector<ClientAlert> client_alerts_;  ///< firing client alerts (at most kMaxClientAlerts)
+  static constexpr size_t kMaxClientAlerts = 1024;
   bool started_ = false;
   uint64_t next_start_ns_ = 0;
   uint64_t written_ = 0;
