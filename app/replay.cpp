@@ -50,11 +50,9 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   std::unique_ptr<alerts::AlertEngine> alert_engine;
   if (!options.alerts_out.empty()) {
     alerts_file = std::make_unique<output::OutputFile>(options.alerts_out);
-    alerts::AlertConfig ac;
-    ac.policy = options.alert_policy;
-    ac.bucket_span_ns = options.engine.bucket_span_ns;
-    ac.bucket_settle_ns = options.engine.bucket_settle_ns;
-    alert_engine = std::make_unique<alerts::AlertEngine>(ac, *alerts_file);
+    alert_engine = std::make_unique<alerts::AlertEngine>(
+        alerts::alert_config(options.alert_policy, options.engine.bucket_span_ns, options.engine.bucket_settle_ns),
+        *alerts_file);
     std::string warning;
     if (!options.model_file.empty() && !alert_engine->load(options.model_file, warning)) {
       std::fprintf(stderr, "synscope: warning: %s\n", warning.c_str());

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include "live/live.hpp"
 #include "metrics/metrics.hpp"
@@ -58,27 +57,21 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   std::string error;
   const bool written = plane.flush_outputs(error);
   if (!options.quiet) {
-    const live::Snapshot s = plane.snapshot();
-    uint64_t rx = 0, ring_full = 0;
+    const live::Snapshot s = plane.snapshot();  // after stop(): the final counters
+    const live::RxTotals rx = live::rx_totals(s);
     std::string per_queue;
     for (const auto& c : s.cores) {
       for (size_t q = 0; q < c.queues.size(); ++q) {
-        rx += c.stats.rx_packets[q];
         per_queue += " port" + std::to_string(c.queues[q].port_id) + "/q" + std::to_string(c.queues[q].queue) + "@lcore" +
                      std::to_string(c.lcore) + "=" + std::to_string(c.stats.rx_packets[q]);
       }
-      ring_full += c.stats.dropped_ring_full;
-    }
-    uint64_t imissed = 0, nombuf = 0;
-    for (const auto& p : s.ports) {
-      imissed += p.imissed;
-      nombuf += p.rx_nombuf;
     }
     std::fprintf(stderr, "rx: %llu packets on %zu port(s); dropped: ring_full %llu, NIC imissed %llu, rx_nombuf %llu\n",
-                 static_cast<unsigned long long>(rx), s.ports.size(), static_cast<unsigned long long>(ring_full),
-                 static_cast<unsigned long long>(imissed), static_cast<unsigned long long>(nombuf));
+                 static_cast<unsigned long long>(rx.packets), s.ports.size(), static_cast<unsigned long long>(rx.ring_full),
+                 static_cast<unsigned long long>(rx.imissed), static_cast<unsigned long long>(rx.rx_nombuf));
     std::fprintf(stderr, "rx by queue:%s\n", per_queue.c_str());
-    std::fprintf(stderr, "%s", output::format_summary(plane.totals(), plane.late_sessions()).c_str());
+    std::fprintf(stderr, "%s",
+                 output::format_summary(live::merged_engine_counters(s), s.stats_core.late_sessions).c_str());
   }
   server.reset();  // before the plane it reads
   if (!written) {

@@ -11,6 +11,18 @@
 
 namespace synscope::alerts {
 
+namespace {
+
+/// "ip:port", IPv6 in brackets: how alerts name a server.
+std::string server_text(const ServerKey& k) {
+  char ip[64], text[80];
+  packet::format_ip(k.addr, k.ip_version, ip, sizeof(ip));
+  std::snprintf(text, sizeof(text), k.ip_version == 6 ? "[%s]:%u" : "%s:%u", ip, k.port);
+  return text;
+}
+
+}  // namespace
+
 AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
     : config_(config), out_(out), slots_(config.bucket_settle_ns / config.bucket_span_ns + 8) {
   config_.detector.bucket_s = static_cast<double>(config.bucket_span_ns) / 1e9;
@@ -76,9 +88,8 @@ void AlertEngine::observe_clients(uint64_t start_ns) {
   const bool have = slot.index == index;
   std::vector<bool> hot_now(client_alerts_.size(), false);
   auto line = [&](const ClientServerKey& k, buckets::Perspective p, uint64_t n, uint64_t next, const char* state) {
-    char client[64], server[64], text[1024];
+    char client[64], text[1024];
     packet::format_ip(k.client, k.server.ip_version, client, sizeof(client));
-    packet::format_ip(k.server.addr, k.server.ip_version, server, sizeof(server));
     const double ratio = static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(next, 1));
     const double score = std::string_view(state) == "resolved"
                              ? 0.0 : std::clamp(50.0 + 10.0 * std::log2(ratio / config_.client_ratio), 50.0, 100.0);
@@ -86,13 +97,12 @@ void AlertEngine::observe_clients(uint64_t start_ns) {
         text, sizeof(text),
         "{\"ts\":%llu,\"metric\":\"failed_sessions_client\",\"perspective\":\"%s\",\"partition\":\"%s\","
         "\"actual\":%llu,\"typical\":%llu,\"upper\":%.1f,\"score\":%.1f,\"severity\":\"%s\",\"state\":\"%s\","
-        "\"top\":[{\"kind\":\"server\",\"value\":\"%s%s%s:%u\",\"count\":%llu}]}\n",
+        "\"top\":[{\"kind\":\"server\",\"value\":\"%s\",\"count\":%llu}]}\n",
         static_cast<unsigned long long>(start_ns / 1'000'000'000), std::string(buckets::perspective_name(p)).c_str(),
         client, static_cast<unsigned long long>(n), static_cast<unsigned long long>(next),
         config_.client_ratio * static_cast<double>(std::max<uint64_t>(next, 1)), score,
         std::string(detector::severity_name(detector::severity_of(score))).c_str(), state,
-        k.server.ip_version == 6 ? "[" : "", server, k.server.ip_version == 6 ? "]" : "", k.server.port,
-        static_cast<unsigned long long>(n));
+        server_text(k.server).c_str(), static_cast<unsigned long long>(n));
     if (len > 0) out_.write(text, static_cast<size_t>(std::min<int>(len, sizeof(text) - 1)));
     ++written_;
   };
@@ -154,12 +164,7 @@ void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detecto
     const uint64_t index = start_ns / config_.bucket_span_ns;
     const Slot& slot = slots_[index % slots_.size()];
     if (slot.index == index) {
-      for (const auto& e : slot.servers[static_cast<size_t>(p)].top(3)) {
-        char ip[64], server[80];
-        packet::format_ip(e.key.addr, e.key.ip_version, ip, sizeof(ip));
-        std::snprintf(server, sizeof(server), e.key.ip_version == 6 ? "[%s]:%u" : "%s:%u", ip, e.key.port);
-        item("server", server, e.count);
-      }
+      for (const auto& e : slot.servers[static_cast<size_t>(p)].top(3)) item("server", server_text(e.key), e.count);
     }
   }
   top += "]";

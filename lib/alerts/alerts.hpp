@@ -100,6 +100,16 @@ struct AlertConfig {
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
 
+/// The alert settings for buckets of `span_ns` that wait `settle_ns` for running sessions (the engine's
+/// bucket settings: replay and the live stats core build the engine the same way).
+inline AlertConfig alert_config(const detector::AlertPolicy& policy, uint64_t span_ns, uint64_t settle_ns) {
+  AlertConfig c;
+  c.policy = policy;
+  c.bucket_span_ns = span_ns;
+  c.bucket_settle_ns = settle_ns;
+  return c;
+}
+
 class AlertEngine final : public buckets::BucketSink, public engine::SessionSink {
  public:
   /// Writes one JSON line per alert transition to `out` (which must outlive the engine).

@@ -256,11 +256,9 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
     }
     if (!config.alerts_out.empty()) {
       alerts_file_ = std::make_unique<output::OutputFile>(config.alerts_out);
-      alerts::AlertConfig ac;
-      ac.policy = config.alert_policy;
-      ac.bucket_span_ns = config.engine.bucket_span_ns;
-      ac.bucket_settle_ns = config.engine.bucket_settle_ns;
-      alert_engine_ = std::make_unique<alerts::AlertEngine>(ac, *alerts_file_);
+      alert_engine_ = std::make_unique<alerts::AlertEngine>(
+          alerts::alert_config(config.alert_policy, config.engine.bucket_span_ns, config.engine.bucket_settle_ns),
+          *alerts_file_);
       stats_.detector_enabled = 1;
       model_file_ = config.model_file;
       std::string warning;
@@ -538,9 +536,19 @@ engine::EngineCounters merged_engine_counters(const Snapshot& snapshot) noexcept
   return t;
 }
 
-engine::EngineCounters DataPlane::totals() const { return merged_engine_counters(snapshot()); }
-
-uint64_t DataPlane::late_sessions() const noexcept { return stats_->mirror.read().late_sessions; }
+RxTotals rx_totals(const Snapshot& snapshot) noexcept {
+  RxTotals t;
+  for (const auto& c : snapshot.cores) {
+    for (size_t q = 0; q < c.queues.size(); ++q) t.packets += c.stats.rx_packets[q];
+    t.ring_full += c.stats.dropped_ring_full;
+  }
+  for (const auto& p : snapshot.ports) {
+    t.imissed += p.imissed;
+    t.rx_nombuf += p.rx_nombuf;
+    t.rx_errors += p.ierrors;
+  }
+  return t;
+}
 
 std::string DataPlane::describe() const {
   std::string out = ports_->link_report();

@@ -120,6 +120,13 @@ struct Snapshot {
 /// Every engine core's counters added up (each EngineCounters is all uint64_t).
 [[nodiscard]] engine::EngineCounters merged_engine_counters(const Snapshot& snapshot) noexcept;
 
+/// Packet totals of a snapshot: received on every polled queue, dropped at full spread rings, and the
+/// NICs' own losses (never reached synscope).
+struct RxTotals {
+  uint64_t packets = 0, ring_full = 0, imissed = 0, rx_nombuf = 0, rx_errors = 0;
+};
+[[nodiscard]] RxTotals rx_totals(const Snapshot& snapshot) noexcept;
+
 class DataPlane {
  public:
   /// Sets up ports, the mempool, engines and channels, and assigns queues and roles to the worker lcores
@@ -146,8 +153,6 @@ class DataPlane {
   /// Packets received so far on every port (from the cores' published counters).
   [[nodiscard]] uint64_t packets_received() const noexcept;
   [[nodiscard]] std::string describe() const;  ///< lcore roles and queues, for the start-up log
-  [[nodiscard]] engine::EngineCounters totals() const;  ///< merged engine counters (after stop: final)
-  [[nodiscard]] uint64_t late_sessions() const noexcept;
 
   struct Core;    // one lcore's role and state (live.cpp)
   class Stats;    // the stats core (live.cpp)

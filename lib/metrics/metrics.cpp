@@ -64,16 +64,13 @@ std::vector<MetricFamily> Collector::Collect() const {
   auto rx_pkts = family("synscope_rx_packets_total", "Packets received, by port and RX queue", MetricType::Counter);
   auto rx_bytes = family("synscope_rx_bytes_total", "Bytes received (frame length), by port and RX queue",
                          MetricType::Counter);
-  uint64_t ring_full = 0, received = 0;
   for (const auto& c : s.cores) {
     for (size_t q = 0; q < c.queues.size(); ++q) {
       Labels l = {{"port", std::to_string(c.queues[q].port_id)}, {"queue", std::to_string(c.queues[q].queue)},
                   {"core", std::to_string(c.lcore)}};
       add(rx_pkts, l, static_cast<double>(c.stats.rx_packets[q]));
       add(rx_bytes, l, static_cast<double>(c.stats.rx_bytes[q]));
-      received += c.stats.rx_packets[q];
     }
-    ring_full += c.stats.dropped_ring_full;
   }
   out.push_back(std::move(rx_pkts));
   out.push_back(std::move(rx_bytes));
@@ -89,21 +86,16 @@ std::vector<MetricFamily> Collector::Collect() const {
   }
   out.push_back(std::move(frames));
 
-  uint64_t imissed = 0, nombuf = 0, ierrors = 0;
-  for (const auto& p : s.ports) {
-    imissed += p.imissed;
-    nombuf += p.rx_nombuf;
-    ierrors += p.ierrors;
-  }
+  const live::RxTotals rx = live::rx_totals(s);
   auto drops = family("synscope_drops_total",
                       "Losses by reason: imissed/rx_nombuf/rx_errors are the NIC's (never reached synscope); "
                       "ring_full and table_full are received packets not tracked; evicted counts flows cut short "
                       "to make room in a full flow table (sessions, not packets)",
                       MetricType::Counter);
-  add(drops, {{"reason", "imissed"}}, static_cast<double>(imissed));
-  add(drops, {{"reason", "rx_nombuf"}}, static_cast<double>(nombuf));
-  add(drops, {{"reason", "rx_errors"}}, static_cast<double>(ierrors));
-  add(drops, {{"reason", "ring_full"}}, static_cast<double>(ring_full));
+  add(drops, {{"reason", "imissed"}}, static_cast<double>(rx.imissed));
+  add(drops, {{"reason", "rx_nombuf"}}, static_cast<double>(rx.rx_nombuf));
+  add(drops, {{"reason", "rx_errors"}}, static_cast<double>(rx.rx_errors));
+  add(drops, {{"reason", "ring_full"}}, static_cast<double>(rx.ring_full));
   add(drops, {{"reason", "table_full"}}, static_cast<double>(t.dropped_table_full));
   add(drops, {{"reason", "evicted"}}, static_cast<double>(t.evicted_syn_only + t.evicted_other));
   out.push_back(std::move(drops));
@@ -250,7 +242,6 @@ std::vector<MetricFamily> Collector::Collect() const {
          st.sessions_written);
   simple("synscope_late_sessions_total", "Sessions that ended after their bucket was emitted (counted in a later one)",
          st.late_sessions);
-  (void)received;
   return out;
 }
 
@@ -348,14 +339,10 @@ int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d
   if (g_telemetry_plane == nullptr) return -1;
   const live::Snapshot s = g_telemetry_plane->snapshot();
   const engine::EngineCounters t = live::merged_engine_counters(s);
+  const live::RxTotals rx = live::rx_totals(s);
   rte_tel_data_start_dict(d);
-  uint64_t rx = 0, ring_full = 0;
-  for (const auto& c : s.cores) {
-    for (size_t q = 0; q < c.queues.size(); ++q) rx += c.stats.rx_packets[q];
-    ring_full += c.stats.dropped_ring_full;
-  }
-  rte_tel_data_add_dict_u64(d, "rx_packets", rx);
-  rte_tel_data_add_dict_u64(d, "dropped_ring_full", ring_full);
+  rte_tel_data_add_dict_u64(d, "rx_packets", rx.packets);
+  rte_tel_data_add_dict_u64(d, "dropped_ring_full", rx.ring_full);
   rte_tel_data_add_dict_u64(d, "dropped_table_full", t.dropped_table_full);
   for (size_t v = 0; v < packet::kVerdictCount; ++v) {
     const std::string key = "frames_" + str(packet::verdict_name(static_cast<packet::Verdict>(v)));
