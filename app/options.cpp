@@ -85,6 +85,11 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
                   "Failed sessions above typical a bucket must exceed to fire (ignore tiny absolute rises)")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
+  cmd->add_option("--alert-servers", policy.server_series,
+                  "Per-server failed-session series kept beside the per-perspective ones: the servers with the "
+                  "most failed sessions (decayed, half-life a day), alerting with partition ip:port; 0 = none")
+      ->check(CLI::Range(0u, 1000000u))
+      ->capture_default_str();
 }
 
 CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {

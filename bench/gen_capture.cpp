@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   double start_s = 1700000000;
   uint32_t data_exchanges = 3;
   double ipv6_share = 0.1;
+  uint32_t server_pool = 0;
   bool microseconds = false;
   app.add_option("-o,--out", out, "Output pcap path")->required();
   app.add_option("-n,--sessions", sessions, "Number of TCP sessions")->check(CLI::Range(1u, 50'000'000u));
@@ -133,6 +134,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 1000u));
   app.add_flag("--microseconds", microseconds, "Write a microsecond-resolution pcap (default: nanoseconds)");
   app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--servers", server_pool,
+                 "Sessions go to N servers with Zipf popularity (server k gets 1/k of server 1's share), so each "
+                 "server has its own baseline of failures and a surge ':one' hits a known server; 0 = every session "
+                 "its own random server")
+      ->check(CLI::Range(0u, 1000000u));
   double diurnal = 0;
   app.add_option("--diurnal", diurnal,
                  "Daily cycle of the session rate: 0 flat, A in (0,1]: rate ∝ 1 + A·sin, peak 14:00, trough 02:00 UTC")
@@ -197,6 +203,33 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u01(0, 1);
   std::vector<Session> ss(sessions + 1);
+  // The server population (--servers): address, port and family per server, and Zipf weights.
+  struct PoolServer {
+    bool v6;
+    bool internal;
+    uint8_t addr[16];
+    uint16_t port;
+  };
+  std::vector<PoolServer> pool;
+  std::vector<double> weights;
+  for (uint32_t k = 0; k < server_pool; ++k) {
+    PoolServer ps{};
+    ps.v6 = u01(rng) < ipv6_share;
+    ps.internal = u01(rng) < 0.3;
+    const uint32_t r = static_cast<uint32_t>(rng());
+    if (!ps.v6) {
+      ps.addr[0] = ps.internal ? 10 : static_cast<uint8_t>(11 + r % 100);
+      ps.addr[1] = uint8_t(r >> 8), ps.addr[2] = uint8_t(r >> 16), ps.addr[3] = uint8_t(1 + (r >> 24) % 254);
+    } else {
+      ps.addr[0] = ps.internal ? 0xfd : 0x20, ps.addr[1] = ps.internal ? 0x00 : 0x01;
+      for (int b = 8; b < 16; ++b) ps.addr[b] = static_cast<uint8_t>(rng());
+    }
+    static constexpr uint16_t kPoolPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
+    ps.port = kPoolPorts[rng() % 8];
+    pool.push_back(ps);
+    weights.push_back(1.0 / (k + 1));
+  }
+  std::discrete_distribution<uint32_t> pick_server(weights.begin(), weights.end());
   std::vector<Pkt> pkts;
   pkts.reserve(static_cast<size_t>(sessions) * (8 + 4 * data_exchanges));
   uint64_t kind_count[6] = {};
@@ -221,6 +254,13 @@ int main(int argc, char** argv) {
     s.cport = static_cast<uint16_t>(32768 + rng() % 28000);
     static constexpr uint16_t kServerPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
     s.sport = kServerPorts[rng() % 8];
+    if (!pool.empty() && plans[i].server_of < 0) {  // a server of the population, by popularity
+      const PoolServer& ps = pool[pick_server(rng)];
+      s.v6 = ps.v6;
+      std::memcpy(s.server, ps.addr, 16);
+      s.sport = ps.port;
+      if (s.v6 != (s.client[0] == 0xfd || s.client[0] == 0x20)) addr(s.client, client_internal);
+    }
     if (plans[i].server_of >= 0) {  // a surge aimed at one server
       const Session& o = ss[static_cast<size_t>(plans[i].server_of)];
       s.v6 = o.v6;

@@ -7,7 +7,18 @@
 // bucket still open, the failed sessions per server (ip:port) with a small Space-Saving summary per
 // perspective (bounded memory whatever the number of servers), and reads the conn_states from the bucket.
 // Each transition (firing, escalated, resolved) becomes one JSON line (docs/outputs.md, "alerts").
-// Single-threaded; owned by the thread that feeds it.
+//
+// Per-server series: beside the four perspective series it keeps up to `AlertPolicy::server_series`
+// series of one server's failed sessions (partition "ip:port"): the servers with the most failed sessions,
+// ranked by an exponentially decayed count (half-life one day). Each bucket's busiest untracked servers
+// (the Space-Saving summary above) may take the place of the tracked series with the smallest rank that is
+// not firing, so memory is fixed and a new hot spot gets a series at once (it then warms up like any new
+// series). This is what finds one server's outage inside a perspective whose total barely moves.
+// Those series are scored with a oneTBB parallel_for (the caller's thread joins in; in live mode that is
+// the stats core on the main lcore, and TBB's workers inherit its CPU set, never an RX lcore's).
+//
+// The AlertEngine's own methods are called from one thread; it owns everything it allocates (all at
+// construction: series, index and per-bucket counters are fixed-size).
 #pragma once
 
 #include <algorithm>
@@ -110,6 +121,19 @@ inline AlertConfig alert_config(const detector::AlertPolicy& policy, uint64_t sp
   return c;
 }
 
+/// One firing alert with a partition (a server or a client), for Prometheus while it fires.
+struct FiringPartition {
+  packet::IpAddr addr{};
+  uint16_t port = 0;             ///< 0 for a client partition
+  uint8_t ip_version = 4;
+  uint8_t perspective = 0;       ///< buckets::Perspective
+  uint8_t client = 0;            ///< 1: metric failed_sessions_client (partition = client ip)
+  uint8_t pad[3] = {};
+  double actual = 0, typical = 0, upper = 0, score = 0;
+};
+/// "ip:port" (IPv6 in brackets) for a server partition, the address for a client partition.
+[[nodiscard]] std::string partition_text(const FiringPartition& f);
+
 class AlertEngine final : public buckets::BucketSink, public engine::SessionSink {
  public:
   /// Writes one JSON line per alert transition to `out` (which must outlive the engine).
@@ -127,7 +151,12 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   /// version, other bucket span) leaves the engine fresh and returns false with `warning` saying why;
   /// never throws or crashes on bad input.
   [[nodiscard]] bool load(const std::string& path, std::string& warning);
+  /// Alerts firing now: perspectives, servers and clients.
   [[nodiscard]] uint32_t firing() const noexcept;
+  /// Per-server series in use (at most AlertPolicy::server_series).
+  [[nodiscard]] uint32_t server_series() const noexcept { return used_series_; }
+  /// Copies up to `max` firing partition alerts (servers first) to `out`; returns how many fire in all.
+  uint32_t firing_partitions(FiringPartition* out, uint32_t max) const noexcept;
   /// The newest bucket's score of one perspective (zeros before the first bucket).
   [[nodiscard]] const detector::Scored& last(buckets::Perspective p) const noexcept {
     return last_[static_cast<size_t>(p)];
@@ -140,18 +169,40 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
     uint64_t index = UINT64_MAX;  ///< bucket index (start / span) these counters belong to
     std::array<SpaceSaving<ServerKey, kTopServers>, buckets::kPerspectiveCount> servers;
     std::array<SpaceSaving<ClientServerKey, kTopPairs>, buckets::kPerspectiveCount> pairs;
+    std::vector<uint32_t> series_counts;  ///< failed sessions per tracked server series (server_series)
   };
+  /// One server's series (trivially copyable: saved as bytes in the model file).
+  struct ServerSeries {
+    ServerKey server;
+    uint8_t perspective = 0;
+    bool used = false;
+    double rank = 0;  ///< failed sessions, decayed by half a day: what "the most failed sessions" means
+    detector::SeriesModel model;
+    detector::AlertState state;
+    detector::Scored last;
+  };
+  /// (perspective, server) -> series index: open addressing with linear probing over a fixed array.
+  [[nodiscard]] static uint64_t series_hash(uint8_t perspective, const ServerKey& k) noexcept;
+  [[nodiscard]] uint32_t find_series(uint8_t perspective, const ServerKey& k) const noexcept;
+  void index_insert(uint32_t series) noexcept;
+  void index_erase(uint32_t series) noexcept;
+  void rebuild_index() noexcept;
+  void observe_servers(uint64_t start_ns);
   /// Alert state of one client in the client-over-server view (bounded: resolved entries are dropped).
   struct ClientAlert {
     packet::IpAddr client{};
     ServerKey server;
     buckets::Perspective perspective = buckets::Perspective::kEdge;
     uint32_t quiet = 0;
+    detector::Scored fired;  ///< what the firing line said (for Prometheus while it fires)
   };
   void observe_clients(uint64_t start_ns);
   void observe(uint64_t start_ns, const buckets::Bucket* b);
   void write(uint64_t start_ns, buckets::Perspective p, const detector::Scored& s, const char* state,
              const buckets::Bucket* b);
+  void write_server(uint64_t start_ns, const ServerSeries& series, const char* state);
+  static void write_line(output::OutputFile& out, uint64_t start_ns, buckets::Perspective p, const std::string& partition,
+                         const detector::Scored& s, const char* state, const std::string& top);
 
   AlertConfig config_;
   output::OutputFile& out_;
@@ -160,6 +211,11 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   std::array<detector::Scored, buckets::kPerspectiveCount> last_{};
   std::vector<Slot> slots_;
   std::vector<ClientAlert> client_alerts_;  ///< firing client alerts (at most kMaxClientAlerts)
+  std::vector<ServerSeries> series_;        ///< server_series entries, fixed
+  std::vector<uint32_t> index_;             ///< series index + 1 per slot, 0 = empty; power-of-two size
+  std::vector<detector::Scored> scored_;    ///< this bucket's score per series (parallel_for output)
+  uint32_t used_series_ = 0;
+  double rank_decay_ = 1;                   ///< per bucket
   static constexpr size_t kMaxClientAlerts = 1024;
   bool started_ = false;
   uint64_t next_start_ns_ = 0;

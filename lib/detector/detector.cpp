@@ -73,8 +73,9 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   int wc = 0, dc = 0;
   double sigma = 0;
   const double expected = expected_and_scale(ts_s, cfg, wc, dc, sigma);
-  out.typical = expected;
-  out.upper = expected + 3.0 * sigma;
+  // Reported (not scored) values: a count is never expected below zero, though the drift may say so.
+  out.typical = cfg.counts ? std::max(expected, 0.0) : expected;
+  out.upper = out.typical + 3.0 * sigma;
 
   // Evidence: this bucket, and a one-sided CUSUM for sustained moderate rises.
   double z = (value - expected) / sigma;

@@ -95,6 +95,9 @@ struct AlertPolicy {
   double resolve_score = 25;
   uint32_t resolve_buckets = 3;
   double min_excess = 0;  ///< actual - typical must exceed this to fire (ignore tiny absolute rises)
+  /// alerts::AlertEngine: how many per-server series to keep beside the per-perspective ones (the servers
+  /// with the most failed sessions, recently); 0 = per-perspective series only.
+  uint32_t server_series = 1000;
 };
 
 enum class Transition : uint8_t { kNone, kFiring, kEscalated, kResolved };
