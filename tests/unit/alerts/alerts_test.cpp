@@ -108,28 +108,48 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
   cfg.bucket_settle_ns = 3600 * kSec;
   const uint64_t start = 1699920000, split = start + 2 * 86400, end = start + 3 * 86400;
   auto value = [](uint64_t t) { return 5 + (t / 900) % 4 + (t == 1700143200 ? 60 : 0); };  // surge day 3 14:00
+  // Each bucket's failed sessions go to three servers, so per-server series are part of the saved model.
+  tcp_session::Session s;
+  auto feed = [&](AlertEngine& e, uint64_t t) {
+    const uint64_t n = value(t);
+    s.first_ns = t * kSec + 1;
+    engine::SessionRecord r;
+    r.session = &s;
+    r.state = tcp_session::ConnState::kS0;
+    r.perspective = buckets::Perspective::kInbound;
+    r.resp_p = 22;
+    for (uint64_t i = 0; i < n; ++i) {
+      r.resp_h.bytes[3] = static_cast<uint8_t>(1 + i % 3);
+      r.orig_h.bytes[3] = static_cast<uint8_t>(i);
+      e.on_session(r);
+    }
+    e.on_bucket(bucket_at(t, n));
+  };
   {  // uninterrupted
     output::OutputFile out(out_a);
     AlertEngine e(cfg, out);
-    for (uint64_t t = start; t < end; t += 900) e.on_bucket(bucket_at(t, value(t)));
+    for (uint64_t t = start; t < end; t += 900) feed(e, t);
+    EXPECT_EQ(e.server_series(), 3u);
     ASSERT_TRUE(out.flush());
   }
   {  // saved at the split, loaded into a new engine that carries on
     output::OutputFile out(out_b);
     {
       AlertEngine first(cfg, out);
-      for (uint64_t t = start; t < split; t += 900) first.on_bucket(bucket_at(t, value(t)));
+      for (uint64_t t = start; t < split; t += 900) feed(first, t);
       std::string error;
       ASSERT_TRUE(first.save(model, error)) << error;
     }
     AlertEngine second(cfg, out);
     std::string warning;
     ASSERT_TRUE(second.load(model, warning)) << warning;
-    for (uint64_t t = split; t < end; t += 900) second.on_bucket(bucket_at(t, value(t)));
+    EXPECT_EQ(second.server_series(), 3u);
+    for (uint64_t t = split; t < end; t += 900) feed(second, t);
     ASSERT_TRUE(out.flush());
   }
   EXPECT_EQ(read_all(out_a), read_all(out_b));
   EXPECT_NE(read_all(out_a).find("\"state\":\"firing\""), std::string::npos);
+  EXPECT_NE(read_all(out_a).find("\"partition\":\"0.0.0.1:22\""), std::string::npos);  // a per-server alert too
 
   // Damaged or foreign files: a warning naming the problem, and a fresh model (no crash).
   const std::string good = read_all(model);
@@ -157,12 +177,94 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
     EXPECT_NE(warning.find("buckets"), std::string::npos) << warning;
   }
   {
+    AlertConfig fewer = cfg;
+    fewer.policy.server_series = 4;
+    AlertEngine e(fewer, sink);
+    std::string warning;
+    EXPECT_FALSE(e.load(model, warning));
+    EXPECT_NE(warning.find("server series"), std::string::npos) << warning;
+    EXPECT_EQ(e.server_series(), 0u);
+  }
+  {
     AlertEngine e(cfg, sink);
     std::string warning;
     EXPECT_FALSE(e.load(dir + "/missing.bin", warning));
     EXPECT_NE(warning.find("not found"), std::string::npos);
   }
   std::remove(model.c_str());
+}
+
+}  // namespace
+}  // namespace synscope::alerts
+
+namespace synscope::alerts {
+namespace {
+
+// Per-server series: six steady servers fail a few times per bucket; every bucket also brings new one-off
+// servers with two failures each (churn that competes for the 8 series). Server 10.0.0.2:80 then refuses
+// 25 more in one bucket — invisible in a noisy total, plain in its own series. The series set stays at its
+// capacity, the steady servers keep their series (and history) through the churn, and only the outage fires
+// among the per-server series.
+TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
+  const std::string path = ::testing::TempDir() + "/alerts_servers_test.jsonl";
+  uint32_t tracked = 0;
+  {
+    output::OutputFile out(path);
+    AlertConfig cfg;
+    cfg.bucket_span_ns = 900 * kSec;
+    cfg.bucket_settle_ns = 3600 * kSec;
+    cfg.policy.server_series = 8;
+    AlertEngine engine(cfg, out);
+    std::mt19937 rng(5);
+    const uint64_t start = 1699920000;
+    const uint64_t outage = start + 2 * 86400 + 14 * 3600;
+    tcp_session::Session s;
+    uint32_t one_off = 0;
+    for (uint64_t t = start; t < start + 3 * 86400; t += 900) {
+      s.first_ns = t * kSec + 1;
+      uint64_t failed = 0;
+      auto fail_at = [&](uint8_t b2, uint8_t b3, uint16_t port, uint64_t n) {
+        engine::SessionRecord r;
+        r.session = &s;
+        r.state = tcp_session::ConnState::kREJ;
+        r.perspective = buckets::Perspective::kInbound;
+        r.resp_h.bytes[0] = 10, r.resp_h.bytes[2] = b2, r.resp_h.bytes[3] = b3;
+        r.resp_p = port;
+        for (uint64_t i = 0; i < n; ++i) {  // many clients: no client-over-server alert
+          r.orig_h.bytes[0] = 203, r.orig_h.bytes[2] = static_cast<uint8_t>(rng()), r.orig_h.bytes[3] = static_cast<uint8_t>(rng());
+          engine.on_session(r);
+        }
+        failed += n;
+      };
+      for (uint8_t k = 0; k < 6; ++k) fail_at(0, k, 80, 2 + rng() % 4);
+      for (int k = 0; k < 3; ++k, ++one_off) fail_at(static_cast<uint8_t>(1 + one_off / 250), one_off % 250, 8080, 2);
+      failed += rng() % 60;  // failures spread over many servers: the total is noisy
+      if (t == outage) fail_at(0, 2, 80, 25);
+      buckets::Bucket b;
+      b.start_ns = t * kSec;
+      b.span_ns = 900 * kSec;
+      b.by_perspective[static_cast<size_t>(buckets::Perspective::kInbound)].failed = failed;
+      engine.on_bucket(b);
+      tracked = std::max(tracked, engine.server_series());
+    }
+  }
+  EXPECT_EQ(tracked, 8u);
+  std::ifstream in(path);
+  std::string line, outage_line;
+  std::vector<std::string> others;
+  while (std::getline(in, line)) {
+    if (line.find("\"state\":\"firing\"") == std::string::npos) continue;
+    if (line.find("\"partition\":\"10.0.0.2:80\"") != std::string::npos) {
+      outage_line = line;
+    } else if (line.find("\"partition\":\"all\"") == std::string::npos) {  // per-server alerts only
+      others.push_back(line);
+    }
+  }
+  ASSERT_FALSE(outage_line.empty()) << "the outage of one tracked server raised no per-server alert";
+  EXPECT_NE(outage_line.find("\"ts\":1700143200"), std::string::npos) << outage_line;
+  EXPECT_NE(outage_line.find("{\"kind\":\"client\""), std::string::npos) << outage_line;
+  EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
+  std::remove(path.c_str());
 }
 
 }  // namespace
