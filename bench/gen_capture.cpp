@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
   app.add_option("--servers", server_pool,
                  "Sessions go to N servers with Zipf popularity (server k gets 1/k of server 1's share), so each "
-                 "server has its own baseline of failures and a surge ':one' hits a known server; 0 = every session "
+                 "server has its own baseline of failures and a surge ':one' hits the 10th most popular; 0 = every session "
                  "its own random server")
       ->check(CLI::Range(0u, 1000000u));
   double diurnal = 0;
@@ -255,7 +255,10 @@ int main(int argc, char** argv) {
     static constexpr uint16_t kServerPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
     s.sport = kServerPorts[rng() % 8];
     if (!pool.empty() && plans[i].server_of < 0) {  // a server of the population, by popularity
-      const PoolServer& ps = pool[pick_server(rng)];
+      // The first session of a surge at one server picks the server all its sessions go to: the 10th most
+      // popular, known (its own small baseline of failures) but not one whose baseline hides the surge.
+      const bool surge_target = i + 1 < sessions && plans[i + 1].server_of == static_cast<int>(i);
+      const PoolServer& ps = pool[surge_target ? std::min<size_t>(9, pool.size() - 1) : pick_server(rng)];
       s.v6 = ps.v6;
       std::memcpy(s.server, ps.addr, 16);
       s.sport = ps.port;

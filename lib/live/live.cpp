@@ -260,6 +260,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
           alerts::alert_config(config.alert_policy, config.engine.bucket_span_ns, config.engine.bucket_settle_ns),
           *alerts_file_);
       stats_.detector_enabled = 1;
+      stats_.server_series_capacity = config.alert_policy.server_series;
       model_file_ = config.model_file;
       std::string warning;
       if (!model_file_.empty() && !alert_engine_->load(model_file_, warning)) {
@@ -314,6 +315,8 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       alert_engine_->on_bucket(b);
       stats_.alerts_firing = alert_engine_->firing();
       stats_.alert_transitions = alert_engine_->alerts_written();
+      stats_.server_series = alert_engine_->server_series();
+      stats_.partitions_firing = alert_engine_->firing_partitions(stats_.partitions.data(), kMaxExportedPartitions);
       for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
         const detector::Scored& sc = alert_engine_->last(static_cast<buckets::Perspective>(p));
         stats_.expected[p] = sc.typical;

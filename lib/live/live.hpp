@@ -62,6 +62,9 @@ struct CoreStats {
   uint64_t polls = 0, busy_polls = 0;
 };
 
+/// Firing partition alerts exported to Prometheus (bounded label cardinality; the rest are only counted).
+inline constexpr size_t kMaxExportedPartitions = 64;
+
 /// What the stats core publishes.
 struct StatsCoreStats {
   uint64_t sessions_written = 0;
@@ -78,6 +81,10 @@ struct StatsCoreStats {
   std::array<double, buckets::kPerspectiveCount> expected{};  ///< detector, newest bucket
   std::array<double, buckets::kPerspectiveCount> upper{};
   std::array<double, buckets::kPerspectiveCount> score{};
+  uint64_t server_series = 0;          ///< per-server series in use
+  uint64_t server_series_capacity = 0;
+  uint64_t partitions_firing = 0;      ///< firing server and client alerts (the first kMaxExportedPartitions below)
+  std::array<alerts::FiringPartition, kMaxExportedPartitions> partitions{};
 };
 
 struct LiveConfig {

@@ -143,6 +143,11 @@ std::vector<MetricFamily> Collector::Collect() const {
     add(f, {}, static_cast<double>(v));
     out.push_back(std::move(f));
   };
+  auto simple_gauge = [&](const char* name, const char* help, double v) {
+    auto f = family(name, help, MetricType::Gauge);
+    add(f, {}, v);
+    out.push_back(std::move(f));
+  };
   simple("synscope_rst_without_connection_total", "RSTs that matched no connection (a lone RST opened the session)",
          t.rst_without_connection);
   simple("synscope_syn_retransmissions_total", "SYNs repeating an attempt's sequence number", t.syn_retransmits);
@@ -216,7 +221,7 @@ std::vector<MetricFamily> Collector::Collect() const {
   out.push_back(std::move(last_failed));
   out.push_back(std::move(last_attempts));
   if (st.detector_enabled != 0) {
-    auto firing = family("synscope_alerts_firing", "Perspectives whose failed-session alert is firing", MetricType::Gauge);
+    auto firing = family("synscope_alerts_firing", "Alerts firing now: perspectives, per-server series and clients", MetricType::Gauge);
     add(firing, {}, static_cast<double>(st.alerts_firing));
     out.push_back(std::move(firing));
     simple("synscope_alert_transitions_total", "Alert lines written (firing, escalated, resolved)", st.alert_transitions);
@@ -236,6 +241,35 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.push_back(std::move(expected));
     out.push_back(std::move(upper));
     out.push_back(std::move(score));
+    simple_gauge("synscope_alert_server_series", "Per-server failed-session series in use (the servers with the most "
+                 "failed sessions)", static_cast<double>(st.server_series));
+    simple_gauge("synscope_alert_server_series_capacity", "Per-server series the detector may keep (--alert-servers)",
+                 static_cast<double>(st.server_series_capacity));
+    simple_gauge("synscope_alert_partitions_firing", "Server and client alerts firing now (the first 64 are "
+                 "exported as synscope_alert_partition_* series)", static_cast<double>(st.partitions_firing));
+    // Per-partition series exist only while their alert fires, so the label set stays bounded.
+    auto p_actual = family("synscope_alert_partition_failed_sessions",
+                           "Firing server/client alert: failed sessions in the bucket that fired or escalated it",
+                           MetricType::Gauge);
+    auto p_typical = family("synscope_alert_partition_expected", "Firing server/client alert: expected failed sessions",
+                            MetricType::Gauge);
+    auto p_upper = family("synscope_alert_partition_upper", "Firing server/client alert: upper band", MetricType::Gauge);
+    auto p_score = family("synscope_alert_partition_anomaly_score", "Firing server/client alert: score 0-100",
+                          MetricType::Gauge);
+    const size_t shown = std::min<size_t>(st.partitions_firing, live::kMaxExportedPartitions);
+    for (size_t i = 0; i < shown; ++i) {
+      const alerts::FiringPartition& f = st.partitions[i];
+      const Labels l = {{"metric", f.client != 0 ? "failed_sessions_client" : "failed_sessions"},
+                        {"perspective", str(buckets::perspective_name(static_cast<buckets::Perspective>(f.perspective)))},
+                        {"partition", alerts::partition_text(f)}};
+      add(p_actual, l, f.actual);
+      add(p_typical, l, f.typical);
+      add(p_upper, l, f.upper);
+      add(p_score, l, f.score);
+    }
+    for (auto* fam : {&p_actual, &p_typical, &p_upper, &p_score}) {
+      if (!fam->metric.empty()) out.push_back(std::move(*fam));
+    }
   }
   simple("synscope_buckets_emitted_total", "Time buckets settled and emitted by the stats core", st.buckets_emitted);
   simple("synscope_session_records_total", "Finished sessions taken by the stats core (records written)",
@@ -367,6 +401,11 @@ int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d
   for (const auto& c : s.cores) flows += c.stats.active_flows;
   rte_tel_data_add_dict_u64(d, "flow_table_entries", flows);
   rte_tel_data_add_dict_u64(d, "buckets_emitted", s.stats_core.buckets_emitted);
+  if (s.stats_core.detector_enabled != 0) {
+    rte_tel_data_add_dict_u64(d, "alerts_firing", s.stats_core.alerts_firing);
+    rte_tel_data_add_dict_u64(d, "alert_partitions_firing", s.stats_core.partitions_firing);
+    rte_tel_data_add_dict_u64(d, "alert_server_series", s.stats_core.server_series);
+  }
   return 0;
 }
 
