@@ -143,6 +143,9 @@ int main(int argc, char** argv) {
   app.add_option("--diurnal", diurnal,
                  "Daily cycle of the session rate: 0 flat, A in (0,1]: rate ∝ 1 + A·sin, peak 14:00, trough 02:00 UTC")
       ->check(CLI::Range(0.0, 1.0));
+  double weekend = 1;
+  app.add_option("--weekend", weekend, "Session rate on Saturdays and Sundays (UTC) relative to weekdays")
+      ->check(CLI::Range(0.01, 1.0));
   std::vector<std::string> surges;
   app.add_option("--surge", surges,
                  "Extra sessions: START:DURATION:KIND:COUNT[:one] (seconds after --start; KIND normal, refused, "
@@ -162,10 +165,12 @@ int main(int argc, char** argv) {
   std::vector<Plan> plans;
   for (uint32_t i = 0; i < sessions; ++i) {
     double t = start_s + p01(plan_rng) * window_s;
-    if (diurnal > 0) {  // rejection sampling against the daily cycle
+    if (diurnal > 0 || weekend < 1) {  // rejection sampling against the daily and weekly cycle
       while (true) {
         const double hour = std::fmod(t, 86400.0) / 3600.0;
-        const double rate = (1 + diurnal * std::sin(2 * M_PI * (hour - 8) / 24)) / (1 + diurnal);
+        const auto weekday = (static_cast<int64_t>(t / 86400.0) + 4) % 7;  // 1970-01-01 was a Thursday (4)
+        const double rate = (1 + diurnal * std::sin(2 * M_PI * (hour - 8) / 24)) / (1 + diurnal) *
+                            (weekday == 0 || weekday == 6 ? weekend : 1.0);
         if (p01(plan_rng) < rate) break;
         t = start_s + p01(plan_rng) * window_s;
       }

@@ -398,7 +398,7 @@ void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, buckets
 
 namespace {
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
-constexpr uint32_t kModelVersion = 2;  // 2: per-server series
+constexpr uint32_t kModelVersion = 3;  // 2: per-server series; 3: weekday/weekend day profiles
 
 uint64_t fnv1a(const std::string& bytes) noexcept {
   uint64_t h = 0xcbf29ce484222325ULL;

@@ -47,7 +47,10 @@ double SeriesModel::expected_and_scale(double ts_s, const DetectorConfig& cfg, i
   double base = level_;
   double mad = mad_;
   const Cell& w = week_[static_cast<size_t>(week_cell)];
-  const Cell& d = day_[static_cast<size_t>(day_cell)];
+  const size_t weekend = cfg.weekend_profile && week_cell >= 5 * 24 ? 1 : 0;  // Monday 00:00 is cell 0
+  // Before the first weekend (or weekday) has been seen, the other kind of day is the best guess.
+  const Cell& own = day_[weekend][static_cast<size_t>(day_cell)];
+  const Cell& d = own.visits > 0 ? own : day_[1 - weekend][static_cast<size_t>(day_cell)];
   if (history >= 7 * kDay && w.visits > 0) {
     base = w.level;
     if (w.visits >= 2) mad = w.mad;
@@ -119,8 +122,15 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   const double a_global = n_ < 20 ? 1.0 / (1.0 + static_cast<double>(n_)) : cfg.scale_alpha;
   level_ += a_global * (clipped - level_);
   mad_ += a_global * (dev - mad_);
-  learn(day_[static_cast<size_t>(dc)], level_, mad_);
-  Cell& day = day_[static_cast<size_t>(dc)];
+  const size_t weekend = cfg.weekend_profile && wc >= 5 * 24 ? 1 : 0;
+  Cell& day = day_[weekend][static_cast<size_t>(dc)];
+  const Cell& other = day_[1 - weekend][static_cast<size_t>(dc)];
+  if (day.visits == 0 && other.visits > 0) {  // a first weekend (weekday) hour starts from the other's shape
+    day.level = other.level;
+    day.mad = other.mad;
+    day.visits = 1;
+  }
+  learn(day, level_, mad_);
   learn(week_[static_cast<size_t>(wc)], day.level, day.mad);
   // Drift follows what the profile does not explain, slowly.
   const double history = ts_s - first_ts_;

@@ -7,8 +7,9 @@
 //
 // Model, per series:
 //  * expected(t) = profile[slot(t)] + drift. The profile has one cell per hour of the week once a week of
-//    data exists (weekday/weekend and daily shape), per hour of the day before that, and a single global
-//    level during the first day. drift is a slow mean of residuals, so a level shift is learned in hours
+//    data exists (each day's own shape), per hour of the day before that — with `weekend_profile`, kept
+//    apart for weekdays and weekends, so a quiet first weekend does not make Monday morning look like a
+//    surge — and a single global level during the first day. drift is a slow mean of residuals, so a level shift is learned in hours
 //    while the seasonal shape is learned over days.
 //  * Robust to contamination: every update uses the value clipped to expected ± clip_sigma · scale, so an
 //    anomalous hour moves the baseline by at most a few scales, not to the anomaly.
@@ -48,6 +49,7 @@ struct DetectorConfig {
   double score_halving = 2.5;      ///< evidence above the knee that halves the distance to 100
   double tail_halflife_days = 2.0; ///< how fast a series' typical maximum z is forgotten
   double tail_growth = 2.0;        ///< per bucket, the typical maximum z grows at most by this factor
+  bool weekend_profile = false;    ///< separate hour-of-day profiles for Saturdays/Sundays before a week exists
 };
 
 /// One scored bucket.
@@ -78,7 +80,7 @@ class SeriesModel {
                                           int& day_cell, double& scale) const noexcept;
 
   std::array<Cell, kHoursPerWeek> week_{};
-  std::array<Cell, 24> day_{};
+  std::array<std::array<Cell, 24>, 2> day_{};  ///< hour of day: [0] weekdays, [1] Saturdays and Sundays
   double first_ts_ = 0;
   double level_ = 0;   ///< global level (first day)
   double mad_ = 0;     ///< global scale
