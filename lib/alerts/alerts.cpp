@@ -28,6 +28,14 @@ std::string server_text(const ServerKey& k) {
   return text;
 }
 
+/// Appends one {"kind","value","count"} entry to an alert's `top` list ("[" so far, or entries).
+void add_top_item(std::string& top, const char* kind, const std::string& value, uint64_t count) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%s{\"kind\":\"%s\",\"value\":\"%s\",\"count\":%llu}", top.size() > 1 ? "," : "",
+                kind, value.c_str(), static_cast<unsigned long long>(count));
+  top += buf;
+}
+
 }  // namespace
 
 std::string partition_text(const FiringPartition& f) {
@@ -228,7 +236,6 @@ void AlertEngine::observe_servers(uint64_t start_ns) {
         s = ServerSeries{};
         s.server = e.key;
         s.perspective = static_cast<uint8_t>(p);
-        s.used = true;
         index_insert(victim);
         slot->series_counts[victim] = static_cast<uint32_t>(e.count);  // Space-Saving's count for this bucket
       }
@@ -323,12 +330,6 @@ void AlertEngine::observe_clients(uint64_t start_ns) {
 void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detector::Scored& s, const char* state,
                         const buckets::Bucket* b) {
   std::string top = "[";
-  auto item = [&top](const char* kind, const std::string& value, uint64_t count) {
-    char buf[160];
-    std::snprintf(buf, sizeof(buf), "%s{\"kind\":\"%s\",\"value\":\"%s\",\"count\":%llu}", top.size() > 1 ? "," : "",
-                  kind, value.c_str(), static_cast<unsigned long long>(count));
-    top += buf;
-  };
   if (b != nullptr) {
     const buckets::BucketCounters& c = b->by_perspective[static_cast<size_t>(p)];
     std::vector<std::pair<uint64_t, size_t>> states;
@@ -339,12 +340,12 @@ void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detecto
     }
     std::sort(states.rbegin(), states.rend());
     for (const auto& [n, st] : states) {
-      item("conn_state", std::string(tcp_session::conn_state_name(static_cast<tcp_session::ConnState>(st))), n);
+      add_top_item(top, "conn_state", std::string(tcp_session::conn_state_name(static_cast<tcp_session::ConnState>(st))), n);
     }
     const uint64_t index = start_ns / config_.bucket_span_ns;
     const Slot& slot = slots_[index % slots_.size()];
     if (slot.index == index) {
-      for (const auto& e : slot.servers[static_cast<size_t>(p)].top(3)) item("server", server_text(e.key), e.count);
+      for (const auto& e : slot.servers[static_cast<size_t>(p)].top(3)) add_top_item(top, "server", server_text(e.key), e.count);
     }
   }
   top += "]";
@@ -361,11 +362,9 @@ void AlertEngine::write_server(uint64_t start_ns, const ServerSeries& series, co
     size_t listed = 0;
     for (const auto& e : slot.pairs[static_cast<size_t>(p)].top(kTopPairs)) {
       if (!(e.key.server == series.server)) continue;
-      char ip[64], buf[160];
+      char ip[64];
       packet::format_ip(e.key.client, e.key.server.ip_version, ip, sizeof(ip));
-      std::snprintf(buf, sizeof(buf), "%s{\"kind\":\"client\",\"value\":\"%s\",\"count\":%llu}",
-                    listed > 0 ? "," : "", ip, static_cast<unsigned long long>(e.count));
-      top += buf;
+      add_top_item(top, "client", ip, e.count);
       if (++listed == 3) break;
     }
   }

@@ -180,8 +180,7 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   struct ServerSeries {
     ServerKey server;
     uint8_t perspective = 0;
-    bool used = false;
-    double rank = 0;  ///< failed sessions, decayed by half a day: what "the most failed sessions" means
+    double rank = 0;  ///< failed sessions, decayed (half-life one day): what "the most failed sessions" means
     detector::SeriesModel model;
     detector::AlertState state;
     detector::Scored last;

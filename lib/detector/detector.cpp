@@ -17,6 +17,12 @@ double per_bucket(double per_visit, double bucket_s) noexcept {
   return 1.0 - std::pow(1.0 - per_visit, bucket_s / 3600.0);
 }
 
+/// Which hour-of-day profile a week cell (Monday 00:00 = 0) learns into: 1 for Saturdays and Sundays when
+/// weekends have their own, else 0.
+size_t day_kind(int week_cell, const DetectorConfig& cfg) noexcept {
+  return cfg.weekend_profile && week_cell >= 5 * 24 ? 1 : 0;
+}
+
 }  // namespace
 
 Severity severity_of(double score) noexcept {
@@ -47,7 +53,7 @@ double SeriesModel::expected_and_scale(double ts_s, const DetectorConfig& cfg, i
   double base = level_;
   double mad = mad_;
   const Cell& w = week_[static_cast<size_t>(week_cell)];
-  const size_t weekend = cfg.weekend_profile && week_cell >= 5 * 24 ? 1 : 0;  // Monday 00:00 is cell 0
+  const size_t weekend = day_kind(week_cell, cfg);
   // Before the first weekend (or weekday) has been seen, the other kind of day is the best guess.
   const Cell& own = day_[weekend][static_cast<size_t>(day_cell)];
   const Cell& d = own.visits > 0 ? own : day_[1 - weekend][static_cast<size_t>(day_cell)];
@@ -122,7 +128,7 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   const double a_global = n_ < 20 ? 1.0 / (1.0 + static_cast<double>(n_)) : cfg.scale_alpha;
   level_ += a_global * (clipped - level_);
   mad_ += a_global * (dev - mad_);
-  const size_t weekend = cfg.weekend_profile && wc >= 5 * 24 ? 1 : 0;
+  const size_t weekend = day_kind(wc, cfg);
   Cell& day = day_[weekend][static_cast<size_t>(dc)];
   const Cell& other = day_[1 - weekend][static_cast<size_t>(dc)];
   if (day.visits == 0 && other.visits > 0) {  // a first weekend (weekday) hour starts from the other's shape
