@@ -82,7 +82,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");
   }
-  const engine::Classifier classifier(options.parse, options.engine.hasher);
+  const engine::Classifier classifier(options.parse);
   runtime::BurstChannel channel(pipelined ? 128 : 2);
   std::thread worker;
   if (pipelined) {

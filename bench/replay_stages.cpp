@@ -30,7 +30,7 @@ double run_pass(const std::string& path, int stages, const packet::ParseOptions&
   output::SessionJsonWriter json(devnull);
   engine::SessionSink* sink = stages >= 4 ? static_cast<engine::SessionSink*>(&json) : &counting;
   auto eng = std::make_unique<engine::SessionEngine>(cfg, sink, nullptr);
-  const engine::Classifier classifier(parse, cfg.hasher);
+  const engine::Classifier classifier(parse);
   constexpr uint32_t kBurst = 32;
   engine::ParsedPacket burst[kBurst];
   uint32_t n = 0;

@@ -127,8 +127,8 @@ uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
 }
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
-  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys (hashes came with the
-  // packets, computed where they were received), prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
+  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
+  // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
   // sessions the entries do not fit in cache and one DRAM miss per packet dominated replay time; the
   // passes overlap those misses instead of paying them one after another.
   while (n > 0) {
@@ -141,7 +141,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
       tracked[i] = is_tracked(pkts[i].verdict);
       if (tracked[i]) {
         keys[i] = flow::make_key(pkts[i].meta, from_lo[i]);
-        hashes[i] = pkts[i].flow_hash;
+        hashes[i] = config_.hasher(keys[i]);
         table_.prefetch(hashes[i]);
       }
     }

@@ -25,7 +25,6 @@ namespace synscope::engine {
 struct ParsedPacket {
   packet::Verdict verdict = packet::Verdict::kNotIp;
   uint64_t ts_ns = 0;
-  uint64_t flow_hash = 0;
   packet::PacketMeta meta;
 };
 
@@ -36,26 +35,22 @@ struct ParsedPacket {
 }
 
 /// Stage one of the data path, run wherever frames are received (the replay reader, a live RX core):
-/// parses a frame and hashes its flow key. The hash is symmetric (both directions give the same value),
-/// so a dispatcher can pick the worker that owns the flow from it, and the engine does not hash again.
+/// parses a frame. Hashing is left to the next stage: a dispatcher picks the flow's core with
+/// FlowHasher::dispatch, and the engine that owns the flow hashes its full key.
 /// Stateless after construction and safe to share read-only between threads.
 class Classifier {
  public:
-  /// `hasher` must be the one in the EngineConfig of the engines the packets go to.
-  Classifier(const packet::ParseOptions& options, const flow::FlowHasher& hasher) noexcept
-      : options_(options), hasher_(hasher) {}
+  explicit Classifier(const packet::ParseOptions& options) noexcept : options_(options) {}
 
-  /// Fills `out` for one frame: verdict, time, meta and flow_hash (meta and hash only when tracked).
+  /// Fills `out` for one frame: verdict, time and meta (meta only when tracked).
   void classify(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns,
                 ParsedPacket& out) const noexcept {
     out.ts_ns = ts_ns;
     out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta);
-    if (is_tracked(out.verdict)) out.flow_hash = flow::flow_hash(out.meta, hasher_);
   }
 
  private:
   packet::ParseOptions options_;
-  flow::FlowHasher hasher_;
 };
 
 /// An IPv4/IPv6 prefix list ("internal networks").
@@ -163,15 +158,8 @@ class SessionEngine {
   [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
-  /// Tracked packets must carry flow_hash from a Classifier sharing this engine's hasher (or prepare()).
+  /// The table hash of each packet is computed here, on the flow's own core (see FlowHasher::dispatch).
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
-
-  /// Fills flow_hash for packets built without a Classifier (tests, tools).
-  void prepare(ParsedPacket* pkts, uint32_t n) const noexcept {
-    for (uint32_t i = 0; i < n; ++i) {
-      if (is_tracked(pkts[i].verdict)) pkts[i].flow_hash = flow::flow_hash(pkts[i].meta, config_.hasher);
-    }
-  }
 
   /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
   void advance(uint64_t now_ns) noexcept;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -59,15 +60,21 @@ class FlowHasher {
   /// Seeds from the kernel's random source; falls back to the clock if getrandom() is unavailable.
   FlowHasher() noexcept;
   FlowHasher(uint64_t seed0, uint64_t seed1) noexcept : s0_(seed0), s1_(seed1) {}
-  [[nodiscard]] uint64_t operator()(const FlowKey& key) const noexcept {
-    // The last word is assembled from the fields (the value memcpy gives on little-endian): the key was
-    // just built with 2-byte stores, which an 8-byte load could not take by store forwarding.
-    uint64_t w[5];
-    std::memcpy(w, &key, 32);
-    w[4] = uint64_t{key.port_lo} | uint64_t{key.port_hi} << 16 | uint64_t{key.ip_version} << 32;
-    uint64_t h = s0_;
-    for (int i = 0; i < 5; ++i) h = mix(h ^ w[i], s1_ + kOdd[i]);
-    return mix(h, s0_ ^ 0x9e3779b97f4a7c15ULL);
+  [[nodiscard]] uint64_t operator()(const FlowKey& key) const noexcept;
+
+  /// A cheaper keyed hash of a packet's flow, the same for both directions: picks the core that owns the
+  /// flow where packets are received (spread RX core, replay reader). The endpoints' words are added, which
+  /// commutes, then mixed once with the secret seed. Sums can be made to collide on purpose, which can only
+  /// unbalance cores, never a flow table: tables index by operator() of the full key. It is not the table
+  /// hash because the receiving core is the one that limits the rate: the full hash runs on the flow's own
+  /// core, which builds the canonical key anyway.
+  [[nodiscard]] uint32_t dispatch(const packet::PacketMeta& pkt) const noexcept {
+    uint64_t s[2], d[2];
+    std::memcpy(s, pkt.src.bytes.data(), 16);
+    std::memcpy(d, pkt.dst.bytes.data(), 16);
+    const uint64_t ports = uint64_t{pkt.src_port} + pkt.dst_port;
+    const uint64_t x = (s[0] + d[0]) ^ std::rotl(s[1] + d[1], 29) ^ (ports << 40);
+    return static_cast<uint32_t>(mix(x ^ s0_, s1_ | 1));
   }
 
  private:
@@ -82,10 +89,15 @@ class FlowHasher {
   uint64_t s1_;
 };
 
-/// The keyed hash of a packet's canonical key: the same for both directions of a connection.
-[[nodiscard]] inline uint64_t flow_hash(const packet::PacketMeta& pkt, const FlowHasher& hasher) noexcept {
-  bool from_lo;
-  return hasher(make_key(pkt, from_lo));
+inline uint64_t FlowHasher::operator()(const FlowKey& key) const noexcept {
+  // The last word is assembled from the fields (the value memcpy gives on little-endian): the key was
+  // just built with 2-byte stores, which an 8-byte load could not take by store forwarding.
+  uint64_t w[5];
+  std::memcpy(w, &key, 32);
+  w[4] = uint64_t{key.port_lo} | uint64_t{key.port_hi} << 16 | uint64_t{key.ip_version} << 32;
+  uint64_t h = s0_;
+  for (int i = 0; i < 5; ++i) h = mix(h ^ w[i], s1_ + kOdd[i]);
+  return mix(h, s0_ ^ 0x9e3779b97f4a7c15ULL);
 }
 
 /// Anonymous zero-filled memory, reserved at start and touched only as used (mmap with MAP_NORESERVE), so a

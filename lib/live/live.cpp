@@ -45,7 +45,7 @@ struct DataPlane::Core {
        const std::atomic<bool>& stop, uint16_t engine_index)
       : lcore(lcore_id), role(r), clock(tsc), rx_timestamp(ts), stop_rx(stop), packet_clock(config.packet_clock),
         lossless(config.lossless),
-        classifier(config.parse, config.engine.hasher) {
+        classifier(config.parse), dispatcher(config.engine.hasher) {
     if (role != Role::kRx) {
       sessions = std::make_unique<runtime::SessionChannel>(config.session_ring);
       engine::EngineConfig ec = config.engine;
@@ -107,7 +107,8 @@ struct DataPlane::Core {
     for (uint16_t i = 0; i < n; ++i) {
       const engine::ParsedPacket& p = parsed[i];
       // Untracked frames are only counted; any engine may count them.
-      const uint32_t w = engine::is_tracked(p.verdict) ? static_cast<uint32_t>(p.flow_hash % workers) : i % workers;
+      uint32_t w = 0;
+      if (workers > 1) w = engine::is_tracked(p.verdict) ? dispatcher.dispatch(p.meta) % workers : i % workers;
       runtime::Burst*& b = open[w];
       if (b == nullptr) {
         if ((b = out[w]->try_acquire()) == nullptr) {
@@ -221,6 +222,7 @@ struct DataPlane::Core {
   bool packet_clock;
   bool lossless;
   engine::Classifier classifier;
+  flow::FlowHasher dispatcher;  ///< spread RX role: FlowHasher::dispatch picks the EngineCore of a flow
   std::vector<QueueRef> queues;
   std::unique_ptr<runtime::SessionChannel> sessions;
   std::unique_ptr<engine::SessionEngine> engine;

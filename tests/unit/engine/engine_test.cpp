@@ -61,7 +61,6 @@ TEST(Engine, EveryFrameIsAccountedFor) {
   ParsedPacket bad = tcp_pkt(kSec, 1, 40000, false, tf::kSyn | tf::kAck, 500, 101);
   bad.verdict = packet::Verdict::kBadChecksum;
   burst.push_back(bad);
-  e.prepare(burst.data(), static_cast<uint32_t>(burst.size()));
   e.process_burst(burst.data(), static_cast<uint32_t>(burst.size()));
   e.finish();
   const EngineCounters& c = e.counters();
@@ -83,7 +82,6 @@ TEST(Engine, PortReuseStartsNewConnection) {
       tcp_pkt(2 * kSec, 1, 40000, true, tf::kSyn, 900),  // new ISN on the same 5-tuple
       tcp_pkt(2 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 901),
   };
-  e.prepare(b.data(), static_cast<uint32_t>(b.size()));
   e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
   e.finish();
   ASSERT_EQ(out.got.size(), 2u);
@@ -103,7 +101,6 @@ TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {
       tcp_pkt(1 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 101),
       tcp_pkt(1 * kSec, 2, 40001, true, tf::kSyn, 100),  // still open: counted only when it ends
   };
-  e.prepare(b.data(), 3);
   e.process_burst(b.data(), 3);
   const auto rej = static_cast<size_t>(tcp_session::ConnState::kREJ);
   const auto s0 = static_cast<size_t>(tcp_session::ConnState::kS0);
@@ -128,7 +125,6 @@ TEST(Engine, SynRetransmitAfterAttemptTimeoutIsANewAttempt) {
   std::vector<ParsedPacket> b = {tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
                                  tcp_pkt(4 * kSec, 1, 40000, true, tf::kSyn, 100),
                                  tcp_pkt(10 * kSec, 1, 40000, true, tf::kSyn, 100)};
-  e.prepare(b.data(), 3);
   e.process_burst(b.data(), 3);
   e.finish();
   ASSERT_EQ(out.got.size(), 2u);  // 1 s and 4 s are one attempt; 10 s is past the 5 s attempt timer
@@ -149,7 +145,6 @@ TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
   }
   b.push_back(tcp_pkt(kSec, 4, 40000, true, tf::kSyn, 100));
   b.push_back(tcp_pkt(kSec, 5, 40000, true, tf::kSyn, 100));
-  e.prepare(b.data(), static_cast<uint32_t>(b.size()));
   e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
   EXPECT_EQ(e.counters().evicted_syn_only, 1u);
   EXPECT_EQ(e.counters().evicted_other, 0u);
@@ -167,7 +162,6 @@ TEST(Engine, PerspectivesFollowInternalNetworks) {
   std::vector<ParsedPacket> b = {tcp_pkt(kSec, 1, 40001, true, tf::kSyn, 1, 0, 93),    // 10.x -> 93.x
                                  tcp_pkt(kSec, 2, 40002, true, tf::kSyn, 1, 0, 10),    // 10.x -> 10.x
                                  tcp_pkt(kSec, 3, 40003, false, tf::kSyn, 1, 0, 93)};  // 93.x -> 10.x
-  e.prepare(b.data(), 3);
   e.process_burst(b.data(), 3);
   e.finish();
   ASSERT_EQ(out.perspectives.size(), 3u);

@@ -45,6 +45,35 @@ TEST(FlowHasher, SeedChangesHash) {
   EXPECT_NE(FlowHasher(1, 2)(k), FlowHasher(3, 4)(k));
 }
 
+// The dispatch hash picks a flow's core from either direction, depends on the seed, and spreads many
+// client flows of one server evenly (the common shape behind a tap: few servers, many client ports).
+TEST(FlowHasher, DispatchIsSymmetricKeyedAndSpreadsEvenly) {
+  const FlowHasher h(11, 13), other(17, 19);
+  constexpr uint32_t kWorkers = 4, kFlows = 40000;
+  uint32_t per_worker[kWorkers] = {};
+  uint32_t seed_differs = 0;
+  std::mt19937 rng(5);
+  for (uint32_t i = 0; i < kFlows; ++i) {
+    packet::PacketMeta a;
+    a.ip_version = i % 5 == 0 ? 6 : 4;
+    const uint32_t client = 0x0a000000u + rng() % 5000;
+    std::memcpy(a.src.bytes.data(), &client, 4);
+    a.dst.bytes[0] = 93, a.dst.bytes[3] = static_cast<uint8_t>(i % 3);
+    if (a.ip_version == 6) a.src.bytes[15] = static_cast<uint8_t>(rng());
+    a.src_port = static_cast<uint16_t>(1024 + rng() % 60000), a.dst_port = 443;
+    packet::PacketMeta b = a;
+    std::swap(b.src, b.dst);
+    std::swap(b.src_port, b.dst_port);
+    ASSERT_EQ(h.dispatch(a), h.dispatch(b)) << "flow " << i;
+    seed_differs += h.dispatch(a) != other.dispatch(a);
+    ++per_worker[h.dispatch(a) % kWorkers];
+  }
+  EXPECT_GT(seed_differs, kFlows * 99 / 100);
+  for (uint32_t w = 0; w < kWorkers; ++w) {  // 10000 expected, sd ~87: 3% is ~3.5 sd
+    EXPECT_NEAR(per_worker[w], kFlows / kWorkers, kFlows / kWorkers * 3 / 100) << "worker " << w;
+  }
+}
+
 TEST(FlowTable, MatchesReferenceUnderChurn) {
   constexpr uint32_t kCap = 5000;
   // A weak seed-pair and small table force long probe runs, exercising backward-shift deletion.
