@@ -1,11 +1,21 @@
 // options: see options.hpp.
 #include "options.hpp"
 
+#include <sched.h>
+
 #include <cmath>
 #include <sstream>
 
 namespace synscope::app {
 namespace {
+
+/// CPUs this process may run on (taskset/cgroup affinity), at least 1.
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  const int n = CPU_COUNT(&set);
+  return n > 0 ? static_cast<unsigned>(n) : 1;
+}
 
 // Raw values, converted by finalize_replay_options().
 struct RawOptions {
@@ -102,9 +112,10 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   add_alert_options(cmd, out.alerts_out, out.alert_policy, out.model_file);
   add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
+  out.threads = usable_cpus() >= 2 ? 2 : 1;
   cmd->add_option("--threads", out.threads,
                   "1: one thread reads, classifies and judges; 2: a reader/classifier thread feeds an engine "
-                  "thread over SP/SC rings (same verdicts; faster only with two free physical cores)")
+                  "thread over SP/SC rings (same output; default when 2 or more CPUs are usable)")
       ->check(CLI::Range(1u, 2u))
       ->capture_default_str();
   return cmd;

@@ -21,7 +21,7 @@ struct ReplayOptions {
   std::string model_file;
   detector::AlertPolicy alert_policy;
   bool quiet = false;
-  unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker
+  unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker (default with 2+ CPUs)
   packet::ParseOptions parse;
   engine::EngineConfig engine;
 };

@@ -30,6 +30,37 @@ struct BucketTee final : buckets::BucketSink {
   }
 };
 
+/// --threads 2: the consumers live on the reader thread, so the engine thread's buckets are rebuilt here
+/// from its session records, as the live stats core does: each record carries the time its engine had
+/// settled its own buckets to, and settling this ring to exactly that before adding the record gives the
+/// engine's bucket records. Sessions and buckets then reach the consumers (the alert engine needs both)
+/// on one thread, in the engine's order.
+class BucketRebuilder final : public engine::SessionSink {
+ public:
+  BucketRebuilder(const engine::EngineConfig& config, engine::SessionSink* sessions, buckets::BucketSink* buckets)
+      : ring_(config.bucket_span_ns, config.bucket_settle_ns), sessions_(sessions), buckets_(buckets) {}
+
+  void on_session(const engine::SessionRecord& r) override {
+    if (buckets_ != nullptr && r.settled_ns > settled_ns_) {
+      settled_ns_ = r.settled_ns;
+      ring_.advance(settled_ns_, *buckets_);
+    }
+    if (sessions_ != nullptr) sessions_->on_session(r);
+    ring_.add(engine::summarize(r), r.emitted_ns);
+  }
+  /// After the last session: emits every bucket held.
+  void finish() {
+    if (buckets_ != nullptr) ring_.flush(*buckets_);
+  }
+  [[nodiscard]] uint64_t late_sessions() const noexcept { return ring_.late_sessions(); }
+
+ private:
+  buckets::BucketRing ring_;
+  engine::SessionSink* sessions_;
+  buckets::BucketSink* buckets_;
+  uint64_t settled_ns_ = 0;
+};
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
@@ -67,17 +98,20 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   if (alert_engine) bucket_tee.sinks.push_back(alert_engine.get());
   engine::SessionSink* session_out = session_tee.sinks.empty() ? nullptr : &session_tee;
   buckets::BucketSink* bucket_out = bucket_tee.sinks.empty() ? nullptr : &bucket_tee;
-  // --threads 1 (default): this thread reads, classifies and runs the engine, bursts of 32 frames.
-  // --threads 2: the shape of the live path. This thread reads and classifies frames (parse + flow hash)
-  // and writes session JSON; a worker owns the engine (flow table, verdicts, buckets). Bursts go over one
-  // SP/SC channel, finished sessions come back over another, and this thread formats them while it waits
-  // for a free burst. Verdicts and output order are identical; only the wall time differs (docs/design.md
-  // has the measurements: on the 2-vCPU build VM the hand-off cost more than it saved).
+  // --threads 1: this thread reads, classifies and runs the engine, bursts of 32 frames.
+  // --threads 2 (default with two CPUs): the shape of the live path. This thread reads and classifies
+  // frames and feeds the consumers (JSON writers, alert engine); a worker owns the engine (flow table, table
+  // hash, verdicts). Bursts go over one SP/SC channel, finished sessions come back over another, and this
+  // thread consumes them while it waits for a free burst; buckets are rebuilt from them (BucketRebuilder).
+  // Verdicts, buckets and output order are identical; only the wall time differs (docs/design.md).
   const bool pipelined = options.threads > 1;
   runtime::SessionChannel session_channel(pipelined ? 4096 : 2);
-  engine::SessionSink* session_sink = nullptr;
-  if (session_out) session_sink = pipelined ? static_cast<engine::SessionSink*>(&session_channel) : session_out;
-  engine::SessionEngine engine(options.engine, session_sink, bucket_out);
+  BucketRebuilder rebuilder(options.engine, session_out, bucket_out);
+  // Pipelined: what drains the session channel on this thread (nullptr: nobody wants sessions or buckets).
+  engine::SessionSink* const drained_to = session_out || bucket_out ? &rebuilder : nullptr;
+  engine::SessionSink* session_sink = session_out;
+  if (pipelined) session_sink = drained_to ? &session_channel : nullptr;
+  engine::SessionEngine engine(options.engine, session_sink, pipelined ? nullptr : bucket_out);
   if (!engine.ok()) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");
@@ -103,14 +137,14 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       inline_burst.n = 0;
       return &inline_burst;
     }
-    if (session_out) (void)session_channel.drain(*session_out, 8);
+    if (drained_to) (void)session_channel.drain(*drained_to, 8);
     runtime::Backoff backoff;
     while (true) {
       if (runtime::Burst* b = channel.try_acquire()) {
         b->n = 0;
         return b;
       }
-      if (session_out && session_channel.drain(*session_out, 16) > 0) continue;
+      if (drained_to && session_channel.drain(*drained_to, 16) > 0) continue;
       backoff.pause();
     }
   };
@@ -160,8 +194,9 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   submit(burst);  // the partial last burst (possibly empty)
   if (pipelined) {
     channel.close();
-    if (session_out) session_channel.drain_all(*session_out);  // until the worker's finish() is out
+    if (drained_to) session_channel.drain_all(*drained_to);  // until the worker's finish() is out
     worker.join();  // the engine's counters are this thread's to read from here
+    rebuilder.finish();
   } else {
     engine.finish();
   }
@@ -180,7 +215,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   }
   if (!options.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fprintf(stderr, "%s", output::format_summary(engine.counters(), engine.bucket_ring().late_sessions()).c_str());
+    std::fprintf(stderr, "%s", output::format_summary(engine.counters(), pipelined ? rebuilder.late_sessions() : engine.bucket_ring().late_sessions()).c_str());
     std::fprintf(stderr, "replay: %s in %.3f s (%.2f Mframes/s)%s\n", options.capture.c_str(), secs,
                  engine.counters().received / (secs > 0 ? secs : 1) / 1e6, interrupted ? " [interrupted]" : "");
   }
