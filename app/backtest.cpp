@@ -100,6 +100,10 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
   cmd->add_option("--score-halving", out.model.score_halving, "Evidence above the knee that halves the distance to 100")
       ->check(CLI::Range(0.1, 100.0))->capture_default_str();
   cmd->add_flag("!--not-counts", out.model.counts, "Values are not counts: no Poisson floor on the scale");
+  cmd->add_option("--tail-freeze-score", out.model.tail_freeze_score,
+                  "After warm-up, buckets scoring at least this do not teach the typical maximum z (101 = never)")
+      ->check(CLI::Range(0.0, 101.0))
+      ->capture_default_str();
   cmd->add_flag("--weekend-profile", out.model.weekend_profile,
                 "Before a week of history, learn Saturdays and Sundays apart from weekdays (on for failed-session alerts)");
   return cmd;

@@ -62,9 +62,13 @@ AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
   rank_decay_ = std::exp2(-config_.detector.bucket_s / 86400.0);  // half-life one day
 }
 
+std::string_view series_name(size_t series) noexcept {
+  return series == kTotalSeries ? "all" : buckets::perspective_name(static_cast<buckets::Perspective>(series));
+}
+
 uint32_t AlertEngine::firing() const noexcept {
-  uint32_t n = static_cast<uint32_t>(client_alerts_.size());
-  for (const auto& s : states_) n += s.firing();
+  uint32_t n = static_cast<uint32_t>(client_alerts_.size()) + (total_reported_ ? 1 : 0);
+  for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) n += states_[p].firing();
   for (uint32_t i = 0; i < used_series_; ++i) n += series_[i].state.firing();
   return n;
 }
@@ -186,21 +190,30 @@ void AlertEngine::on_bucket(const buckets::Bucket& b) {
 
 void AlertEngine::observe(uint64_t start_ns, const buckets::Bucket* b) {
   const double ts = static_cast<double>(start_ns / 1'000'000'000);
-  for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-    const double value = b != nullptr ? static_cast<double>(b->by_perspective[p].failed) : 0.0;
+  double total = 0;
+  bool perspective_firing = false;
+  for (size_t p = 0; p < kPerspectiveSeries; ++p) {
+    double value = total;
+    if (p != kTotalSeries) {
+      value = b != nullptr ? static_cast<double>(b->by_perspective[p].failed) : 0.0;
+      total += value;
+    }
     const detector::Scored s = models_[p].observe(ts, value, config_.detector);
     last_[p] = s;
-    switch (states_[p].update(s, config_.policy)) {
-      case detector::Transition::kFiring:
-      case detector::Transition::kEscalated:
-        write(start_ns, static_cast<buckets::Perspective>(p), s, "firing", b);
-        break;
-      case detector::Transition::kResolved:
-        write(start_ns, static_cast<buckets::Perspective>(p), s, "resolved", b);
-        break;
-      case detector::Transition::kNone:
-        break;
+    const detector::Transition t = states_[p].update(s, config_.policy);
+    if (p != kTotalSeries) {
+      perspective_firing = perspective_firing || states_[p].firing();
+    } else if (t == detector::Transition::kFiring && !perspective_firing) {
+      total_reported_ = true;  // a rise no perspective alert reports
+    } else if (!total_reported_) {
+      continue;  // the total's alert is covered by a perspective's: nothing to write
+    } else if (t == detector::Transition::kResolved) {
+      total_reported_ = false;
+      write(start_ns, p, s, "resolved", b);
+      continue;
     }
+    if (t == detector::Transition::kFiring || t == detector::Transition::kEscalated) write(start_ns, p, s, "firing", b);
+    if (t == detector::Transition::kResolved) write(start_ns, p, s, "resolved", b);
   }
 }
 
@@ -327,16 +340,18 @@ void AlertEngine::observe_clients(uint64_t start_ns) {
   }
 }
 
-void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detector::Scored& s, const char* state,
+void AlertEngine::write(uint64_t start_ns, size_t series, const detector::Scored& s, const char* state,
                         const buckets::Bucket* b) {
+  // The perspectives this series counts: one, or all four for the total.
+  const size_t first = series == kTotalSeries ? 0 : series;
+  const size_t last = series == kTotalSeries ? buckets::kPerspectiveCount : series + 1;
   std::string top = "[";
   if (b != nullptr) {
-    const buckets::BucketCounters& c = b->by_perspective[static_cast<size_t>(p)];
     std::vector<std::pair<uint64_t, size_t>> states;
     for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
-      if (tcp_session::is_failed(static_cast<tcp_session::ConnState>(st)) && c.by_state[st] != 0) {
-        states.emplace_back(c.by_state[st], st);
-      }
+      uint64_t n = 0;
+      for (size_t p = first; p < last; ++p) n += b->by_perspective[p].by_state[st];
+      if (tcp_session::is_failed(static_cast<tcp_session::ConnState>(st)) && n != 0) states.emplace_back(n, st);
     }
     std::sort(states.rbegin(), states.rend());
     for (const auto& [n, st] : states) {
@@ -344,12 +359,18 @@ void AlertEngine::write(uint64_t start_ns, buckets::Perspective p, const detecto
     }
     const uint64_t index = start_ns / config_.bucket_span_ns;
     const Slot& slot = slots_[index % slots_.size()];
-    if (slot.index == index) {
-      for (const auto& e : slot.servers[static_cast<size_t>(p)].top(3)) add_top_item(top, "server", server_text(e.key), e.count);
+    if (slot.index == index) {  // a server is in one perspective's summary only (its clients' side decides)
+      std::vector<SpaceSaving<ServerKey, kTopServers>::Entry> servers;
+      for (size_t p = first; p < last; ++p) {
+        for (const auto& e : slot.servers[p].top(3)) servers.push_back(e);
+      }
+      std::stable_sort(servers.begin(), servers.end(), [](const auto& x, const auto& y) { return x.count > y.count; });
+      if (servers.size() > 3) servers.resize(3);
+      for (const auto& e : servers) add_top_item(top, "server", server_text(e.key), e.count);
     }
   }
   top += "]";
-  write_line(out_, start_ns, p, "all", s, state, top);
+  write_line(out_, start_ns, series_name(series), "all", s, state, top);
   ++written_;
 }
 
@@ -369,11 +390,11 @@ void AlertEngine::write_server(uint64_t start_ns, const ServerSeries& series, co
     }
   }
   top += "]";
-  write_line(out_, start_ns, p, server_text(series.server), series.last, state, top);
+  write_line(out_, start_ns, buckets::perspective_name(p), server_text(series.server), series.last, state, top);
   ++written_;
 }
 
-void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, buckets::Perspective p,
+void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, std::string_view perspective,
                              const std::string& partition, const detector::Scored& s, const char* state,
                              const std::string& top) {
   char line[1536];
@@ -381,7 +402,7 @@ void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, buckets
       line, sizeof(line),
       "{\"ts\":%llu,\"metric\":\"failed_sessions\",\"perspective\":\"%s\",\"partition\":\"%s\",\"actual\":%.0f,"
       "\"typical\":%.3f,\"upper\":%.3f,\"score\":%.1f,\"severity\":\"%s\",\"state\":\"%s\",\"top\":%s}\n",
-      static_cast<unsigned long long>(start_ns / 1'000'000'000), std::string(buckets::perspective_name(p)).c_str(),
+      static_cast<unsigned long long>(start_ns / 1'000'000'000), std::string(perspective).c_str(),
       partition.c_str(), s.actual, s.typical, s.upper, s.score,
       std::string(detector::severity_name(detector::severity_of(std::string_view(state) == "resolved" ? 0 : s.score))).c_str(),
       state, top.c_str());
@@ -392,12 +413,13 @@ void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, buckets
 //
 // Layout (little-endian, this build's struct layout — the size check rejects a file from another layout):
 //   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(SeriesModel) | u32 sizeof(AlertState) |
-//   u32 perspectives | u64 bucket_span_ns | u64 next_start_ns | u8 started | models | states |
+//   u32 perspective series (4 + total) | u64 bucket_span_ns | u64 next_start_ns | u8 started | models |
+//   states | u8 total reported |
 //   u32 server series capacity | u32 in use | u32 sizeof(ServerSeries) | series (capacity of them) | u64 FNV-1a
 
 namespace {
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
-constexpr uint32_t kModelVersion = 3;  // 2: per-server series; 3: weekday/weekend day profiles
+constexpr uint32_t kModelVersion = 4;  // 2: per-server series; 3: weekday/weekend day profiles; 4: total series
 
 uint64_t fnv1a(const std::string& bytes) noexcept {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -426,12 +448,13 @@ bool AlertEngine::save(const std::string& path, std::string& error) const {
   put(body, kModelVersion);
   put(body, static_cast<uint32_t>(sizeof(detector::SeriesModel)));
   put(body, static_cast<uint32_t>(sizeof(detector::AlertState)));
-  put(body, static_cast<uint32_t>(buckets::kPerspectiveCount));
+  put(body, static_cast<uint32_t>(kPerspectiveSeries));
   put(body, config_.bucket_span_ns);
   put(body, next_start_ns_);
   put(body, static_cast<uint8_t>(started_));
   put(body, models_);
   put(body, states_);
+  put(body, static_cast<uint8_t>(total_reported_));
   put(body, static_cast<uint32_t>(series_.size()));
   put(body, used_series_);
   put(body, static_cast<uint32_t>(sizeof(ServerSeries)));
@@ -484,7 +507,7 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
                 std::to_string(kModelVersion) + ")");
   }
   if (model_size != sizeof(detector::SeriesModel) || state_size != sizeof(detector::AlertState) ||
-      perspectives != buckets::kPerspectiveCount) {
+      perspectives != kPerspectiveSeries) {
     return fail("was written by a build with another model layout");
   }
   if (span != config_.bucket_span_ns) {
@@ -493,8 +516,10 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   }
   decltype(models_) models;
   decltype(states_) states;
+  uint8_t total_reported = 0;
   uint32_t capacity = 0, used = 0, series_size = 0;
-  if (!take(in, at, models) || !take(in, at, states) || !take(in, at, capacity) || !take(in, at, used) ||
+  if (!take(in, at, models) || !take(in, at, states) || !take(in, at, total_reported) || !take(in, at, capacity) ||
+      !take(in, at, used) ||
       !take(in, at, series_size)) {
     return fail("is truncated");
   }
@@ -511,6 +536,7 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   rebuild_index();
   models_ = models;
   states_ = states;
+  total_reported_ = total_reported != 0;
   next_start_ns_ = next_start;
   started_ = started != 0;
   return true;

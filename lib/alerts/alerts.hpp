@@ -8,6 +8,12 @@
 // perspective (bounded memory whatever the number of servers), and reads the conn_states from the bucket.
 // Each transition (firing, escalated, resolved) becomes one JSON line (docs/outputs.md, "alerts").
 //
+// The total series: failed sessions of all four perspectives together (perspective "all"). A rise spread
+// over perspectives — a few more failures in each, at a quiet hour — is at the noise floor of every
+// perspective series but plain in their sum. It reports only what no perspective alert already reports: its
+// firing line is written when no perspective series fires in that bucket (de-duplication), and only an
+// alert it reported is later escalated or resolved.
+//
 // Per-server series: beside the four perspective series it keeps up to `AlertPolicy::server_series`
 // series of one server's failed sessions (partition "ip:port"): the servers with the most failed sessions,
 // ranked by an exponentially decayed count (half-life one day). Each bucket's busiest untracked servers
@@ -88,12 +94,21 @@ struct ServerKey {
 /// profile, so Monday morning is not compared with Sunday (on a 12-day generated capture with weekends at
 /// 30% this removed 5 of 6 Monday-morning false alerts; NAB's tweet series score 1.7 points lower with it,
 /// so `backtest` leaves it off unless asked).
+/// An incident does not teach a series what "large" means (tail_freeze_score = the fire score): after a
+/// flood at z = 40 the typical maximum z stays at the normal noise's, so the next, small rise still scores.
 inline detector::DetectorConfig failed_session_detector() noexcept {
   detector::DetectorConfig c;
   c.tail_growth = 1.25;
   c.weekend_profile = true;
+  c.tail_freeze_score = 50;
   return c;
 }
+
+/// Perspective-level series: one per perspective, then the total of all four (kTotalSeries, "all").
+inline constexpr size_t kTotalSeries = buckets::kPerspectiveCount;
+inline constexpr size_t kPerspectiveSeries = buckets::kPerspectiveCount + 1;
+/// "inbound" ... "edge" for a perspective series, "all" for the total.
+[[nodiscard]] std::string_view series_name(size_t series) noexcept;
 
 /// A client's failed attempts at one server: the unit of the client-over-server view.
 struct ClientServerKey {
@@ -162,10 +177,9 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   [[nodiscard]] uint32_t server_series() const noexcept { return used_series_; }
   /// Copies up to `max` firing partition alerts (servers first) to `out`; returns how many fire in all.
   uint32_t firing_partitions(FiringPartition* out, uint32_t max) const noexcept;
-  /// The newest bucket's score of one perspective (zeros before the first bucket).
-  [[nodiscard]] const detector::Scored& last(buckets::Perspective p) const noexcept {
-    return last_[static_cast<size_t>(p)];
-  }
+  /// The newest bucket's score of one perspective series, or of the total (kTotalSeries); zeros before the
+  /// first bucket.
+  [[nodiscard]] const detector::Scored& last(size_t series) const noexcept { return last_[series]; }
 
  private:
   static constexpr size_t kTopServers = 16;
@@ -202,17 +216,18 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   };
   void observe_clients(uint64_t start_ns);
   void observe(uint64_t start_ns, const buckets::Bucket* b);
-  void write(uint64_t start_ns, buckets::Perspective p, const detector::Scored& s, const char* state,
+  void write(uint64_t start_ns, size_t series, const detector::Scored& s, const char* state,
              const buckets::Bucket* b);
   void write_server(uint64_t start_ns, const ServerSeries& series, const char* state);
-  static void write_line(output::OutputFile& out, uint64_t start_ns, buckets::Perspective p, const std::string& partition,
+  static void write_line(output::OutputFile& out, uint64_t start_ns, std::string_view perspective, const std::string& partition,
                          const detector::Scored& s, const char* state, const std::string& top);
 
   AlertConfig config_;
   output::OutputFile& out_;
-  std::array<detector::SeriesModel, buckets::kPerspectiveCount> models_{};
-  std::array<detector::AlertState, buckets::kPerspectiveCount> states_{};
-  std::array<detector::Scored, buckets::kPerspectiveCount> last_{};
+  std::array<detector::SeriesModel, kPerspectiveSeries> models_{};
+  std::array<detector::AlertState, kPerspectiveSeries> states_{};
+  std::array<detector::Scored, kPerspectiveSeries> last_{};
+  bool total_reported_ = false;  ///< the total series' firing was written (not covered by a perspective alert)
   std::vector<Slot> slots_;
   std::vector<ClientAlert> client_alerts_;  ///< firing client alerts (at most kMaxClientAlerts)
   std::vector<ServerSeries> series_;        ///< server_series entries, fixed

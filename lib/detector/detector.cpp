@@ -103,8 +103,12 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   double score = 0;
   if (calibrated > cfg.score_knee) score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
   const double day_buckets = std::max(1.0, kDay / cfg.bucket_s);
-  tail_z_ = std::max(std::min(z, cfg.tail_growth * tail), tail_z_ * std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets)));
-  if (n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay) score = std::min(score, cfg.warmup_cap);
+  const bool warming_up = n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay;
+  if (warming_up || score < cfg.tail_freeze_score) {
+    tail_z_ = std::max(std::min(z, cfg.tail_growth * tail),
+                       tail_z_ * std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets)));
+  }
+  if (warming_up) score = std::min(score, cfg.warmup_cap);
   out.score = score;
   out.severity = severity_of(score);
 
@@ -138,9 +142,11 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   }
   learn(day, level_, mad_);
   learn(week_[static_cast<size_t>(wc)], day.level, day.mad);
-  // Drift follows what the profile does not explain, slowly.
+  // Drift follows what the profile does not explain, slowly. Not from weekend buckets while weekends have
+  // their own hour-of-day profile (before a week of history): a first weekend differs from the weekday shape
+  // it starts from, and a drift that learned that dip made Monday morning look like a surge.
   const double history = ts_s - first_ts_;
-  if (history >= kDay) drift_ += cfg.drift_alpha * (clipped - expected);
+  if (history >= kDay && !(weekend == 1 && history < 7 * kDay)) drift_ += cfg.drift_alpha * (clipped - expected);
   ++n_;
   return out;
 }

@@ -9,8 +9,9 @@
 //  * expected(t) = profile[slot(t)] + drift. The profile has one cell per hour of the week once a week of
 //    data exists (each day's own shape), per hour of the day before that — with `weekend_profile`, kept
 //    apart for weekdays and weekends, so a quiet first weekend does not make Monday morning look like a
-//    surge — and a single global level during the first day. drift is a slow mean of residuals, so a level shift is learned in hours
-//    while the seasonal shape is learned over days.
+//    surge — and a single global level during the first day. drift is a slow mean of residuals, so a level
+//    shift is learned in hours while the seasonal shape is learned over days (with separate weekend hours,
+//    weekend residuals teach their profile, not the drift).
 //  * Robust to contamination: every update uses the value clipped to expected ± clip_sigma · scale, so an
 //    anomalous hour moves the baseline by at most a few scales, not to the anomaly.
 //  * Scale per cell: a mean absolute deviation, floored by the Poisson standard deviation sqrt(expected)
@@ -49,6 +50,10 @@ struct DetectorConfig {
   double score_halving = 2.5;      ///< evidence above the knee that halves the distance to 100
   double tail_halflife_days = 2.0; ///< how fast a series' typical maximum z is forgotten
   double tail_growth = 2.0;        ///< per bucket, the typical maximum z grows at most by this factor
+  /// After warm-up, a bucket scoring at least this leaves the typical maximum z as it is: an incident is
+  /// not the series' normal burstiness, and learning it would hide the next, smaller incident for days.
+  /// 101 (never) suits NAB's scoring, where a series' big spikes recur and are mostly not labelled.
+  double tail_freeze_score = 101;
   bool weekend_profile = false;    ///< separate hour-of-day profiles for Saturdays/Sundays before a week exists
 };
 

@@ -319,8 +319,8 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
       stats_.alert_transitions = alert_engine_->alerts_written();
       stats_.server_series = alert_engine_->server_series();
       stats_.partitions_firing = alert_engine_->firing_partitions(stats_.partitions.data(), kMaxExportedPartitions);
-      for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-        const detector::Scored& sc = alert_engine_->last(static_cast<buckets::Perspective>(p));
+      for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+        const detector::Scored& sc = alert_engine_->last(p);
         stats_.expected[p] = sc.typical;
         stats_.upper[p] = sc.upper;
         stats_.score[p] = sc.score;

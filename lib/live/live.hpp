@@ -78,9 +78,9 @@ struct StatsCoreStats {
   uint64_t detector_enabled = 0;
   uint64_t alerts_firing = 0;          ///< perspectives whose alert is firing
   uint64_t alert_transitions = 0;      ///< alert lines written
-  std::array<double, buckets::kPerspectiveCount> expected{};  ///< detector, newest bucket
-  std::array<double, buckets::kPerspectiveCount> upper{};
-  std::array<double, buckets::kPerspectiveCount> score{};
+  std::array<double, alerts::kPerspectiveSeries> expected{};  ///< detector, newest bucket (4 + total)
+  std::array<double, alerts::kPerspectiveSeries> upper{};
+  std::array<double, alerts::kPerspectiveSeries> score{};
   uint64_t server_series = 0;          ///< per-server series in use
   uint64_t server_series_capacity = 0;
   uint64_t partitions_firing = 0;      ///< firing server and client alerts (the first kMaxExportedPartitions below)

@@ -232,8 +232,8 @@ std::vector<MetricFamily> Collector::Collect() const {
     auto score = family("synscope_failed_sessions_anomaly_score",
                         "Detector: anomaly score 0-100 of the newest bucket (warning 3, minor 25, major 50, critical 75)",
                         MetricType::Gauge);
-    for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-      const Labels l = {{"perspective", str(buckets::perspective_name(static_cast<buckets::Perspective>(p)))}};
+    for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+      const Labels l = {{"perspective", str(alerts::series_name(p))}};
       add(expected, l, st.expected[p]);
       add(upper, l, st.upper[p]);
       add(score, l, st.score[p]);

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace synscope::alerts {
 namespace {
@@ -78,6 +79,62 @@ TEST(AlertEngine, FiresWithAttributionAndResolves) {
   EXPECT_NE(firing.find("{\"kind\":\"conn_state\",\"value\":\"REJ\",\"count\":60}"), std::string::npos) << firing;
   EXPECT_NE(firing.find("{\"kind\":\"server\",\"value\":\"10.0.0.7:443\",\"count\":60}"), std::string::npos) << firing;
   EXPECT_FALSE(resolved.empty());
+  std::remove(path.c_str());
+}
+
+// The total series (perspective "all") fires on a rise spread thinly over the four perspectives, which no
+// perspective series can tell from noise, and stays silent (its alert covered) when one perspective's own
+// series already reports a surge.
+TEST(AlertEngine, TotalSeriesCatchesASpreadRiseAndDefersToPerspectiveAlerts) {
+  const std::string path = ::testing::TempDir() + "/alerts_total_test.jsonl";
+  const uint64_t start = 1699920000;  // midnight UTC
+  const uint64_t rise = start + 2 * 86400 + 3 * 3600, surge = start + 2 * 86400 + 14 * 3600;
+  uint32_t firing_at_end = 1;
+  {
+    output::OutputFile out(path);
+    AlertConfig cfg;
+    cfg.bucket_span_ns = 900 * kSec;
+    cfg.bucket_settle_ns = 3600 * kSec;
+    AlertEngine engine(cfg, out);
+    for (uint64_t t = start; t < start + 3 * 86400; t += 900) {
+      buckets::Bucket b;
+      b.start_ns = t * kSec;
+      b.span_ns = 900 * kSec;
+      for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+        auto& c = b.by_perspective[p];
+        c.failed = 1 + (t / 900 + p) % 2;
+        if (t == rise) c.failed += 5;  // +20 in all, +5 in each perspective
+        if (t == surge && p == 0) c.failed += 60;
+        c.by_state[static_cast<size_t>(tcp_session::ConnState::kSH)] = c.failed;
+      }
+      engine.on_bucket(b);
+    }
+    firing_at_end = engine.firing();
+    ASSERT_TRUE(out.flush());
+  }
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> at_rise, at_surge, elsewhere;
+  bool all_resolved = false;
+  while (std::getline(in, line)) {
+    if (line.find("\"state\":\"resolved\"") != std::string::npos) {
+      all_resolved = all_resolved || line.find("\"perspective\":\"all\"") != std::string::npos;
+      continue;
+    }
+    (line.find("\"ts\":" + std::to_string(rise)) != std::string::npos    ? at_rise
+     : line.find("\"ts\":" + std::to_string(surge)) != std::string::npos ? at_surge
+                                                                         : elsewhere)
+        .push_back(line);
+  }
+  ASSERT_EQ(at_rise.size(), 1u) << "the spread rise must raise exactly the total's alert";
+  EXPECT_NE(at_rise[0].find("\"perspective\":\"all\",\"partition\":\"all\",\"actual\":26"), std::string::npos)
+      << at_rise[0];
+  EXPECT_NE(at_rise[0].find("{\"kind\":\"conn_state\",\"value\":\"SH\",\"count\":26}"), std::string::npos) << at_rise[0];
+  ASSERT_EQ(at_surge.size(), 1u) << "the one-perspective surge must raise that perspective's alert only";
+  EXPECT_NE(at_surge[0].find("\"perspective\":\"inbound\""), std::string::npos) << at_surge[0];
+  EXPECT_TRUE(elsewhere.empty()) << elsewhere.front();
+  EXPECT_TRUE(all_resolved);
+  EXPECT_EQ(firing_at_end, 0u);
   std::remove(path.c_str());
 }
 
