@@ -215,7 +215,8 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   }
   if (!options.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::fprintf(stderr, "%s", output::format_summary(engine.counters(), pipelined ? rebuilder.late_sessions() : engine.bucket_ring().late_sessions()).c_str());
+    const uint64_t late = pipelined ? rebuilder.late_sessions() : engine.bucket_ring().late_sessions();
+    std::fprintf(stderr, "%s", output::format_summary(engine.counters(), late).c_str());
     std::fprintf(stderr, "replay: %s in %.3f s (%.2f Mframes/s)%s\n", options.capture.c_str(), secs,
                  engine.counters().received / (secs > 0 ? secs : 1) / 1e6, interrupted ? " [interrupted]" : "");
   }

@@ -209,8 +209,6 @@ void AlertEngine::observe(uint64_t start_ns, const buckets::Bucket* b) {
       continue;  // the total's alert is covered by a perspective's: nothing to write
     } else if (t == detector::Transition::kResolved) {
       total_reported_ = false;
-      write(start_ns, p, s, "resolved", b);
-      continue;
     }
     if (t == detector::Transition::kFiring || t == detector::Transition::kEscalated) write(start_ns, p, s, "firing", b);
     if (t == detector::Transition::kResolved) write(start_ns, p, s, "resolved", b);

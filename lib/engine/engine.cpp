@@ -128,9 +128,9 @@ uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
   // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
-  // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order. With ~70k live
-  // sessions the entries do not fit in cache and one DRAM miss per packet dominated replay time; the
-  // passes overlap those misses instead of paying them one after another.
+  // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
+  // With ~70k live sessions the entries do not fit in cache and one DRAM miss per packet dominated replay
+  // time; the passes overlap those misses instead of paying them one after another.
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
     flow::FlowKey keys[kMaxBurst];

@@ -20,8 +20,8 @@
 
 namespace synscope::engine {
 
-/// A frame after parsing: its verdict, the TCP fields when the verdict is kTcp or kBadChecksum, its time,
-/// and the keyed hash of its direction-free flow key (set by Classifier or SessionEngine::prepare).
+/// A frame after parsing: its verdict, the TCP fields when the verdict is kTcp or kBadChecksum, and its time.
+/// No hash: the engine that owns the flow hashes the key (SessionEngine::process_burst).
 struct ParsedPacket {
   uint64_t ts_ns = 0;
   packet::PacketMeta meta;

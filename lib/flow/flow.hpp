@@ -10,9 +10,9 @@
 // 5-tuples that collide on purpose (Suricata's FlowGetHash does the same with its hash_rand).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <bit>
 #include <cstring>
 #include <new>
 #include <type_traits>
