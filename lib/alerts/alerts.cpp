@@ -417,7 +417,8 @@ void AlertEngine::write_line(output::OutputFile& out, uint64_t start_ns, std::st
 
 namespace {
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
-constexpr uint32_t kModelVersion = 4;  // 2: per-server series; 3: weekday/weekend day profiles; 4: total series
+// 2: per-server series; 3: weekday/weekend day profiles; 4: total series; 5: the CUSUM's own tail
+constexpr uint32_t kModelVersion = 5;
 
 uint64_t fnv1a(const std::string& bytes) noexcept {
   uint64_t h = 0xcbf29ce484222325ULL;

@@ -18,9 +18,11 @@
 //    and by a small fraction of the level; for counts z is also capped by Anscombe's variance-stabilised
 //    Poisson deviate, so counts near zero do not produce huge z-scores.
 //  * Evidence: the bucket itself (z) and a one-sided CUSUM of z (a sustained moderate rise is an anomaly
-//    too). The stronger one is calibrated by the series' own recent tail (a decaying maximum of z, at
-//    least 3: bursty series see big z-scores daily) and mapped to 0-100 without saturating:
-//    score = 100 · (1 - 2^-((e - knee) / halving)); with the defaults e = 3 → 34, 5 → 62, 8 → 83.
+//    too). Each is calibrated by its own recent tail (a decaying maximum, at least 3: bursty series see
+//    big z-scores daily), the stronger calibrated one counts, and it is mapped to 0-100 without
+//    saturating: score = 100 · (1 - 2^-((e - knee) / halving)); with the defaults e = 3 → 34, 5 → 62,
+//    8 → 83. Separate tails matter for spiky series: one usual spike sets z's tail, so a run of usual
+//    spikes (or a long moderate rise) must be judged against how far the CUSUM usually climbs, not z's.
 //    Warm-up caps the score.
 #pragma once
 
@@ -92,6 +94,7 @@ class SeriesModel {
   double drift_ = 0;
   double cusum_ = 0;
   double tail_z_ = 0;  ///< decaying maximum of z: what "large" means for this series
+  double tail_c_ = 0;  ///< decaying maximum of cusum_ / 2: what a "long" rise means for this series
   uint64_t n_ = 0;
 };
 

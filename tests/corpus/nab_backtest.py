@@ -10,7 +10,7 @@ import argparse, os, re, subprocess, sys, tempfile
 ap = argparse.ArgumentParser()
 ap.add_argument("--binary", required=True)
 ap.add_argument("--corpus", required=True)
-ap.add_argument("--bar", type=float, default=55.0)
+ap.add_argument("--bar", type=float, default=64.0)
 ap.add_argument("-v", action="store_true")
 a, extra = ap.parse_known_args()
 data = os.path.join(a.corpus, "data")

@@ -1,5 +1,5 @@
 // detector: seasonal counts stay quiet, surges alert within two buckets, warm-up is capped, an anomaly
-// does not become the baseline, and alerts fire/escalate/resolve with hysteresis.
+// does not become the baseline, a run of a spiky series' usual spikes alerts, and alerts fire/escalate/resolve with hysteresis.
 #include "detector/detector.hpp"
 
 #include <gtest/gtest.h>
@@ -98,6 +98,31 @@ TEST(Detector, ScoreIsMonotonicInTheExcess) {
     prev = s.score;
   }
   EXPECT_GT(prev, 75.0);
+}
+
+TEST(Detector, DenserSpikesInASpikySeriesAlertButItsUsualSpikesDoNot) {
+  // NAB's art_increase_spike_density shape: 0 with a spike of 20 twice every 100 buckets (6 apart), then
+  // three extra spikes 5 apart. Each spike alone is the series' usual maximum; only the run of them is new,
+  // which the CUSUM sees once it is calibrated by its own typical maximum rather than by z's.
+  SeriesModel m;
+  AlertState alert;
+  const AlertPolicy policy;
+  const DetectorConfig cfg = config();
+  const int burst = 1800;  // 6.25 days in, a multiple of 100
+  const auto spike = [&](int i) {
+    return i % 100 == 0 || i % 100 == 6 || i == burst + 5 || i == burst + 10 || i == burst + 15;
+  };
+  int fired_at = -1;
+  for (int i = 0; i < burst + 400; ++i) {
+    const Scored s = m.observe(kStart + i * kBucket, spike(i) ? 20 : 0, cfg);
+    if (alert.update(s, policy) != Transition::kFiring) continue;
+    if (i >= 288) {
+      EXPECT_GE(i, burst) << "a usual spike alerted after warm-up at bucket " << i;
+    }
+    if (i >= burst && fired_at < 0) fired_at = i;
+  }
+  ASSERT_GE(fired_at, 0) << "the denser spikes never alerted";
+  EXPECT_LE(fired_at, burst + 15) << "alerted only after the burst";
 }
 
 TEST(AlertState, FiresEscalatesAndResolvesWithHysteresis) {
