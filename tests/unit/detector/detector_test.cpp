@@ -1,5 +1,6 @@
 // detector: seasonal counts stay quiet, surges alert within two buckets, warm-up is capped, an anomaly
-// does not become the baseline, a run of a spiky series' usual spikes alerts, and alerts fire/escalate/resolve with hysteresis.
+// does not become the baseline, a run of a spiky series' usual spikes alerts, and alerts fire/escalate/resolve
+// with hysteresis.
 #include "detector/detector.hpp"
 
 #include <gtest/gtest.h>
