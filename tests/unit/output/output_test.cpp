@@ -1,0 +1,151 @@
+// output: the hand-written number formatting agrees with the standard library at every digit boundary,
+// JSON strings are escaped, a session line is valid JSON with Zeek's field names and values, and output
+// files report failures (a path that cannot be opened, a device that is full).
+#include "output/output.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace synscope::output {
+namespace {
+
+std::string text(const LineBuffer& l) { return {l.data(), l.size()}; }
+
+std::string u64_text(uint64_t v) {
+  LineBuffer l;
+  l.clear();
+  l.u64(v);
+  return text(l);
+}
+
+TEST(LineBuffer, IntegersMatchToStringAtEveryDigitBoundary) {
+  uint64_t p = 1;
+  for (int digits = 1; digits <= 19; ++digits) {
+    for (uint64_t v : {p - 1, p, p + 1, p * 5, p * 9, p * 10 - 1}) EXPECT_EQ(u64_text(v), std::to_string(v)) << v;
+    p *= 10;
+  }
+  EXPECT_EQ(u64_text(UINT64_MAX), std::to_string(UINT64_MAX));
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t v = rng() >> (rng() % 64);
+    ASSERT_EQ(u64_text(v), std::to_string(v)) << v;
+  }
+}
+
+TEST(LineBuffer, SecondsHaveMicrosecondPrecisionLikeZeek) {
+  const auto seconds = [](uint64_t ns) {
+    LineBuffer l;
+    l.clear();
+    l.seconds(ns);
+    return text(l);
+  };
+  EXPECT_EQ(seconds(0), "0.000000");
+  EXPECT_EQ(seconds(999), "0.000000");  // below a microsecond: truncated
+  EXPECT_EQ(seconds(1'000), "0.000001");
+  EXPECT_EQ(seconds(1'700'000'000'029'745'123ULL), "1700000000.029745");
+  EXPECT_EQ(seconds(12'340'500'000ULL), "12.340500");
+  EXPECT_EQ(seconds(999'999'999ULL), "0.999999");
+}
+
+TEST(LineBuffer, StringsAreEscaped) {
+  LineBuffer l;
+  l.clear();
+  l.str("ShADadFf");
+  l.raw(",");
+  l.str(std::string_view("a\"b\\c\x01", 6));
+  EXPECT_EQ(text(l), R"("ShADadFf","a\"b\\c\u0001")");
+}
+
+TEST(LineBuffer, NeverWritesPastItsEnd) {
+  LineBuffer l;
+  l.clear();
+  const std::string chunk(100, 'x');
+  for (int i = 0; i < 100; ++i) {
+    l.raw(chunk);
+    l.u64(UINT64_MAX);
+    l.seconds(UINT64_MAX);
+  }
+  EXPECT_LE(l.size(), 2048u);
+  EXPECT_GT(l.size(), 1900u);  // it did fill up
+}
+
+TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
+  tcp_session::Session s;
+  s.first_ns = 1'700'000'000'250'000'000ULL;
+  s.last_ns = s.first_ns + 1'500'000'000ULL;
+  s.syn_ns = s.first_ns;
+  s.ep[0].syn = 3;
+  s.ep[0].pkts = 3;
+  s.ep[0].ip_bytes = 180;
+  s.ep[1].rst = 1;
+  s.ep[1].pkts = 1;
+  s.ep[1].ip_bytes = 40;
+  const std::string_view history = "ShR";
+  std::copy(history.begin(), history.end(), s.history);
+  s.history_len = static_cast<uint8_t>(history.size());
+  engine::SessionRecord r;
+  r.session = &s;
+  uint8_t ip_version = 0;
+  ASSERT_TRUE(packet::parse_ip("10.1.2.3", r.orig_h, ip_version));
+  ASSERT_TRUE(packet::parse_ip("192.0.2.80", r.resp_h, ip_version));
+  r.orig_p = 40000;
+  r.resp_p = 443;
+  r.ip_version = 4;
+  r.uid = 12345;
+  r.state = tcp_session::ConnState::kREJ;
+  r.perspective = buckets::Perspective::kOutbound;
+  LineBuffer l;
+  SessionJsonWriter::format(r, l);
+  const std::string line = text(l);
+  ASSERT_EQ(line.back(), '\n');
+  const nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["ts"].get<double>(), 1700000000.25);
+  EXPECT_EQ(j["id.orig_h"], "10.1.2.3");
+  EXPECT_EQ(j["id.orig_p"], 40000);
+  EXPECT_EQ(j["id.resp_h"], "192.0.2.80");
+  EXPECT_EQ(j["id.resp_p"], 443);
+  EXPECT_EQ(j["proto"], "tcp");
+  EXPECT_EQ(j["duration"].get<double>(), 1.5);
+  EXPECT_EQ(j["conn_state"], "REJ");
+  EXPECT_EQ(j["history"], "ShR");
+  EXPECT_EQ(j["orig_pkts"], 3);
+  EXPECT_EQ(j["resp_pkts"], 1);
+  EXPECT_EQ(j["orig_ip_bytes"], 180);
+  EXPECT_EQ(j["resp_ip_bytes"], 40);
+  EXPECT_EQ(j["failed"], true);
+  EXPECT_EQ(j["reason"], std::string(tcp_session::failure_reason(tcp_session::ConnState::kREJ)));
+  EXPECT_EQ(j["perspective"], "outbound");
+  EXPECT_EQ(j["orig_syn"], 3);
+  EXPECT_EQ(j["resp_rst"], 1);
+  char uid[24];
+  EXPECT_EQ(j["uid"], std::string(uid, engine::format_uid(12345, uid)));
+}
+
+TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
+  try {
+    OutputFile f("/nonexistent-dir/sessions.json");
+    FAIL() << "opened a path in a missing directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/sessions.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OutputFile, AFullDeviceFailsTheFlush) {
+  if (std::FILE* probe = std::fopen("/dev/full", "w")) {
+    std::fclose(probe);
+  } else {
+    GTEST_SKIP() << "/dev/full not available";
+  }
+  OutputFile f("/dev/full");
+  const std::string line(1000, 'x');
+  f.write(line.data(), line.size());
+  EXPECT_FALSE(f.flush());
+}
+
+}  // namespace
+}  // namespace synscope::output
