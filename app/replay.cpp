@@ -111,7 +111,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   engine::SessionSink* const drained_to = session_out || bucket_out ? &rebuilder : nullptr;
   engine::SessionSink* session_sink = session_out;
   if (pipelined) session_sink = drained_to ? &session_channel : nullptr;
-  engine::SessionEngine engine(options.engine, session_sink, pipelined ? nullptr : bucket_out);
+  // Replay may pause on an insert (no packets are lost waiting), so the flow index grows with the capture
+  // instead of being faulted in whole for --flow-capacity (flow::IndexSizing).
+  engine::EngineConfig engine_config = options.engine;
+  engine_config.index_sizing = flow::IndexSizing::kGrowing;
+  engine::SessionEngine engine(engine_config, session_sink, pipelined ? nullptr : bucket_out);
   if (!engine.ok()) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");

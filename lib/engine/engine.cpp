@@ -118,7 +118,7 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, 
     : config_(config),
       session_sink_(sessions),
       bucket_sink_(buckets),
-      table_(config.flow_capacity, config.hasher),
+      table_(config.flow_capacity, config.hasher, config.index_sizing),
       ring_(config.bucket_span_ns, config.bucket_settle_ns),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 

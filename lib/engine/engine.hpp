@@ -105,6 +105,7 @@ class SessionSink {
 struct EngineConfig {
   tcp_session::SessionConfig session;
   uint32_t flow_capacity = 1u << 20;
+  flow::IndexSizing index_sizing = flow::IndexSizing::kFull;  ///< replay grows the index (see IndexSizing)
   NetworkSet internal = NetworkSet::defaults();
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;  ///< covers Zeek's 5-minute inactivity timeout

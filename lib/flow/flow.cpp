@@ -8,7 +8,7 @@
 
 namespace synscope::flow {
 
-void* map_zeroed(size_t bytes) noexcept {
+void* map_zeroed(size_t bytes, bool huge_pages) noexcept {
   if (bytes == 0) bytes = 1;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
@@ -17,7 +17,7 @@ void* map_zeroed(size_t bytes) noexcept {
   // faults matter more than they look: the first read of a fresh page maps the shared zero page and the
   // first write then copies it, which flushes the TLB of every core running this process (an IPI, a VM
   // exit under virtualisation) — 15% of worker time in a two-thread replay before this.
-  (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  if (huge_pages) (void)::madvise(p, bytes, MADV_HUGEPAGE);
   return p;
 }
 

@@ -101,9 +101,21 @@ inline uint64_t FlowHasher::operator()(const FlowKey& key) const noexcept {
 }
 
 /// Anonymous zero-filled memory, reserved at start and touched only as used (mmap with MAP_NORESERVE), so a
-/// table sized for millions of flows costs nothing until the flows arrive. nullptr when it cannot.
-void* map_zeroed(size_t bytes) noexcept;
+/// table sized for millions of flows costs nothing until the flows arrive. With `huge_pages`, transparent huge
+/// pages are asked for (for randomly accessed arrays; see flow.cpp). nullptr when it cannot.
+void* map_zeroed(size_t bytes, bool huge_pages = true) noexcept;
 void unmap(void* p, size_t bytes) noexcept;
+
+/// How a FlowTable sizes its slot index. Both reserve the index for `capacity` at start (address space only).
+enum class IndexSizing : uint8_t {
+  /// The whole index from the start: no insert ever pauses. For live RX cores.
+  kFull,
+  /// Starts at kInitialSlots and doubles (rehashing the live entries) whenever it would pass half full, up
+  /// to the full size. For replay: a capture with 20k concurrent flows touches 256 KiB of index instead of
+  /// 16 MiB for a million-flow capacity. Fresh memory is what costs there: the kernel clears every page
+  /// on first touch, and on a VM whose host reclaimed the pages that was a fifth of a replay's time.
+  kGrowing,
+};
 
 /// Fixed-capacity hash table from FlowKey to Entry. `Entry` must be trivially destructible and have public
 /// `FlowKey key` and `uint64_t hash` members. Entries are addressed by a stable index in [0, capacity);
@@ -118,21 +130,24 @@ class FlowTable {
 
   /// Reserves room for `capacity` entries (start-up only). Check ok(): false when the address space could
   /// not be reserved, and then the table must not be used.
-  explicit FlowTable(uint32_t capacity, FlowHasher hasher = FlowHasher())
+  explicit FlowTable(uint32_t capacity, FlowHasher hasher = FlowHasher(), IndexSizing sizing = IndexSizing::kFull)
       : capacity_(capacity), reserved_(capacity), hasher_(hasher) {
     uint64_t slots = 16;
     while (slots < uint64_t{capacity} * 2) slots <<= 1;
-    slot_mask_ = slots - 1;
+    max_slots_ = slots;
+    slot_mask_ = (sizing == IndexSizing::kGrowing && slots > kInitialSlots ? kInitialSlots : slots) - 1;
     slots_ = static_cast<uint64_t*>(map_zeroed(slots * sizeof(uint64_t)));
     entries_ = static_cast<Entry*>(map_zeroed(uint64_t{capacity} * sizeof(Entry)));
-    used_ = static_cast<uint8_t*>(map_zeroed(capacity));
-    recycled_ = static_cast<uint32_t*>(map_zeroed(uint64_t{capacity} * sizeof(uint32_t)));
+    // Bookkeeping arrays are touched only as far as they are used: small pages, so a few used bytes do not
+    // fault in (and clear) 2 MiB.
+    used_ = static_cast<uint8_t*>(map_zeroed(capacity, /*huge_pages=*/false));
+    recycled_ = static_cast<uint32_t*>(map_zeroed(uint64_t{capacity} * sizeof(uint32_t), /*huge_pages=*/false));
     if (slots_ == nullptr || entries_ == nullptr || used_ == nullptr || recycled_ == nullptr) capacity_ = 0;
   }
 
   [[nodiscard]] bool ok() const noexcept { return capacity_ > 0; }
   ~FlowTable() {
-    unmap(slots_, (slot_mask_ + 1) * sizeof(uint64_t));
+    unmap(slots_, max_slots_ * sizeof(uint64_t));
     unmap(entries_, uint64_t{reserved_} * sizeof(Entry));
     unmap(used_, reserved_);
     unmap(recycled_, uint64_t{reserved_} * sizeof(uint32_t));
@@ -184,6 +199,7 @@ class FlowTable {
     } else {
       return kNone;
     }
+    if (uint64_t{size()} * 2 > slot_mask_ && slot_mask_ + 1 < max_slots_) grow_index();
     uint64_t pos = hash & slot_mask_;
     while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
     slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
@@ -224,13 +240,32 @@ class FlowTable {
   [[nodiscard]] uint32_t capacity() const noexcept { return capacity_; }
   /// One past the highest index ever handed out: every live entry is below it.
   [[nodiscard]] uint32_t high_water() const noexcept { return high_water_; }
+  /// Slots in the index now (grows with IndexSizing::kGrowing; always more than twice size()).
+  [[nodiscard]] uint64_t index_slots() const noexcept { return slot_mask_ + 1; }
 
  private:
+  static constexpr uint64_t kInitialSlots = 1u << 14;  // 128 KiB
   static uint32_t signature(uint64_t hash) noexcept { return static_cast<uint32_t>(hash >> 32); }
+
+  /// Doubles the index and re-inserts every live entry (insert() calls it with the new entry already
+  /// counted in size(), so the index stays at most half full). O(index + high water), amortised over the
+  /// inserts that filled it.
+  void grow_index() noexcept {
+    std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
+    slot_mask_ = (slot_mask_ + 1) * 2 - 1;
+    for (uint32_t idx = 0; idx < high_water_; ++idx) {
+      if (used_[idx] == 0) continue;
+      const uint64_t hash = entries_[idx].hash;
+      uint64_t pos = hash & slot_mask_;
+      while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
+      slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
+    }
+  }
 
   uint32_t capacity_;
   uint32_t reserved_;
   uint64_t slot_mask_ = 0;
+  uint64_t max_slots_ = 0;
   FlowHasher hasher_;
   uint64_t* slots_ = nullptr;
   Entry* entries_ = nullptr;

@@ -19,8 +19,8 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
     if (file_ == nullptr) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
     owned_ = true;
   }
-  // Our own 1 MiB buffer for files we own: with a null buffer glibc ignores the size and buffers one
-  // st_blksize (4 KiB for /dev/null, pipes), so a replay made ~8600 write calls instead of ~30.
+  // Our own 256 KiB buffer for files we own: with a null buffer glibc ignores the size and buffers one
+  // st_blksize (4 KiB for /dev/null, pipes), so a replay made ~8600 write calls instead of ~120.
   // stdout keeps glibc's buffer: it outlives this object.
   if (owned_) {
     buffer_ = std::make_unique<char[]>(kBufferBytes);

@@ -28,7 +28,7 @@ class OutputFile {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
-  static constexpr size_t kBufferBytes = 1 << 20;
+  static constexpr size_t kBufferBytes = 1 << 18;
   std::string path_;
   std::unique_ptr<char[]> buffer_;  ///< stdio's buffer for an owned file (freed after the fclose in ~OutputFile)
   std::FILE* file_;

@@ -1,4 +1,5 @@
-// FlowTable against a reference map under random insert/erase churn, plus key symmetry.
+// FlowTable against a reference map under random insert/erase churn (with a full and a growing index), plus
+// key symmetry and the keyed hashes.
 #include "flow/flow.hpp"
 
 #include <gtest/gtest.h>
@@ -74,15 +75,18 @@ TEST(FlowHasher, DispatchIsSymmetricKeyedAndSpreadsEvenly) {
   }
 }
 
-TEST(FlowTable, MatchesReferenceUnderChurn) {
-  constexpr uint32_t kCap = 5000;
-  // A weak seed-pair and small table force long probe runs, exercising backward-shift deletion.
-  FlowTable<Entry> t(kCap, FlowHasher(7, 9));
+/// Random inserts and erases over `key_range` keys, checked step by step against std::map; the table must
+/// also keep its index more than twice as large as its population.
+void churn_against_reference(IndexSizing sizing, uint32_t cap, uint32_t key_range, int steps,
+                             uint64_t& max_index_slots) {
+  // A weak seed-pair forces long probe runs, exercising backward-shift deletion (and rehashing, growing).
+  FlowTable<Entry> t(cap, FlowHasher(7, 9), sizing);
   ASSERT_TRUE(t.ok());
   std::map<uint32_t, uint32_t> ref;  // key number -> entry index
   std::mt19937 rng(123);
-  for (int step = 0; step < 200000; ++step) {
-    const uint32_t n = rng() % 8000;
+  max_index_slots = t.index_slots();
+  for (int step = 0; step < steps; ++step) {
+    const uint32_t n = rng() % key_range;
     const FlowKey k = key_of(n);
     const uint64_t h = t.hash(k);
     const uint32_t idx = t.find(k, h);
@@ -90,7 +94,7 @@ TEST(FlowTable, MatchesReferenceUnderChurn) {
     if (it == ref.end()) {
       ASSERT_EQ(idx, FlowTable<Entry>::kNone) << "step " << step;
       const uint32_t ins = t.insert(k, h);
-      if (ref.size() == kCap) {
+      if (ref.size() == cap) {
         ASSERT_EQ(ins, FlowTable<Entry>::kNone);
       } else {
         ASSERT_NE(ins, FlowTable<Entry>::kNone);
@@ -106,12 +110,36 @@ TEST(FlowTable, MatchesReferenceUnderChurn) {
       }
     }
     ASSERT_EQ(t.size(), ref.size());
+    ASSERT_GT(t.index_slots(), uint64_t{t.size()} * 2) << "step " << step;
+    if (t.index_slots() > max_index_slots) max_index_slots = t.index_slots();
   }
   for (const auto& [n, idx] : ref) {
     const FlowKey k = key_of(n);
     EXPECT_EQ(t.find(k, t.hash(k)), idx);
     EXPECT_LT(idx, t.high_water());
   }
+}
+
+TEST(FlowTable, MatchesReferenceUnderChurn) {
+  uint64_t slots = 0;
+  churn_against_reference(IndexSizing::kFull, 5000, 8000, 200000, slots);
+  EXPECT_EQ(slots, 16384u);  // the whole index from the start: 2 x 5000 rounded up to a power of two
+}
+
+TEST(FlowTable, GrowingIndexRehashesAndStillMatchesReference) {
+  uint64_t slots = 0;
+  // ~2/3 of 90000 keys live at once: the index has to double three times (16384 -> 131072 slots), and the
+  // table fills to its capacity of 60000 as well.
+  churn_against_reference(IndexSizing::kGrowing, 60000, 90000, 400000, slots);
+  EXPECT_EQ(slots, 131072u);
+}
+
+TEST(FlowTable, GrowingIndexStaysSmallForFewFlows) {
+  FlowTable<Entry> t(1u << 20, FlowHasher(1, 3), IndexSizing::kGrowing);
+  ASSERT_TRUE(t.ok());
+  for (uint32_t n = 0; n < 1000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
+  EXPECT_EQ(t.index_slots(), 16384u);  // not the 2 M slots (16 MiB) a full index of a million flows takes
+  for (uint32_t n = 0; n < 1000; ++n) EXPECT_NE(t.find(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
 }
 
 }  // namespace
