@@ -60,6 +60,11 @@ class BucketSink {
   virtual void on_bucket(const Bucket& bucket) = 0;
 };
 
+/// Drops every bucket: a ring keeps settling with time even when nobody wants its buckets.
+struct DiscardBuckets final : BucketSink {
+  void on_bucket(const Bucket&) override {}
+};
+
 class BucketRing {
  public:
   /// `span_ns` > 0; `settle_ns` how long after its end a bucket stays open for sessions still running.

@@ -43,11 +43,12 @@ class Classifier {
  public:
   explicit Classifier(const packet::ParseOptions& options) noexcept : options_(options) {}
 
-  /// Fills `out` for one frame: verdict, time and meta (meta only when tracked).
-  void classify(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns,
-                ParsedPacket& out) const noexcept {
+  /// Fills `out` for one frame: verdict, time and meta (meta only when tracked). With `deferred`, the TCP
+  /// checksum is left to the caller (packet::parse_frame): the frame must stay in memory until it is checked.
+  void classify(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
+                packet::DeferredChecksum* deferred = nullptr) const noexcept {
     out.ts_ns = ts_ns;
-    out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta);
+    out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta, deferred);
   }
 
  private:
@@ -204,15 +205,12 @@ class SessionEngine {
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
   [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
   /// Buckets are settled even when nobody wants them, so the ring keeps moving with time.
-  struct DiscardBuckets final : buckets::BucketSink {
-    void on_bucket(const buckets::Bucket&) override {}
-  };
   buckets::BucketSink& bucket_sink() noexcept { return bucket_sink_ != nullptr ? *bucket_sink_ : discard_buckets_; }
 
   EngineConfig config_;
   SessionSink* session_sink_;
   buckets::BucketSink* bucket_sink_;
-  DiscardBuckets discard_buckets_;
+  buckets::DiscardBuckets discard_buckets_;
   flow::FlowTable<FlowEntry> table_;
   buckets::BucketRing ring_;
   EngineCounters counters_;

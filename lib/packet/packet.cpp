@@ -52,6 +52,7 @@ constexpr int kMaxIpv6ExtHeaders = 8;
 struct Decoder {
   const ParseOptions& options;
   PacketMeta& out;
+  DeferredChecksum* deferred;  ///< non-null: record the checksum to verify instead of verifying it
   uint8_t depth = 0;
 
   Verdict ethernet(const uint8_t* p, uint32_t len) noexcept;
@@ -396,9 +397,12 @@ Verdict Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, ui
     }
   }
   // A first fragment or a short snaplen does not hold the whole segment: its checksum cannot be checked.
-  if (options.verify_checksums && !first_fragment && captured >= l4_len &&
-      !tcp_checksum_ok(ip, ip_version, p, l4_len)) {
-    return Verdict::kBadChecksum;
+  if (options.verify_checksums && !first_fragment && captured >= l4_len) {
+    if (deferred != nullptr) {
+      *deferred = DeferredChecksum{ip, p, l4_len, ip_version};
+    } else if (!tcp_checksum_ok(ip, ip_version, p, l4_len)) {
+      return Verdict::kBadChecksum;
+    }
   }
   return Verdict::kTcp;
 }
@@ -519,9 +523,12 @@ bool link_type_from_number(uint32_t number, LinkType& out) noexcept {
   }
 }
 
+bool DeferredChecksum::ok() const noexcept { return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length); }
+
 Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                    PacketMeta& out) noexcept {
-  Decoder d{options, out};
+                    PacketMeta& out, DeferredChecksum* deferred) noexcept {
+  if (deferred != nullptr) deferred->ip = nullptr;
+  Decoder d{options, out, deferred};
   out.tunnel_depth = 0;
   Verdict v;
   switch (link) {

@@ -94,10 +94,25 @@ struct ParseOptions {
   uint8_t max_tunnel_depth = 4;  ///< deeper encapsulations are counted as kTunnelUnsupported
 };
 
+/// A TCP checksum the parser was asked to leave for later (parse_frame's `deferred`): where the segment and
+/// its IP header lie in the frame, which must still be in memory when ok() is called. Lets a replay hand
+/// the payload sum to whichever thread has time for it; a live RX core frees its frames and never defers.
+struct DeferredChecksum {
+  const uint8_t* ip = nullptr;  ///< nullptr: nothing was deferred (not TCP, not checkable, or checked)
+  const uint8_t* segment = nullptr;
+  uint32_t length = 0;
+  uint8_t ip_version = 0;
+  /// True when the segment's checksum is right (the check parse_frame would have made).
+  [[nodiscard]] bool ok() const noexcept;
+};
+
 /// Parses one frame. On kTcp `out` holds the segment; on any other verdict `out` is unspecified.
-/// Never reads outside [data, data + caplen). `wire_len` is the original frame length (>= caplen).
+/// Never reads outside [data, data + caplen). With `deferred` non-null and checksums verified, a segment
+/// whose checksum can be checked is returned as kTcp with `*deferred` describing it (else `deferred->ip`
+/// is null): the caller turns it into kBadChecksum if DeferredChecksum::ok() fails.
 [[nodiscard]] Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen,
-                                  const ParseOptions& options, PacketMeta& out) noexcept;
+                                  const ParseOptions& options, PacketMeta& out,
+                                  DeferredChecksum* deferred = nullptr) noexcept;
 
 /// Formats an address as text (dotted quad or RFC 5952 IPv6) into `buf`; returns the length written.
 size_t format_ip(const IpAddr& addr, uint8_t ip_version, char* buf, size_t buf_len) noexcept;

@@ -93,6 +93,8 @@ void BurstChannel::publish(Burst* burst) noexcept {
 
 void BurstChannel::close() noexcept { closed_.store(true, std::memory_order_release); }
 
+uint32_t BurstChannel::queued() const noexcept { return rte_ring_count(full_.get()); }
+
 Burst* BurstChannel::try_receive() noexcept { return dequeue_burst(full_.get()); }
 
 Burst* BurstChannel::receive() noexcept {

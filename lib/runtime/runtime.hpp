@@ -92,7 +92,21 @@ inline constexpr uint32_t kBurstSize = 32;
 /// A burst of parsed packets, filled by the producer and handed to the consumer whole.
 struct Burst {
   uint32_t n = 0;
+  /// Replay only: the producer left some TCP checksums in `deferred` (its frames stay mapped) and the
+  /// consumer checks them with check_deferred() before processing. A live RX core frees its frames and
+  /// never sets it.
+  bool has_deferred = false;
   engine::ParsedPacket pkts[kBurstSize];
+  packet::DeferredChecksum deferred[kBurstSize];
+
+  /// Consumer side: checks the deferred checksums, turning each failure into kBadChecksum, the verdict the
+  /// producer would have given (so verdicts do not depend on which thread checked).
+  void check_deferred() noexcept {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!deferred[i].ok()) pkts[i].verdict = packet::Verdict::kBadChecksum;
+    }
+    has_deferred = false;
+  }
 };
 
 /// SP/SC channel of bursts with a fixed pool. The producer acquires an empty burst, fills it and publishes
@@ -117,6 +131,8 @@ class BurstChannel {
   void publish(Burst* burst) noexcept;
   /// No more bursts will be published; the consumer's receive() returns nullptr once it drained the rest.
   void close() noexcept;
+  /// Published bursts the consumer has not taken yet (few: the consumer is about to run dry).
+  [[nodiscard]] uint32_t queued() const noexcept;
 
   // ---- consumer thread ----
   /// The next published burst, or nullptr when none is waiting.

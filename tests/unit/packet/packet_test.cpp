@@ -192,6 +192,47 @@ TEST(Parse, ChecksumEveryLengthAndEveryCorruptedByte) {
   }
 }
 
+TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
+  // A replay reader may leave the checksum to another thread: parse_frame then says kTcp and describes the
+  // segment, and DeferredChecksum::ok() must agree with the inline check on every frame, IPv4 and IPv6.
+  ParseOptions o;
+  PacketMeta m;
+  for (uint32_t len : {0u, 1u, 63u, 64u, 200u}) {
+    for (const bool v6 : {false, true}) {
+      Bytes good = v6 ? ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, len)))
+                      : ether(0x0800, v4_segment(tcp_flag::kAck, len));
+      Bytes bad = good;
+      bad[bad.size() - 1 - (len > 0 ? 0 : 5)] ^= 0x21;  // payload, or a header byte when there is none
+      for (const Bytes* f : {&good, &bad}) {
+        const auto n = static_cast<uint32_t>(f->size());
+        const Verdict inline_verdict = parse_frame(LinkType::kEthernet, f->data(), n, o, m);
+        DeferredChecksum d;
+        ASSERT_EQ(parse_frame(LinkType::kEthernet, f->data(), n, o, m, &d), Verdict::kTcp);
+        ASSERT_NE(d.ip, nullptr);
+        EXPECT_EQ(d.ok() ? Verdict::kTcp : Verdict::kBadChecksum, inline_verdict) << "len " << len << " v6 " << v6;
+      }
+      EXPECT_FALSE([&] {
+        DeferredChecksum d;
+        (void)parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &d);
+        return d.ok();
+      }()) << "a corrupted segment must fail when checked later";
+    }
+  }
+  // Nothing to defer: not TCP, or checksums not verified. A stale description is cleared.
+  DeferredChecksum d;
+  Bytes f = ether(0x0800, v4_segment(tcp_flag::kAck, 9));
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), Verdict::kTcp);
+  ASSERT_NE(d.ip, nullptr);
+  const Bytes icmp = ether(0x0800, ipv4(Bytes(8, 0), 1));
+  EXPECT_EQ(parse_frame(LinkType::kEthernet, icmp.data(), static_cast<uint32_t>(icmp.size()), o, m, &d),
+            Verdict::kNotTcp);
+  EXPECT_EQ(d.ip, nullptr);
+  o.verify_checksums = false;
+  f.back() ^= 0x55;
+  EXPECT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), Verdict::kTcp);
+  EXPECT_EQ(d.ip, nullptr);
+}
+
 TEST(Parse, BadHeaders) {
   PacketMeta m;
   Bytes bad_doff = ether(0x0800, v4_segment());

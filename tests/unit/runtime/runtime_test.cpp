@@ -56,6 +56,36 @@ struct Collect : engine::SessionSink {
   }
 };
 
+TEST(Burst, CheckDeferredMarksOnlyTheBadChecksums) {
+  // Two TCP frames over IPv4 (raw IP link): one correct, one with a corrupted payload byte; and a frame
+  // with nothing deferred. The consumer's check must turn exactly the corrupted one into kBadChecksum.
+  std::vector<uint8_t> good = {0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+                               0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+                               'a', 'b', 'c', 'd'};
+  // TCP checksum over the pseudo-header and segment, written into the segment.
+  uint32_t sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 24;
+  for (size_t i = 20; i < good.size(); i += 2) sum += (good[i] << 8) | good[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  good[36] = static_cast<uint8_t>(~sum >> 8);
+  good[37] = static_cast<uint8_t>(~sum);
+  std::vector<uint8_t> bad = good;
+  bad.back() ^= 0x40;
+  const engine::Classifier classifier(packet::ParseOptions{});
+  Burst b;
+  b.has_deferred = true;
+  b.n = 3;
+  classifier.classify(packet::LinkType::kRaw, good.data(), 44, 1, b.pkts[0], &b.deferred[0]);
+  classifier.classify(packet::LinkType::kRaw, bad.data(), 44, 2, b.pkts[1], &b.deferred[1]);
+  classifier.classify(packet::LinkType::kRaw, good.data(), 44, 3, b.pkts[2], nullptr);
+  b.deferred[2] = {};
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(b.pkts[i].verdict, packet::Verdict::kTcp) << i;
+  b.check_deferred();
+  EXPECT_FALSE(b.has_deferred);
+  EXPECT_EQ(b.pkts[0].verdict, packet::Verdict::kTcp);
+  EXPECT_EQ(b.pkts[1].verdict, packet::Verdict::kBadChecksum);
+  EXPECT_EQ(b.pkts[2].verdict, packet::Verdict::kTcp);
+}
+
 TEST(SessionChannel, CarriesSelfContainedCopiesInOrder) {
   SessionChannel channel(8);
   constexpr uint64_t kSessions = 50000;
