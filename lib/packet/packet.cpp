@@ -255,6 +255,29 @@ Verdict Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const 
 // One's-complement sum of `len` bytes (RFC 1071): 32-bit words added into four 64-bit accumulators, which
 // cannot overflow for any IP packet, so the loop needs no carry handling; fold() reduces to 16 bits.
 uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
+#if defined(__AVX512BW__)
+  // AVX-512: 64 bytes per step, and the last 1-63 bytes in one masked load, which reads only the bytes
+  // asked for (masked-out bytes never fault) and zero-fills the rest: exactly the zero padding an odd
+  // final byte needs. No scalar tail, which was most of the work for a typical 100-200 byte segment.
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i s0 = zero, s1 = zero;
+  // 32-bit words widened to 64-bit lanes by interleaving with zero. The zero-masking forms with a full mask
+  // are the plain instructions; the plain intrinsics trip GCC 12's false -Wmaybe-uninitialized (bug 105593).
+  const auto add_words = [&](__m512i v) {
+    s0 = _mm512_add_epi64(s0, _mm512_maskz_unpacklo_epi32(0xffff, v, zero));
+    s1 = _mm512_add_epi64(s1, _mm512_maskz_unpackhi_epi32(0xffff, v, zero));
+  };
+  while (len >= 64) {
+    add_words(_mm512_loadu_si512(p));
+    p += 64;
+    len -= 64;
+  }
+  if (len != 0) add_words(_mm512_maskz_loadu_epi8((uint64_t{1} << len) - 1, p));
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, _mm512_add_epi64(s0, s1));
+  for (uint64_t lane : lanes) acc += lane;
+  return acc;
+#else
   uint64_t a = 0, b = 0, c = 0, d = 0;
 #if defined(__AVX2__) || defined(__SSE2__)
   // SIMD: the same 32-bit words, widened to 64-bit lanes by interleaving with zero and added lane-wise
@@ -326,6 +349,7 @@ uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
   }
   if (len & 1) tail += static_cast<uint32_t>(*p) << (std::endian::native == std::endian::little ? 0 : 8);
   return acc + a + b + c + d + tail;
+#endif
 }
 
 uint16_t fold(uint64_t acc) noexcept {
