@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -175,11 +176,17 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   std::optional<ThreadPinning> pinning;
   if (pipelined) {
     pinning.emplace();
-    worker = std::thread([&engine, &channel, &session_channel, &pinning] {
+    worker = std::thread([&engine, &channel, &session_channel, &pinning, &reader] {
       pinning->pin_worker();
-      while (runtime::Burst* b = channel.receive()) {
+      // The worker also takes the capture mapping's kernel work off the reader, the busier thread: while it
+      // waits for bursts it maps the pages ahead of the reader, and once a burst is done (its frames and
+      // deferred checksums no longer needed) it unmaps the windows behind it. The reader still maps pages
+      // itself if the worker never waits.
+      const std::function<bool()> idle_work = [&reader] { return reader.populate_ahead(); };
+      while (runtime::Burst* b = channel.receive(idle_work)) {
         if (b->has_deferred) b->check_deferred();
         engine.process_burst(b->pkts, b->n);
+        reader.release_behind(b->end_offset);
         channel.release(b);
       }
       engine.finish();
@@ -207,6 +214,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   };
   const auto submit = [&](runtime::Burst* b) {
     if (pipelined) {
+      b->end_offset = reader.offset();
       channel.publish(b);
     } else {
       engine.process_burst(b->pkts, b->n);

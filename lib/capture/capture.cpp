@@ -112,14 +112,44 @@ CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
   // (MADV_POPULATE_READ, Linux 5.14+) instead of one fault per 16 pages; where the kernel refuses, the
   // faults simply happen as before. Cache: prefetch the lines kPrefetchAhead bytes ahead, since the
   // hardware prefetcher stops at every 4 KiB page boundary and the checksum reads every payload byte.
-  if (pos_ + kPopulateWindow / 2 > populated_to_ && populated_to_ < size_) {
-    const uint64_t len = size_ - populated_to_ < kPopulateWindow ? size_ - populated_to_ : kPopulateWindow;
-    (void)::madvise(const_cast<uint8_t*>(base_) + populated_to_, len, MADV_POPULATE_READ);
-    populated_to_ += len;
+  if (pos_ >= next_publish_) {
+    read_pos_.store(pos_, std::memory_order_relaxed);
+    next_publish_ = pos_ + (1u << 20);
+  }
+  if (pos_ + kPopulateWindow / 2 > populated_to_.load(std::memory_order_relaxed)) {
+    (void)populate_window(pos_ + kPopulateWindow);
   }
   const uint64_t want = pos_ + kPrefetchAhead < size_ ? pos_ + kPrefetchAhead : size_;
   for (; prefetched_to_ < want; prefetched_to_ += 64) __builtin_prefetch(base_ + prefetched_to_);
   return pcapng_ ? next_pcapng(frame) : next_pcap(frame);
+}
+
+bool CaptureReader::populate_window(uint64_t limit) noexcept {
+  uint64_t from = populated_to_.load(std::memory_order_relaxed);
+  while (from < size_ && from < limit) {
+    const uint64_t len = size_ - from < kPopulateWindow ? size_ - from : kPopulateWindow;
+    if (populated_to_.compare_exchange_weak(from, from + len, std::memory_order_relaxed)) {
+      // Only page tables change: the reader may touch the window meanwhile and simply fault as before.
+      (void)::madvise(const_cast<uint8_t*>(base_) + from, len, MADV_POPULATE_READ);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool CaptureReader::populate_ahead() noexcept {
+  return populate_window(read_pos_.load(std::memory_order_relaxed) + kPopulateHorizon);
+}
+
+void CaptureReader::release_behind(uint64_t consumed) noexcept {
+  const uint64_t below = consumed / kPopulateWindow * kPopulateWindow;  // whole windows only
+  uint64_t from = released_to_.load(std::memory_order_relaxed);
+  while (from < below) {
+    if (released_to_.compare_exchange_weak(from, below, std::memory_order_relaxed)) {
+      (void)::madvise(const_cast<uint8_t*>(base_) + from, below - from, MADV_DONTNEED);
+      return;
+    }
+  }
 }
 
 [[gnu::always_inline]] inline CaptureReader::Next CaptureReader::next_pcap(Frame& frame) noexcept {

@@ -6,6 +6,7 @@
 // captures do), and cannot say at which byte offset a file is corrupt; both matter to users here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -46,6 +47,17 @@ class CaptureReader {
   /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
   Next next(Frame& frame) noexcept;
 
+  /// Maps the next window of the file into the page tables ahead of the reader (MADV_POPULATE_READ), up to
+  /// kPopulateHorizon past the reader's position. Safe to call from another thread while next() runs: the
+  /// replay engine thread calls it while it waits for bursts, so page-table work leaves the reader, which
+  /// is the busier thread. next() still maps a window itself when nobody did. True if it mapped one.
+  bool populate_ahead() noexcept;
+  /// Drops the page-table entries of every whole window below file offset `consumed` (MADV_DONTNEED: the
+  /// page cache keeps the data; touching such a page again simply faults it back in, so a wrong offset
+  /// costs time, never data). Any thread: the replay worker calls it as it finishes bursts, so unmapping
+  /// the capture is spread over the run on the worker instead of one munmap on the reader at the end.
+  void release_behind(uint64_t consumed) noexcept;
+
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   [[nodiscard]] uint64_t offset() const noexcept { return pos_; }
   [[nodiscard]] uint64_t size() const noexcept { return size_; }
@@ -72,12 +84,19 @@ class CaptureReader {
   bool parse_idb(uint64_t body, uint64_t body_len) noexcept;
   [[nodiscard]] uint64_t to_ns(const Interface& itf, uint64_t ts) const noexcept;
 
+  /// Claims the next window below `limit` and maps it; false when there is none.
+  bool populate_window(uint64_t limit) noexcept;
+
   static constexpr uint64_t kPopulateWindow = 8u << 20;  ///< multiple of the page size
+  static constexpr uint64_t kPopulateHorizon = 64u << 20;
   static constexpr uint64_t kPrefetchAhead = 2048;
 
   std::string path_;
   const uint8_t* base_ = nullptr;
-  uint64_t populated_to_ = 0;
+  std::atomic<uint64_t> populated_to_{0};  ///< windows below it are claimed (by either thread)
+  std::atomic<uint64_t> read_pos_{0};      ///< pos_, published every MiB for populate_ahead()
+  std::atomic<uint64_t> released_to_{0};   ///< windows below it were released (release_behind)
+  uint64_t next_publish_ = 0;
   uint64_t prefetched_to_ = 0;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;

@@ -97,13 +97,17 @@ uint32_t BurstChannel::queued() const noexcept { return rte_ring_count(full_.get
 
 Burst* BurstChannel::try_receive() noexcept { return dequeue_burst(full_.get()); }
 
-Burst* BurstChannel::receive() noexcept {
+Burst* BurstChannel::receive(const std::function<bool()>& idle_work) noexcept {
   Backoff backoff;
   while (true) {
     if (Burst* b = try_receive()) return b;
     // Read `closed_` before the last look: a burst published before close() is then always seen.
     if (closed_.load(std::memory_order_acquire)) return try_receive();
     ++consumer_waits_;
+    if (idle_work && idle_work()) {
+      backoff.reset();
+      continue;
+    }
     backoff.pause();
   }
 }

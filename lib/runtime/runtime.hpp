@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <type_traits>
 
@@ -96,6 +97,7 @@ struct Burst {
   /// consumer checks them with check_deferred() before processing. A live RX core frees its frames and
   /// never sets it.
   bool has_deferred = false;
+  uint64_t end_offset = 0;  ///< replay only: capture file offset just past the burst's last frame
   engine::ParsedPacket pkts[kBurstSize];
   packet::DeferredChecksum deferred[kBurstSize];
 
@@ -137,8 +139,9 @@ class BurstChannel {
   // ---- consumer thread ----
   /// The next published burst, or nullptr when none is waiting.
   [[nodiscard]] Burst* try_receive() noexcept;
-  /// The next published burst, waiting if needed; nullptr once the channel is closed and drained.
-  [[nodiscard]] Burst* receive() noexcept;
+  /// The next published burst, waiting if needed; nullptr once the channel is closed and drained. While it
+  /// waits it calls `idle_work` (if given), which returns true when it did something useful.
+  [[nodiscard]] Burst* receive(const std::function<bool()>& idle_work = {}) noexcept;
   /// Returns a processed burst to the pool.
   void release(Burst* burst) noexcept;
 
