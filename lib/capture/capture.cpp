@@ -142,7 +142,9 @@ bool CaptureReader::populate_ahead() noexcept {
 }
 
 void CaptureReader::release_behind(uint64_t consumed) noexcept {
-  const uint64_t below = consumed / kPopulateWindow * kPopulateWindow;  // whole windows only
+  // Whole windows inside the file only: advice past the mapping would reach whatever is mapped next to it.
+  const uint64_t limit = consumed < size_ ? consumed : size_;
+  const uint64_t below = limit / kPopulateWindow * kPopulateWindow;
   uint64_t from = released_to_.load(std::memory_order_relaxed);
   while (from < below) {
     if (released_to_.compare_exchange_weak(from, below, std::memory_order_relaxed)) {

@@ -88,6 +88,12 @@ TEST(CaptureReader, FramesSurvivePagesMappedAheadAndReleasedBehindByAnotherThrea
   }
   done.store(true);
   helper.join();
+  // Offsets past the end must stay inside the mapping: advice beyond it would hit whatever is mapped next
+  // (the first version crashed here, under load, on a thread stack).
+  std::vector<uint8_t> canary(1 << 20, 0x5a);
+  reader.release_behind(reader.size() + (256u << 20));
+  reader.release_behind(UINT64_MAX);
+  for (uint8_t c : canary) all_match &= c == 0x5a;
   EXPECT_TRUE(all_match);
   EXPECT_EQ(i, kFrames);
   EXPECT_EQ(reader.offset(), reader.size());
