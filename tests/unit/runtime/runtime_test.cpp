@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,29 @@ TEST(BurstChannel, DeliversEveryBurstInOrderThenEnds) {
   ASSERT_EQ(seen.size(), next);
   for (uint64_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], i);
   EXPECT_EQ(channel.try_receive(), nullptr);
+}
+
+TEST(BurstChannel, WaitingConsumerDoesIdleWorkUntilABurstComes) {
+  // One thread plays both sides: the idle work publishes a burst on its third call, so receive() must have
+  // called it exactly three times; after close() it still calls it while nothing is left, then ends.
+  BurstChannel channel(2);
+  int idle_calls = 0;
+  const std::function<bool()> idle = [&] {
+    if (++idle_calls == 3) {
+      Burst* b = channel.acquire();
+      b->n = 7;
+      channel.publish(b);
+    }
+    return true;
+  };
+  Burst* got = channel.receive(idle);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->n, 7u);
+  EXPECT_EQ(idle_calls, 3);
+  channel.release(got);
+  channel.close();
+  EXPECT_EQ(channel.receive(idle), nullptr);
+  EXPECT_EQ(idle_calls, 3);  // closed and drained: it returns at once
 }
 
 TEST(BurstChannel, PoolIsBoundedAndRecycled) {
