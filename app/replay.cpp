@@ -178,15 +178,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     pinning.emplace();
     worker = std::thread([&engine, &channel, &session_channel, &pinning, &reader] {
       pinning->pin_worker();
-      // The worker also takes the capture mapping's kernel work off the reader, the busier thread: while it
-      // waits for bursts it maps the pages ahead of the reader, and once a burst is done (its frames and
-      // deferred checksums no longer needed) it unmaps the windows behind it. The reader still maps pages
-      // itself if the worker never waits.
+      // While it waits for bursts the worker maps the capture's pages ahead of the reader.
       const std::function<bool()> idle_work = [&reader] { return reader.populate_ahead(); };
       while (runtime::Burst* b = channel.receive(idle_work)) {
         if (b->has_deferred) b->check_deferred();
         engine.process_burst(b->pkts, b->n);
-        reader.release_behind(b->end_offset);
         channel.release(b);
       }
       engine.finish();
@@ -195,6 +191,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   }
   // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
   // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
+  // The kernel work of the capture mapping goes to whichever thread waits for the other: the worker maps
+  // pages ahead while it waits for bursts, the reader unmaps the windows behind the worker while it waits
+  // for free bursts (instead of one 223 MB munmap at the end). Whoever does not wait does neither; the
+  // reader still maps pages itself when nobody did, and the destructor unmaps the rest.
+  uint64_t consumed_offset = 0;  ///< the capture below it is no longer referenced by any burst
   runtime::Burst inline_burst;
   const auto next_burst = [&] {
     if (!pipelined) {
@@ -205,10 +206,15 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     runtime::Backoff backoff;
     while (true) {
       if (runtime::Burst* b = channel.try_acquire()) {
+        // A burst back from the worker was processed, and every burst before it: the capture below its
+        // end is no longer needed (its frames, their deferred checksums).
+        if (b->end_offset > consumed_offset) consumed_offset = b->end_offset;
         b->n = 0;
         return b;
       }
       if (drained_to && session_channel.drain(*drained_to, 16) > 0) continue;
+      // Waiting on the worker: unmap the capture behind it, or map pages ahead (CaptureReader).
+      if (reader.release_behind(consumed_offset) || reader.populate_ahead()) continue;
       backoff.pause();
     }
   };

@@ -141,7 +141,7 @@ bool CaptureReader::populate_ahead() noexcept {
   return populate_window(read_pos_.load(std::memory_order_relaxed) + kPopulateHorizon);
 }
 
-void CaptureReader::release_behind(uint64_t consumed) noexcept {
+bool CaptureReader::release_behind(uint64_t consumed) noexcept {
   // Whole windows inside the file only: advice past the mapping would reach whatever is mapped next to it.
   const uint64_t limit = consumed < size_ ? consumed : size_;
   const uint64_t below = limit / kPopulateWindow * kPopulateWindow;
@@ -149,9 +149,10 @@ void CaptureReader::release_behind(uint64_t consumed) noexcept {
   while (from < below) {
     if (released_to_.compare_exchange_weak(from, below, std::memory_order_relaxed)) {
       (void)::madvise(const_cast<uint8_t*>(base_) + from, below - from, MADV_DONTNEED);
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 [[gnu::always_inline]] inline CaptureReader::Next CaptureReader::next_pcap(Frame& frame) noexcept {

@@ -54,9 +54,9 @@ class CaptureReader {
   bool populate_ahead() noexcept;
   /// Drops the page-table entries of every whole window below file offset `consumed` (MADV_DONTNEED: the
   /// page cache keeps the data; touching such a page again simply faults it back in, so a wrong offset
-  /// costs time, never data). Any thread: the replay worker calls it as it finishes bursts, so unmapping
-  /// the capture is spread over the run on the worker instead of one munmap on the reader at the end.
-  void release_behind(uint64_t consumed) noexcept;
+  /// costs time, never data). Any thread: replay calls it while a thread waits, so unmapping the capture is
+  /// spread over the run instead of one munmap at the end. True if it released a window.
+  bool release_behind(uint64_t consumed) noexcept;
 
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   [[nodiscard]] uint64_t offset() const noexcept { return pos_; }
