@@ -165,7 +165,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   // instead of being faulted in whole for --flow-capacity (flow::IndexSizing).
   engine::EngineConfig engine_config = options.engine;
   engine_config.index_sizing = flow::IndexSizing::kGrowing;
-  engine::SessionEngine engine(engine_config, session_sink, pipelined ? nullptr : bucket_out);
+  // One thread: the engine keeps the buckets, and keeps counting late sessions even when nobody wants the
+  // buckets (the summary prints the count). Two: the BucketRebuilder does, on this thread.
+  buckets::DiscardBuckets unwanted_buckets;
+  engine::SessionEngine engine(engine_config, session_sink,
+                               pipelined ? nullptr : (bucket_out != nullptr ? bucket_out : &unwanted_buckets));
   if (!engine.ok()) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");

@@ -193,7 +193,7 @@ void SessionEngine::maintain(bool idle) noexcept {
   if (budget > high_water) budget = high_water;
   sweep(static_cast<uint32_t>(budget));
   settled_ns_ = watermark_ns_;
-  ring_.advance(watermark_ns_, bucket_sink());
+  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
 }
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
@@ -354,7 +354,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   } else if (s.counted_as != rec.state) {
     ++counters_.verdict_changed_after_close;
   }
-  ring_.add(summarize(rec), watermark_ns_);
+  if (bucket_sink_ != nullptr) ring_.add(summarize(rec), watermark_ns_);
   if (session_sink_ != nullptr) session_sink_->on_session(rec);
 }
 
@@ -367,7 +367,7 @@ void SessionEngine::finish() noexcept {
     finalize(idx, EndReason::kEndOfInput);
     table_.erase(idx);
   }
-  ring_.flush(bucket_sink());
+  if (bucket_sink_ != nullptr) ring_.flush(*bucket_sink_);
 }
 
 }  // namespace synscope::engine

@@ -155,8 +155,10 @@ struct EngineCounters {
 
 class SessionEngine {
  public:
-  /// Reserves the flow table and bucket ring. Sinks may be null (then records/buckets are discarded);
-  /// they must outlive the engine. Check ok() before use: false when memory could not be reserved.
+  /// Reserves the flow table and bucket ring. Sinks must outlive the engine. A null session sink discards
+  /// the records; a null bucket sink means the engine keeps no buckets at all (bucket_ring() stays empty):
+  /// the caller rebuilds them from the records' settled_ns, as the live stats core and the two-thread
+  /// replay do. Check ok() before use: false when memory could not be reserved.
   SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets);
   [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
 
@@ -204,13 +206,10 @@ class SessionEngine {
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
   [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
-  /// Buckets are settled even when nobody wants them, so the ring keeps moving with time.
-  buckets::BucketSink& bucket_sink() noexcept { return bucket_sink_ != nullptr ? *bucket_sink_ : discard_buckets_; }
 
   EngineConfig config_;
   SessionSink* session_sink_;
   buckets::BucketSink* bucket_sink_;
-  buckets::DiscardBuckets discard_buckets_;
   flow::FlowTable<FlowEntry> table_;
   buckets::BucketRing ring_;
   EngineCounters counters_;
