@@ -27,7 +27,8 @@ uint64_t splitmix(uint64_t x) noexcept {
 bool NetworkSet::add(std::string_view cidr) {
   const size_t slash = cidr.find('/');
   Prefix p{};
-  if (!packet::parse_ip(cidr.substr(0, slash), p.addr, p.ip_version)) return false;
+  packet::IpAddr addr;
+  if (!packet::parse_ip(cidr.substr(0, slash), addr, p.ip_version)) return false;
   const unsigned max_len = p.ip_version == 4 ? 32 : 128;
   unsigned len = max_len;
   if (slash != std::string_view::npos) {
@@ -40,22 +41,24 @@ bool NetworkSet::add(std::string_view cidr) {
     }
     if (len > max_len) return false;
   }
-  p.len = static_cast<uint8_t>(len);
+  uint8_t mask_bytes[16] = {};
+  for (unsigned bit = 0; bit < len; ++bit) mask_bytes[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+  std::memcpy(p.mask, mask_bytes, 16);
+  std::memcpy(p.word, addr.bytes.data(), 16);
+  p.word[0] &= p.mask[0];
+  p.word[1] &= p.mask[1];
   prefixes_.push_back(p);
   text_.emplace_back(cidr);
   return true;
 }
 
 bool NetworkSet::contains(const packet::IpAddr& addr, uint8_t ip_version) const noexcept {
+  uint64_t a[2];
+  std::memcpy(a, addr.bytes.data(), 16);
   for (const Prefix& p : prefixes_) {
-    if (p.ip_version != ip_version) continue;
-    const unsigned full = p.len / 8, rest = p.len % 8;
-    if (std::memcmp(addr.bytes.data(), p.addr.bytes.data(), full) != 0) continue;
-    if (rest != 0) {
-      const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
-      if ((addr.bytes[full] & mask) != (p.addr.bytes[full] & mask)) continue;
+    if (p.ip_version == ip_version && (a[0] & p.mask[0]) == p.word[0] && (a[1] & p.mask[1]) == p.word[1]) {
+      return true;
     }
-    return true;
   }
   return false;
 }

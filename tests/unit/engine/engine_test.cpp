@@ -1,9 +1,11 @@
-// SessionEngine: frame accounting, reuse, eviction when full, expiry, perspectives.
+// SessionEngine: frame accounting, reuse, eviction when full, expiry, perspectives; NetworkSet against its
+// definition.
 #include "engine/engine.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <vector>
 
 namespace synscope::engine {
@@ -184,6 +186,46 @@ TEST(NetworkSet, ParsesAndRejects) {
   EXPECT_TRUE(s.contains(a, v));
   ASSERT_TRUE(packet::parse_ip("11.0.0.1", a, v));
   EXPECT_FALSE(s.contains(a, v));
+}
+
+TEST(NetworkSet, MatchesABitByBitReferenceAtEveryPrefixLength) {
+  // For every length of IPv4 and IPv6 prefix: random addresses, half of them forced to share the prefix's
+  // first `len` bits (half of those then one bit off), judged against the definition (the first len bits
+  // equal). An IPv4 address never matches an IPv6 prefix and back.
+  std::mt19937_64 rng(11);
+  const auto random_addr = [&](uint8_t version) {
+    packet::IpAddr a{};
+    for (size_t i = 0; i < (version == 4 ? 4u : 16u); ++i) a.bytes[i] = static_cast<uint8_t>(rng());
+    return a;
+  };
+  const auto bit = [](const packet::IpAddr& a, unsigned i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; };
+  for (const uint8_t version : {uint8_t{4}, uint8_t{6}}) {
+    const unsigned max_len = version == 4 ? 32 : 128;
+    for (unsigned len = 0; len <= max_len; ++len) {
+      const packet::IpAddr net = random_addr(version);
+      char text[64];
+      const size_t n = packet::format_ip(net, version, text, sizeof(text));
+      NetworkSet s;
+      ASSERT_TRUE(s.add(std::string(text, n) + "/" + std::to_string(len))) << text << "/" << len;
+      for (int k = 0; k < 200; ++k) {
+        packet::IpAddr a = random_addr(version);
+        if (k % 2 == 0) {
+          for (unsigned i = 0; i < len; ++i) {
+            const uint8_t m = static_cast<uint8_t>(0x80 >> (i % 8));
+            a.bytes[i / 8] = static_cast<uint8_t>(bit(net, i) ? a.bytes[i / 8] | m : a.bytes[i / 8] & ~m);
+          }
+          if (k % 4 == 2 && len > 0) {  // a near miss: one bit of the prefix flipped, often the last ones
+            const unsigned i = k % 8 == 2 ? len - 1 : static_cast<unsigned>(rng() % len);
+            a.bytes[i / 8] ^= static_cast<uint8_t>(0x80 >> (i % 8));
+          }
+        }
+        bool expected = true;
+        for (unsigned i = 0; i < len; ++i) expected &= bit(a, i) == bit(net, i);
+        ASSERT_EQ(s.contains(a, version), expected) << "len " << len << " k " << k;
+        ASSERT_FALSE(s.contains(a, version == 4 ? 6 : 4));
+      }
+    }
+  }
 }
 
 }  // namespace
