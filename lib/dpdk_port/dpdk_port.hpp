@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "packet/packet.hpp"
+
 namespace synscope::dpdk_port {
 
 class PortError : public std::runtime_error {
@@ -47,7 +49,18 @@ struct Port {
   uint16_t rx_queues = 0;
   bool rss = false;        ///< symmetric RSS programmed (false: one queue, or the sender spreads)
   bool timestamps = false; ///< RX timestamps delivered in the mbuf dynfield
+  bool tcp_checksums = false;  ///< the NIC verifies TCP checksums (RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 };
+
+/// The NIC's word on a received frame's L4 checksum, from the mbuf's RX offload flags.
+[[nodiscard]] inline packet::NicChecksum nic_checksum(const rte_mbuf* m) noexcept {
+  switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_L4_CKSUM_GOOD: return packet::NicChecksum::kGood;
+    case RTE_MBUF_F_RX_L4_CKSUM_BAD: return packet::NicChecksum::kBad;
+    case RTE_MBUF_F_RX_L4_CKSUM_NONE: return packet::NicChecksum::kNotInData;
+    default: return packet::NicChecksum::kUnknown;
+  }
+}
 
 /// NIC-level counters (rte_eth_stats); read from a control thread.
 struct PortStats {

@@ -80,8 +80,13 @@ struct DataPlane::Core {
         const rte_mbuf* m = mbufs[i];
         const uint64_t ts = packet_clock ? rx_timestamp.ns(m, last_packet_ns) : now;
         last_packet_ns = ts;
+        // The checksum is resolved here, with the NIC's word when it gave one (the frame is freed below).
+        packet::DeferredChecksum sum;
         classifier.classify(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts,
-                            parsed[i]);
+                            parsed[i], &sum);
+        if (!sum.ok(dpdk_port::nic_checksum(m), parsed[i].meta.tunnel_depth)) {
+          parsed[i].verdict = packet::Verdict::kBadChecksum;
+        }
         bytes += m->pkt_len;
       }
       stats.rx_packets[qi] += n;

@@ -94,6 +94,14 @@ struct ParseOptions {
   uint8_t max_tunnel_depth = 4;  ///< deeper encapsulations are counted as kTunnelUnsupported
 };
 
+/// What the receiving NIC said about a frame's L4 checksum (DPDK RX offload flags; kUnknown without them).
+enum class NicChecksum : uint8_t {
+  kUnknown,
+  kGood,
+  kBad,
+  kNotInData,  ///< the data was verified but the field never filled in (a local sender's offload): intact
+};
+
 /// A TCP checksum the parser was asked to leave for later (parse_frame's `deferred`): where the segment and
 /// its IP header lie in the frame, which must still be in memory when ok() is called. Lets a replay hand
 /// the payload sum to whichever thread has time for it; a live RX core frees its frames and never defers.
@@ -104,6 +112,13 @@ struct DeferredChecksum {
   uint8_t ip_version = 0;
   /// True when the segment's checksum is right (the check parse_frame would have made).
   [[nodiscard]] bool ok() const noexcept;
+  /// The same, taking the NIC's word when it has one: only for a segment outside any tunnel, since a NIC
+  /// checks the outermost L4 header (inside a tunnel, or without a word, the sum is computed here).
+  [[nodiscard]] bool ok(NicChecksum nic, uint8_t tunnel_depth) const noexcept {
+    if (ip == nullptr) return true;
+    if (tunnel_depth == 0 && nic != NicChecksum::kUnknown) return nic != NicChecksum::kBad;
+    return ok();
+  }
 };
 
 /// Parses one frame. On kTcp `out` holds the segment; on any other verdict `out` is unspecified.

@@ -233,6 +233,31 @@ TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
   EXPECT_EQ(d.ip, nullptr);
 }
 
+TEST(Parse, NicChecksumWordIsTakenOnlyOutsideTunnels) {
+  // A live RX core asks the NIC first: its good/bad decides a plain segment without summing; inside a
+  // tunnel (the NIC checked the outer header) or without a word, the sum is made here.
+  ParseOptions o;
+  PacketMeta m;
+  Bytes good = ether(0x0800, v4_segment(tcp_flag::kAck, 40));
+  Bytes bad = good;
+  bad.back() ^= 0x11;
+  DeferredChecksum g, b;
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, good.data(), static_cast<uint32_t>(good.size()), o, m, &g), Verdict::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &b), Verdict::kTcp);
+  // No word: software.
+  EXPECT_TRUE(g.ok(NicChecksum::kUnknown, 0));
+  EXPECT_FALSE(b.ok(NicChecksum::kUnknown, 0));
+  // Outside a tunnel the NIC's word wins (it saw the frame on the wire; these bytes are what it judged).
+  EXPECT_FALSE(g.ok(NicChecksum::kBad, 0));
+  EXPECT_TRUE(b.ok(NicChecksum::kGood, 0));
+  EXPECT_TRUE(b.ok(NicChecksum::kNotInData, 0));  // data verified, field left for offload: intact
+  // Inside a tunnel the word is about the outer header: ignored.
+  EXPECT_TRUE(g.ok(NicChecksum::kBad, 1));
+  EXPECT_FALSE(b.ok(NicChecksum::kGood, 1));
+  // Nothing deferred (not TCP, or checksums off): always fine.
+  EXPECT_TRUE(DeferredChecksum{}.ok(NicChecksum::kBad, 0));
+}
+
 TEST(Parse, BadHeaders) {
   PacketMeta m;
   Bytes bad_doff = ether(0x0800, v4_segment());
