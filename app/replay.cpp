@@ -71,8 +71,8 @@ class BucketRebuilder final : public engine::SessionSink {
 
 /// Gives the replay's two threads a CPU each: the caller (reader) the first CPU this process may use, the
 /// worker the second. Left to the scheduler they were now and then stacked on one CPU or moved between
-/// them mid-run: pinned, a 1M-frame replay took ~5% less wall and CPU time. Nothing is pinned with fewer than two
-/// usable CPUs; the caller's own mask comes back when this object goes.
+/// them mid-run; pinned, a 1M-frame replay took ~5% less wall and CPU time. Nothing is pinned with fewer
+/// than two usable CPUs; the caller's own mask comes back when this object goes.
 class ThreadPinning {
  public:
   ThreadPinning() noexcept {
@@ -193,13 +193,13 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       session_channel.mark_done();
     });
   }
-  // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
-  // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
   // The kernel work of the capture mapping goes to whichever thread waits for the other: the worker maps
   // pages ahead while it waits for bursts, the reader unmaps the windows behind the worker while it waits
   // for free bursts (instead of one 223 MB munmap at the end). Whoever does not wait does neither; the
   // reader still maps pages itself when nobody did, and the destructor unmaps the rest.
-  uint64_t consumed_offset = 0;  ///< the capture below it is no longer referenced by any burst
+  uint64_t consumed_offset = 0;  // the capture below it is no longer referenced by any burst
+  // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
+  // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
   runtime::Burst inline_burst;
   const auto next_burst = [&] {
     if (!pipelined) {
