@@ -49,8 +49,8 @@ class CaptureReader {
 
   /// Maps the next window of the file into the page tables ahead of the reader (MADV_POPULATE_READ), up to
   /// kPopulateHorizon past the reader's position. Safe to call from another thread while next() runs: the
-  /// replay engine thread calls it while it waits for bursts, so page-table work leaves the reader, which
-  /// is the busier thread. next() still maps a window itself when nobody did. True if it mapped one.
+  /// replay engine thread calls it while it waits for bursts, so page-table work leaves the reader when the
+  /// engine has time to spare. next() still maps a window itself when nobody did. True if it mapped one.
   bool populate_ahead() noexcept;
   /// Drops the page-table entries of every whole window below file offset `consumed` (MADV_DONTNEED: the
   /// page cache keeps the data; touching such a page again simply faults it back in, so a wrong offset

@@ -108,7 +108,7 @@ void unmap(void* p, size_t bytes) noexcept;
 
 /// How a FlowTable sizes its slot index. Both reserve the index for `capacity` at start (address space only).
 enum class IndexSizing : uint8_t {
-  /// The whole index from the start: no insert ever pauses. For live RX cores.
+  /// The whole index from the start: no insert ever pauses. For live cores.
   kFull,
   /// Starts at kInitialSlots and doubles (rehashing the live entries) whenever it would pass half full, up
   /// to the full size. For replay: a capture with 20k concurrent flows touches 256 KiB of index instead of

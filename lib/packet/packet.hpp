@@ -104,7 +104,8 @@ enum class NicChecksum : uint8_t {
 
 /// A TCP checksum the parser was asked to leave for later (parse_frame's `deferred`): where the segment and
 /// its IP header lie in the frame, which must still be in memory when ok() is called. Lets a replay hand
-/// the payload sum to whichever thread has time for it; a live RX core frees its frames and never defers.
+/// the payload sum to whichever thread has time for it, and a live RX core take the NIC's word instead of
+/// summing (it resolves the check at once, before freeing the frame).
 struct DeferredChecksum {
   const uint8_t* ip = nullptr;  ///< nullptr: nothing was deferred (not TCP, not checkable, or checked)
   const uint8_t* segment = nullptr;
