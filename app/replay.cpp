@@ -36,37 +36,30 @@ struct BucketTee final : buckets::BucketSink {
 };
 
 /// --threads 2: the consumers live on the reader thread, so the engine thread's buckets are rebuilt here
-/// from its session records, as the live stats core does: each record carries the time its engine had
-/// settled its own buckets to, and settling this ring to exactly that before adding the record gives the
-/// engine's bucket records. Sessions and buckets then reach the consumers (the alert engine needs both)
-/// on one thread, in the engine's order.
+/// from its session records (engine::RecordBuckets, as the live stats core does). Sessions and buckets then
+/// reach the consumers (the alert engine needs both) on one thread, in the engine's order.
 class BucketRebuilder final : public engine::SessionSink {
  public:
   BucketRebuilder(const engine::EngineConfig& config, engine::SessionSink* sessions, buckets::BucketSink* buckets)
-      : ring_(config.bucket_span_ns, config.bucket_settle_ns), sessions_(sessions), buckets_(buckets) {}
+      : buckets_(config.bucket_span_ns, config.bucket_settle_ns), sessions_(sessions),
+        bucket_sink_(buckets != nullptr ? *buckets : discard_) {}
 
   // The ring settles even when nobody wants buckets (as the engine's own does), so its late-session count,
   // printed in the summary, is the one --threads 1 prints.
   void on_session(const engine::SessionRecord& r) override {
-    if (r.settled_ns > settled_ns_) {
-      settled_ns_ = r.settled_ns;
-      ring_.advance(settled_ns_, bucket_sink());
-    }
+    buckets_.settle(r.settled_ns, bucket_sink_);
     if (sessions_ != nullptr) sessions_->on_session(r);
-    ring_.add(engine::summarize(r), r.emitted_ns);
+    buckets_.add(r);
   }
   /// After the last session: emits every bucket held.
-  void finish() { ring_.flush(bucket_sink()); }
-  [[nodiscard]] uint64_t late_sessions() const noexcept { return ring_.late_sessions(); }
+  void finish() { buckets_.flush(bucket_sink_); }
+  [[nodiscard]] uint64_t late_sessions() const noexcept { return buckets_.late_sessions(); }
 
  private:
-  buckets::BucketSink& bucket_sink() noexcept { return buckets_ != nullptr ? *buckets_ : discard_; }
-
-  buckets::BucketRing ring_;
+  engine::RecordBuckets buckets_;
   engine::SessionSink* sessions_;
-  buckets::BucketSink* buckets_;
   buckets::DiscardBuckets discard_;
-  uint64_t settled_ns_ = 0;
+  buckets::BucketSink& bucket_sink_;
 };
 
 /// Gives the replay's two threads a CPU each: the caller (reader) the first CPU this process may use, the

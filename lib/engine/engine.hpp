@@ -105,6 +105,31 @@ class SessionSink {
   virtual void on_session(const SessionRecord& record) = 0;
 };
 
+/// An engine's bucket records rebuilt from its session records on another thread (the live stats core, the
+/// two-thread replay), which is how an engine with no bucket sink still yields buckets. Each record carries
+/// the time its engine had settled its own buckets to (settled_ns); settling to exactly that before adding
+/// the record gives the bucket records the engine itself would have written.
+class RecordBuckets {
+ public:
+  RecordBuckets(uint64_t span_ns, uint64_t settle_ns) : ring_(span_ns, settle_ns) {}
+  /// Emits the buckets settled by time `t` to `sink`; earlier or equal times change nothing.
+  void settle(uint64_t t, buckets::BucketSink& sink) {
+    if (t <= settled_ns_) return;
+    settled_ns_ = t;
+    ring_.advance(t, sink);
+  }
+  /// Counts a record in its bucket: call settle(record.settled_ns, ...) first.
+  void add(const SessionRecord& record) noexcept { ring_.add(summarize(record), record.emitted_ns); }
+  /// After the last record: emits every bucket held.
+  void flush(buckets::BucketSink& sink) { ring_.flush(sink); }
+  [[nodiscard]] uint64_t settled_ns() const noexcept { return settled_ns_; }
+  [[nodiscard]] uint64_t late_sessions() const noexcept { return ring_.late_sessions(); }
+
+ private:
+  buckets::BucketRing ring_;
+  uint64_t settled_ns_ = 0;
+};
+
 struct EngineConfig {
   tcp_session::SessionConfig session;
   uint32_t flow_capacity = 1u << 20;

@@ -252,7 +252,7 @@ struct DataPlane::Core {
 class DataPlane::Stats final : public engine::SessionSink, public buckets::BucketSink {
  public:
   Stats(const LiveConfig& config, std::vector<Core*> engines)
-      : engines_(std::move(engines)), ring_(config.engine.bucket_span_ns, config.engine.bucket_settle_ns) {
+      : engines_(std::move(engines)), buckets_(config.engine.bucket_span_ns, config.engine.bucket_settle_ns) {
     if (!config.sessions_out.empty()) {
       sessions_file_ = std::make_unique<output::OutputFile>(config.sessions_out);
       session_writer_ = std::make_unique<output::SessionJsonWriter>(*sessions_file_);
@@ -301,7 +301,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   void finish() {
     while (merge(/*final=*/true) > 0) {
     }
-    ring_.flush(*this);
+    buckets_.flush(*this);
     publish();
   }
 
@@ -312,7 +312,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   void on_session(const engine::SessionRecord& r) override {
     if (session_writer_) session_writer_->on_session(r);
     if (alert_engine_) alert_engine_->on_session(r);
-    ring_.add(engine::summarize(r), r.emitted_ns);
+    buckets_.add(r);
     ++stats_.sessions_written;
   }
 
@@ -341,7 +341,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   }
 
   void publish() noexcept {
-    stats_.late_sessions = ring_.late_sessions();
+    stats_.late_sessions = buckets_.late_sessions();
     mirror.publish(stats_);
   }
 
@@ -378,8 +378,8 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
           bound = published;
         }
       }
-      // Each record carries the time its engine had settled its own buckets to when it wrote it; settling
-      // the merged ring to exactly that before adding the record reproduces replay's bucket records.
+      // Records come out in settled_ns order, so settling the merged buckets to each record's settled_ns
+      // before adding it reproduces replay's bucket records (engine::RecordBuckets).
       if (best == nullptr || (best_t > bound && !pressed)) {
         if (bound != UINT64_MAX) settle(bound);
         break;
@@ -392,9 +392,8 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
   }
 
   void settle(uint64_t t) noexcept {
-    if (t <= stats_.watermark_ns) return;
-    stats_.watermark_ns = t;
-    ring_.advance(t, *this);
+    buckets_.settle(t, *this);
+    stats_.watermark_ns = buckets_.settled_ns();
   }
 
  public:
@@ -403,7 +402,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
 
  private:
   std::vector<Core*> engines_;
-  buckets::BucketRing ring_;
+  engine::RecordBuckets buckets_;  ///< the engines' buckets, rebuilt from their merged records
   std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_;
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
