@@ -36,6 +36,11 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 40 && std::has_unique_object_representations_v<FlowKey>);
 
+/// A key's last 8 bytes (ports, version, zero padding) as one word: the value memcpy gives on little-endian.
+[[nodiscard]] inline uint64_t key_tail_word(uint16_t port_lo, uint16_t port_hi, uint8_t ip_version) noexcept {
+  return uint64_t{port_lo} | uint64_t{port_hi} << 16 | uint64_t{ip_version} << 32;
+}
+
 /// Builds the canonical key of a packet; `from_lo` tells whether the packet's sender is the key's lo side.
 /// The order is any fixed total order on (address, port), not a textual one: addresses compare as two
 /// native 64-bit words. Inline and branch-light because every packet pays it twice (classify, engine);
@@ -54,7 +59,7 @@ inline FlowKey make_key(const packet::PacketMeta& pkt, bool& from_lo) noexcept {
   const uint16_t port_lo = from_lo ? pkt.src_port : pkt.dst_port;
   const uint16_t port_hi = from_lo ? pkt.dst_port : pkt.src_port;
   static_assert(offsetof(FlowKey, port_lo) == 32 && std::endian::native == std::endian::little);
-  const uint64_t tail = uint64_t{port_lo} | uint64_t{port_hi} << 16 | uint64_t{pkt.ip_version} << 32;
+  const uint64_t tail = key_tail_word(port_lo, port_hi, pkt.ip_version);
   std::memcpy(reinterpret_cast<char*>(&key) + offsetof(FlowKey, port_lo), &tail, sizeof(tail));
   return key;
 }
@@ -100,7 +105,7 @@ inline uint64_t FlowHasher::operator()(const FlowKey& key) const noexcept {
   // writes it as one 8-byte store, which narrow loads forward from.
   uint64_t w[5];
   std::memcpy(w, &key, 32);
-  w[4] = uint64_t{key.port_lo} | uint64_t{key.port_hi} << 16 | uint64_t{key.ip_version} << 32;
+  w[4] = key_tail_word(key.port_lo, key.port_hi, key.ip_version);
   uint64_t h = s0_;
   for (int i = 0; i < 5; ++i) h = mix(h ^ w[i], s1_ + kOdd[i]);
   return mix(h, s0_ ^ 0x9e3779b97f4a7c15ULL);
