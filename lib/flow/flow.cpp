@@ -8,7 +8,7 @@
 
 namespace synscope::flow {
 
-void* map_zeroed(size_t bytes, bool huge_pages) noexcept {
+void* map_zeroed(size_t bytes, Paging paging) noexcept {
   if (bytes == 0) bytes = 1;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
@@ -17,7 +17,14 @@ void* map_zeroed(size_t bytes, bool huge_pages) noexcept {
   // faults matter more than they look: the first read of a fresh page maps the shared zero page and the
   // first write then copies it, which flushes the TLB of every core running this process (an IPI, a VM
   // exit under virtualisation) — 15% of worker time in a two-thread replay before this.
-  if (huge_pages) (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t end = begin + bytes;
+  uintptr_t huge_from = begin;
+  if (paging == Paging::kHugeAfterFirst2MiB) huge_from = (begin + kHugePage + kHugePage - 1) & ~(kHugePage - 1);
+  if (paging != Paging::kSmall && huge_from < end) {
+    (void)::madvise(reinterpret_cast<void*>(huge_from), end - huge_from, MADV_HUGEPAGE);
+  }
   return p;
 }
 

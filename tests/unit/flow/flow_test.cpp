@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <string>
 #include <random>
 
 namespace synscope::flow {
@@ -140,6 +143,47 @@ TEST(FlowTable, GrowingIndexStaysSmallForFewFlows) {
   for (uint32_t n = 0; n < 1000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
   EXPECT_EQ(t.index_slots(), 16384u);  // not the 2 M slots (16 MiB) a full index of a million flows takes
   for (uint32_t n = 0; n < 1000; ++n) EXPECT_NE(t.find(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
+}
+
+/// AnonHugePages (kB) of the mapping that holds `addr`, from /proc/self/smaps; -1 when not found.
+long anon_huge_kb(const void* addr) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = a >= lo && a < hi;
+    } else if (inside && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stol(line.substr(14));
+    }
+  }
+  return -1;
+}
+
+TEST(MapZeroed, SmallPagesForTheFirst2MiBWhenAsked) {
+  constexpr size_t kBytes = size_t{16} << 20;
+  constexpr size_t kMiB = size_t{1} << 20;
+  auto* huge = static_cast<uint8_t*>(map_zeroed(kBytes, Paging::kHuge));
+  auto* mixed = static_cast<uint8_t*>(map_zeroed(kBytes, Paging::kHugeAfterFirst2MiB));
+  ASSERT_NE(huge, nullptr);
+  ASSERT_NE(mixed, nullptr);
+  // Touch one byte in the first 2 MiB and one at 12 MiB (past the first aligned huge page boundary).
+  huge[4 * kMiB] = 1;
+  mixed[100] = 1;
+  mixed[12 * kMiB] = 1;
+  EXPECT_EQ(mixed[101], 0);
+  EXPECT_EQ(mixed[12 * kMiB + 1], 0);
+  const long control = anon_huge_kb(huge + 4 * kMiB);
+  if (control <= 0) {
+    unmap(huge, kBytes);
+    unmap(mixed, kBytes);
+    GTEST_SKIP() << "transparent huge pages not available here (THP off, or no free 2 MiB page)";
+  }
+  EXPECT_EQ(anon_huge_kb(mixed + 100), 0) << "the first 2 MiB must use small pages";
+  EXPECT_GT(anon_huge_kb(mixed + 12 * kMiB), 0) << "past the first 2 MiB, huge pages as for kHuge";
+  unmap(huge, kBytes);
+  unmap(mixed, kBytes);
 }
 
 }  // namespace
