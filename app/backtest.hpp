@@ -14,7 +14,7 @@ namespace synscope::app {
 struct BacktestOptions {
   std::string input;
   std::string output;
-  detector::DetectorConfig model;
+  detector::DetectorConfig model = detector::metric_series_config();
   detector::AlertPolicy policy;
   bool raw_scores = false;  ///< write every bucket's score instead of alert transitions only
 };

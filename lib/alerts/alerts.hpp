@@ -89,7 +89,7 @@ struct ServerKey {
 
 /// The detector settings for failed-session series. One large incident (a SYN flood scoring z = 50) must
 /// not make the model blind to the next one for days, so a series' typical maximum z may grow only 25% per
-/// bucket here (the NAB backtest keeps 2x, which suits its one-detection-per-window scoring).
+/// bucket here (the backtest's metric-series settings allow 4x, which suits NAB's one-detection-per-window scoring).
 /// Network traffic is quieter at weekends: before a week of history exists, weekend hours learn their own
 /// profile, so Monday morning is not compared with Sunday (on a 12-day generated capture with weekends at
 /// 30% this removed 5 of 6 Monday-morning false alerts; NAB's tweet series score 1.7 points lower with it,

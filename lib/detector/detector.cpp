@@ -25,6 +25,19 @@ size_t day_kind(int week_cell, const DetectorConfig& cfg) noexcept {
 
 }  // namespace
 
+DetectorConfig metric_series_config() noexcept {
+  DetectorConfig c;
+  c.profile_alpha = 0.4;
+  c.drift_alpha = 0.045;
+  c.scale_alpha = 0.1;
+  c.clip_sigma = 2.25;
+  c.rel_scale_floor = 0.015;
+  c.cusum_slack = 0.2;
+  c.tail_halflife_days = 2.5;
+  c.tail_growth = 4.0;
+  return c;
+}
+
 Severity severity_of(double score) noexcept {
   if (score >= 75) return Severity::kCritical;
   if (score >= 50) return Severity::kMajor;
@@ -105,7 +118,8 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   if (calibrated > cfg.score_knee) score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
   const double day_buckets = std::max(1.0, kDay / cfg.bucket_s);
   const bool warming_up = n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay;
-  if (warming_up || score < cfg.tail_freeze_score) {
+  // Tails learn after warm-up only (see the header); until then they stay at their floor of 3.
+  if (!warming_up && score < cfg.tail_freeze_score) {
     const double decay = std::pow(0.5, 1.0 / (cfg.tail_halflife_days * day_buckets));
     tail_z_ = std::max(std::min(z, cfg.tail_growth * tail), tail_z_ * decay);
     tail_c_ = std::max(std::min(cusum_ / 2.0, cfg.tail_growth * tail_c), tail_c_ * decay);

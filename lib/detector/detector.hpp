@@ -23,7 +23,10 @@
 //    saturating: score = 100 · (1 - 2^-((e - knee) / halving)); with the defaults e = 3 → 34, 5 → 62,
 //    8 → 83. Separate tails matter for spiky series: one usual spike sets z's tail, so a run of usual
 //    spikes (or a long moderate rise) must be judged against how far the CUSUM usually climbs, not z's.
-//    Warm-up caps the score.
+//  * Warm-up (the first day) caps the score, and the tails are not learned from it: z-scores of a model
+//    that has not seen a day are not evidence of how bursty the series is. An incident in the first hours
+//    used to set the tail for days (NAB's iio series: a z = 80 spike at hour 17 hid the labelled rise
+//    eight hours later).
 #pragma once
 
 #include <array>
@@ -37,6 +40,9 @@ enum class Severity : uint8_t { kNone, kWarning, kMinor, kMajor, kCritical };
 [[nodiscard]] Severity severity_of(double score) noexcept;  ///< warning >= 3, minor >= 25, major >= 50, critical >= 75
 [[nodiscard]] std::string_view severity_name(Severity s) noexcept;
 
+/// The struct's defaults are the failed-session settings (alerts::failed_session_detector() adds to them):
+/// slow learning, so a two-hour surge does not become the baseline. metric_series_config() has the faster
+/// settings `synscope backtest` uses for general metric series.
 struct DetectorConfig {
   double bucket_s = 60;            ///< bucket span (sets how many buckets a day has)
   double profile_alpha = 0.25;     ///< per-visit learning rate of a profile cell (days to adapt ≈ 1/alpha)
@@ -45,7 +51,7 @@ struct DetectorConfig {
   double clip_sigma = 3.0;         ///< updates use the value clipped to expected ± clip_sigma · scale
   double rel_scale_floor = 0.02;   ///< scale >= this fraction of |expected|
   double cusum_slack = 1.0;        ///< CUSUM allowance k (in z units)
-  double warmup_days = 1.0;        ///< scores capped until this much history exists
+  double warmup_days = 1.0;        ///< scores capped, and the series' tails not learned, until this much history
   double warmup_cap = 40.0;        ///< the cap (below major) during warm-up
   bool counts = true;              ///< Poisson floor on the scale (series of counts)
   double score_knee = 1.5;         ///< calibrated evidence below this scores 0
@@ -58,6 +64,15 @@ struct DetectorConfig {
   double tail_freeze_score = 101;
   bool weekend_profile = false;    ///< separate hour-of-day profiles for Saturdays/Sundays before a week exists
 };
+
+/// Settings for general metric series (CPU, bytes, request and tweet counts), the defaults of
+/// `synscope backtest`. Against the struct's defaults: profile cells and the level drift learn about twice
+/// as fast (a level shift in a metric is the new normal within hours; a failed-session surge must not be),
+/// updates are clipped tighter (2.25 scales), a smaller CUSUM allowance (0.2) lets long moderate rises add
+/// up, and a series' typical maximum z may grow 4x per bucket and halves over 2.5 days. Chosen by a search
+/// on NAB's 20 files; docs/detector.md lists the neighbours' scores (the score moves in steps of one label
+/// window, ~3.6 points).
+[[nodiscard]] DetectorConfig metric_series_config() noexcept;
 
 /// One scored bucket.
 struct Scored {
