@@ -177,10 +177,16 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       pinning->pin_worker();
       // While it waits for bursts the worker maps the capture's pages ahead of the reader.
       const std::function<bool()> idle_work = [&reader] { return reader.populate_ahead(); };
-      while (runtime::Burst* b = channel.receive(idle_work)) {
+      // One burst ahead: the next burst's packets (written on the reader's CPU) are prefetched while this
+      // one is processed, so their cross-core misses overlap with work instead of stalling the engine.
+      runtime::Burst* b = channel.receive(idle_work);
+      while (b != nullptr) {
+        runtime::Burst* const next = channel.try_receive();
+        if (next != nullptr) next->prefetch();
         if (b->has_deferred) b->check_deferred();
         engine.process_burst(b->pkts, b->n);
         channel.release(b);
+        b = next != nullptr ? next : channel.receive(idle_work);
       }
       engine.finish();
       session_channel.mark_done();
