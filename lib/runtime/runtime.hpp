@@ -101,8 +101,6 @@ struct Burst {
   engine::ParsedPacket pkts[kBurstSize];
   packet::DeferredChecksum deferred[kBurstSize];
 
-  /// Consumer side: checks the deferred checksums, turning each failure into kBadChecksum, the verdict the
-  /// producer would have given (so verdicts do not depend on which thread checked).
   /// Consumer side: asks for the burst's packets (and deferred checksums) to be brought into cache. They
   /// were written on the producer's core; call it for the next burst while processing this one.
   void prefetch() const noexcept {
@@ -113,6 +111,8 @@ struct Burst {
     for (size_t off = 0; off < n * sizeof(packet::DeferredChecksum); off += 64) __builtin_prefetch(d + off);
   }
 
+  /// Consumer side: checks the deferred checksums, turning each failure into kBadChecksum, the verdict the
+  /// producer would have given (so verdicts do not depend on which thread checked).
   void check_deferred() noexcept {
     for (uint32_t i = 0; i < n; ++i) {
       if (!deferred[i].ok()) pkts[i].verdict = packet::Verdict::kBadChecksum;
