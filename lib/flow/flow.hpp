@@ -225,9 +225,7 @@ class FlowTable {
       return kNone;
     }
     if (uint64_t{size()} * 2 > slot_mask_ && slot_mask_ + 1 < max_slots_) grow_index();
-    uint64_t pos = hash & slot_mask_;
-    while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
-    slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
+    place(hash, idx);
     Entry* e = new (&entries_[idx]) Entry();
     e->key = key;
     e->hash = hash;
@@ -279,12 +277,15 @@ class FlowTable {
     std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
     slot_mask_ = (slot_mask_ + 1) * 2 - 1;
     for (uint32_t idx = 0; idx < high_water_; ++idx) {
-      if (used_[idx] == 0) continue;
-      const uint64_t hash = entries_[idx].hash;
-      uint64_t pos = hash & slot_mask_;
-      while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
-      slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
+      if (used_[idx] != 0) place(entries_[idx].hash, idx);
     }
+  }
+
+  /// Puts entry `idx` in the first free slot of its probe run (linear probing from the hash's home slot).
+  void place(uint64_t hash, uint32_t idx) noexcept {
+    uint64_t pos = hash & slot_mask_;
+    while (slots_[pos] != 0) pos = (pos + 1) & slot_mask_;
+    slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{idx} + 1);
   }
 
   uint32_t capacity_;
