@@ -19,15 +19,10 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
     if (file_ == nullptr) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
     owned_ = true;
   }
-  // Our own 256 KiB buffer for files we own: with a null buffer glibc ignores the size and buffers one
-  // st_blksize (4 KiB for /dev/null, pipes), so a replay made ~8600 write calls instead of ~120.
-  // stdout keeps glibc's buffer: it outlives this object.
-  if (owned_) {
-    buffer_ = std::make_unique<char[]>(kBufferBytes);
-    std::setvbuf(file_, buffer_.get(), _IOFBF, kBufferBytes);
-  } else {
-    std::setvbuf(file_, nullptr, _IOFBF, kBufferBytes);
-  }
+  // stdio buffers nothing of its own for a file we own: every fwrite is a whole 256 KiB buffer_ (or a
+  // record longer than it), so it goes straight to write(2). stdout keeps glibc's buffering: it is shared.
+  if (owned_) std::setvbuf(file_, nullptr, _IONBF, 0);
+  buffer_ = std::make_unique<char[]>(kBufferBytes);
 }
 
 OutputFile::~OutputFile() {
@@ -35,11 +30,23 @@ OutputFile::~OutputFile() {
   if (owned_) std::fclose(file_);
 }
 
+void OutputFile::drain() noexcept {
+  if (used_ != 0 && std::fwrite(buffer_.get(), 1, used_, file_) != used_) failed_ = true;
+  used_ = 0;
+}
+
 void OutputFile::write(const char* data, size_t len) noexcept {
-  if (std::fwrite(data, 1, len, file_) != len) failed_ = true;
+  if (kBufferBytes - used_ < len) drain();
+  if (len > kBufferBytes) {
+    if (std::fwrite(data, 1, len, file_) != len) failed_ = true;
+    return;
+  }
+  std::memcpy(buffer_.get() + used_, data, len);
+  used_ += len;
 }
 
 bool OutputFile::flush() noexcept {
+  drain();
   if (std::fflush(file_) != 0) failed_ = true;
   return !failed_;
 }
@@ -95,9 +102,10 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& l) no
   l.u64(tcp_session::payload_bytes(p, o));
   l.raw(",\"conn_state\":\"");
   l.raw(tcp_session::conn_state_name(r.state));
-  l.raw("\",\"history\":");
-  l.str(s.history_view());
-  l.raw(",\"orig_pkts\":");
+  // History is Zeek's letters and '^' only (tcp_session), never anything JSON must escape: no str() scan.
+  l.raw("\",\"history\":\"");
+  l.raw(s.history_view());
+  l.raw("\",\"orig_pkts\":");
   l.u64(o.pkts);
   l.raw(",\"resp_pkts\":");
   l.u64(p.pkts);
@@ -139,8 +147,9 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& l) no
 }
 
 void SessionJsonWriter::on_session(const engine::SessionRecord& r) {
-  format(r, line_);
-  out_.write(line_.data(), line_.size());
+  LineBuffer line(out_.reserve(kMaxLine), kMaxLine);
+  format(r, line);
+  out_.commit(line.size());
 }
 
 void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
@@ -148,8 +157,7 @@ void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
                                                 ConnState::kRSTRH, ConnState::kSH, ConnState::kSHR};
   for (size_t pi = 0; pi < buckets::kPerspectiveCount; ++pi) {
     const buckets::BucketCounters& c = b.by_perspective[pi];
-    LineBuffer& l = line_;
-    l.clear();
+    LineBuffer l(out_.reserve(SessionJsonWriter::kMaxLine), SessionJsonWriter::kMaxLine);
     l.raw("{\"ts\":");
     if (b.start_ns % 1'000'000'000ULL == 0) {
       l.u64(b.start_ns / 1'000'000'000ULL);
@@ -193,7 +201,7 @@ void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
     l.raw(",\"late\":");
     l.u64(c.late);
     l.raw("}\n");
-    out_.write(l.data(), l.size());
+    out_.commit(l.size());
   }
 }
 

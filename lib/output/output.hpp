@@ -1,8 +1,9 @@
 // output: JSON-lines writers for finished sessions and settled buckets, and the end-of-run summary.
 //
-// Writers are called on the engine's thread, once per session or bucket. Each owns its FILE* (or borrows
-// stdout for "-") and formats into a reusable line buffer, so a record costs no allocation. Field names
-// follow Zeek's conn.log JSON; docs/outputs.md describes every field.
+// Writers are called on the thread that consumes sessions and buckets, once per record. Each formats its
+// line in place at the end of its OutputFile's buffer (which owns the FILE*, or borrows stdout for "-"), so
+// a record costs no allocation and no copy. Field names follow Zeek's conn.log JSON; docs/outputs.md
+// describes every field.
 #pragma once
 
 #include <cstdio>
@@ -16,21 +17,38 @@
 namespace synscope::output {
 
 /// An output file opened for writing; "-" means stdout. Throws std::runtime_error naming the path.
+/// Lines are formatted straight into this object's own 256 KiB buffer (reserve() then commit()), which
+/// goes to the FILE* in one fwrite when full: a session line copied from a line buffer through fwrite's
+/// locking and copy was a fifth of its cost.
 class OutputFile {
  public:
+  static constexpr size_t kMaxReserve = 4096;  ///< the most one reserve() may ask for
+
   explicit OutputFile(const std::string& path);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   void write(const char* data, size_t len) noexcept;
+  /// Room for at least `len` (<= kMaxReserve) bytes at the end of the buffer; commit() what was used.
+  [[nodiscard]] char* reserve(size_t len) noexcept {
+    if (kBufferBytes - used_ < len) drain();
+    return buffer_.get() + used_;
+  }
+  /// Lines for stdout go on at once: two outputs may share it ("-"), and their lines must interleave in order.
+  void commit(size_t len) noexcept {
+    used_ += len;
+    if (!owned_) drain();
+  }
   /// Flushes; returns false (with errno set) if any write failed since opening.
   [[nodiscard]] bool flush() noexcept;
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
+  void drain() noexcept;  ///< hands the buffer to the FILE*
   static constexpr size_t kBufferBytes = 1 << 18;
   std::string path_;
-  std::unique_ptr<char[]> buffer_;  ///< stdio's buffer for an owned file (freed after the fclose in ~OutputFile)
+  std::unique_ptr<char[]> buffer_;
+  size_t used_ = 0;
   std::FILE* file_;
   bool owned_;
   bool failed_ = false;
@@ -42,22 +60,30 @@ inline constexpr char kDigitPairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/// Appends text and numbers to a fixed buffer; one JSON line at a time. A record line is far shorter than
-/// the buffer (under 1 KiB: fixed keys, bounded numbers, a history of at most 23 letters), so the room checks
-/// below never fail for one; they only keep a misuse from writing past the end.
+/// Appends text and numbers to a caller's buffer (an OutputFile::reserve() or a local array); one JSON line
+/// at a time. A record line is far shorter than the buffer (under 1 KiB: fixed keys, bounded numbers, a
+/// history of at most 23 letters), so the room checks below never fail for one; they only keep a misuse
+/// from writing past the end.
 class LineBuffer {
  public:
+  LineBuffer(char* buf, size_t capacity) noexcept : buf_(buf), capacity_(capacity) {}
+  template <size_t N>
+  explicit LineBuffer(char (&buf)[N]) noexcept : LineBuffer(buf, N) {}
   void clear() noexcept { len_ = 0; }
   // Everything here is inline: a session line makes ~60 such calls, and as out-of-line calls they were most
   // of the line's cost. raw() copies all or nothing, so for a literal the length is a constant and the copy
   // compiles to a few moves instead of a memcpy call.
   void raw(std::string_view s) noexcept {
-    if (s.size() > kCapacity - len_) return;
+    if (s.size() > capacity_ - len_) return;
     std::memcpy(buf_ + len_, s.data(), s.size());
     len_ += s.size();
   }
   void u64(uint64_t v) noexcept {
-    if (kCapacity - len_ < 20) return;
+    if (capacity_ - len_ < 20) return;
+    if (v < 10) {  // most counters on a session line (SYN, FIN and RST counts) are one digit
+      buf_[len_++] = static_cast<char>('0' + v);
+      return;
+    }
     const size_t n = digit_count(v);
     char* p = buf_ + len_ + n;
     len_ += n;
@@ -76,7 +102,7 @@ class LineBuffer {
   /// "1234.567890": seconds with microsecond precision, like Zeek.
   void seconds(uint64_t ns) noexcept {
     u64(ns / 1'000'000'000ULL);
-    if (kCapacity - len_ < 7) return;
+    if (capacity_ - len_ < 7) return;
     const auto us = static_cast<uint32_t>(ns / 1000 % 1'000'000);
     char* p = buf_ + len_;
     p[0] = '.';
@@ -101,8 +127,8 @@ class LineBuffer {
       n += 4;
     }
   }
-  static constexpr size_t kCapacity = 2048;
-  char buf_[kCapacity];
+  char* buf_;
+  size_t capacity_;
   size_t len_ = 0;
 };
 
@@ -112,10 +138,10 @@ class SessionJsonWriter : public engine::SessionSink {
   explicit SessionJsonWriter(OutputFile& out) : out_(out) {}
   void on_session(const engine::SessionRecord& r) override;
   static void format(const engine::SessionRecord& r, LineBuffer& line) noexcept;
+  static constexpr size_t kMaxLine = 2048;  ///< room reserved per line (a line is under 1 KiB)
 
  private:
   OutputFile& out_;
-  LineBuffer line_;
 };
 
 /// Writes one JSON line per (bucket, perspective).
@@ -126,7 +152,6 @@ class BucketJsonWriter : public buckets::BucketSink {
 
  private:
   OutputFile& out_;
-  LineBuffer line_;
 };
 
 /// Forwards to several sinks (e.g. the JSON writer and the in-memory totals).

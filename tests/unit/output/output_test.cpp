@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -17,7 +21,8 @@ namespace {
 std::string text(const LineBuffer& l) { return {l.data(), l.size()}; }
 
 std::string u64_text(uint64_t v) {
-  LineBuffer l;
+  char storage[64];
+  LineBuffer l(storage);
   l.clear();
   l.u64(v);
   return text(l);
@@ -39,8 +44,8 @@ TEST(LineBuffer, IntegersMatchToStringAtEveryDigitBoundary) {
 
 TEST(LineBuffer, SecondsHaveMicrosecondPrecisionLikeZeek) {
   const auto seconds = [](uint64_t ns) {
-    LineBuffer l;
-    l.clear();
+    char storage[64];
+    LineBuffer l(storage);
     l.seconds(ns);
     return text(l);
   };
@@ -53,7 +58,8 @@ TEST(LineBuffer, SecondsHaveMicrosecondPrecisionLikeZeek) {
 }
 
 TEST(LineBuffer, StringsAreEscaped) {
-  LineBuffer l;
+  char storage[64];
+  LineBuffer l(storage);
   l.clear();
   l.str("ShADadFf");
   l.raw(",");
@@ -62,7 +68,9 @@ TEST(LineBuffer, StringsAreEscaped) {
 }
 
 TEST(LineBuffer, NeverWritesPastItsEnd) {
-  LineBuffer l;
+  char storage[2048 + 64];
+  std::memset(storage, '#', sizeof(storage));
+  LineBuffer l(storage, 2048);
   l.clear();
   const std::string chunk(100, 'x');
   for (int i = 0; i < 100; ++i) {
@@ -72,6 +80,7 @@ TEST(LineBuffer, NeverWritesPastItsEnd) {
   }
   EXPECT_LE(l.size(), 2048u);
   EXPECT_GT(l.size(), 1900u);  // it did fill up
+  for (size_t i = 2048; i < sizeof(storage); ++i) ASSERT_EQ(storage[i], '#') << "wrote past its end at " << i;
 }
 
 TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
@@ -99,7 +108,8 @@ TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
   r.uid = 12345;
   r.state = tcp_session::ConnState::kREJ;
   r.perspective = buckets::Perspective::kOutbound;
-  LineBuffer l;
+  char storage[SessionJsonWriter::kMaxLine];
+  LineBuffer l(storage);
   SessionJsonWriter::format(r, l);
   const std::string line = text(l);
   ASSERT_EQ(line.back(), '\n');
@@ -133,6 +143,47 @@ TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/sessions.json"), std::string::npos) << e.what();
   }
+}
+
+// Lines formatted in place (reserve/commit) and copied ones (write) reach the file in order, across many
+// drains of the 256 KiB buffer, and a record longer than the buffer passes through whole.
+TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
+  char path[] = "/tmp/synscope-output-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::string expected;
+  {
+    OutputFile f(path);
+    for (uint64_t i = 0; i < 40000; ++i) {
+      if (i % 3 == 0) {
+        const std::string line = "written " + std::to_string(i) + "\n";
+        f.write(line.data(), line.size());
+        expected += line;
+      } else {
+        LineBuffer l(f.reserve(64), 64);
+        l.raw("reserved ");
+        l.u64(i);
+        l.raw("\n");
+        f.commit(l.size());
+        expected += "reserved " + std::to_string(i) + "\n";
+      }
+      if (i == 20000) {
+        const std::string big(300000, 'b');
+        f.write(big.data(), big.size());
+        expected += big;
+      }
+    }
+    ASSERT_TRUE(f.flush());
+  }
+  std::FILE* in = std::fopen(path, "r");
+  ASSERT_NE(in, nullptr);
+  std::string got(expected.size() + 1, '\0');
+  got.resize(std::fread(got.data(), 1, got.size(), in));
+  std::fclose(in);
+  ::unlink(path);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
 }
 
 TEST(OutputFile, AFullDeviceFailsTheFlush) {

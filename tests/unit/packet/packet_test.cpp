@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <cstring>
+#include <random>
+#include <string>
 #include <vector>
 
 namespace synscope::packet {
@@ -350,6 +354,40 @@ TEST(Format, Addresses) {
   EXPECT_EQ(std::string(buf, format_ip(a, v, buf, sizeof(buf))), "2001:db8::1");
   EXPECT_FALSE(parse_ip("300.1.1.1", a, v));
   EXPECT_FALSE(parse_ip("", a, v));
+}
+
+// format_ip is hand-written for speed and must print what inet_ntop prints (Zeek's conn.log addresses).
+// Random addresses alone rarely have runs of zero groups, so each group is zero, 0xffff, small or random,
+// which covers the "::" choice (first longest run, never a single group), runs at either end, and the
+// IPv4-compatible and -mapped forms.
+TEST(Format, AddressesMatchInetNtopCharacterForCharacter) {
+  std::mt19937_64 rng(20261121);
+  char expected[INET6_ADDRSTRLEN];
+  char got[64];
+  IpAddr a;
+  uint8_t v;
+  for (int i = 0; i < 200000; ++i) {
+    for (size_t w = 0; w < 8; ++w) {
+      const uint64_t r = rng();
+      const uint16_t word = r % 4 == 0 ? 0 : r % 4 == 1 ? 0xffff : r % 4 == 2 ? static_cast<uint16_t>(r >> 60) : static_cast<uint16_t>(r >> 40);
+      a.bytes[2 * w] = static_cast<uint8_t>(word >> 8);
+      a.bytes[2 * w + 1] = static_cast<uint8_t>(word);
+    }
+    if (i % 3 == 0) std::memset(a.bytes.data(), 0, 10);  // ::ffff:a.b.c.d, ::a.b.c.d and their neighbours
+    ASSERT_NE(inet_ntop(AF_INET6, a.bytes.data(), expected, sizeof(expected)), nullptr);
+    const size_t n = format_ip(a, 6, got, sizeof(got));
+    ASSERT_EQ(std::string(got, n), expected);
+    ASSERT_EQ(got[n], '\0');
+    ASSERT_NE(inet_ntop(AF_INET, a.bytes.data(), expected, sizeof(expected)), nullptr);
+    ASSERT_EQ(std::string(got, format_ip(a, 4, got, sizeof(got))), expected);
+  }
+  for (const char* text : {"::", "::1", "1::", "::ffff:10.0.0.1", "::10.0.0.1", "::ffff:0:10.0.0.1", "1:0:0:1:0:0:0:1",
+                           "1:0:0:1:0:0:1:1", "fe80::1:0:0:1", "2001:db8:0:1:1:1:1:1"}) {
+    ASSERT_TRUE(parse_ip(text, a, v)) << text;
+    ASSERT_NE(inet_ntop(AF_INET6, a.bytes.data(), expected, sizeof(expected)), nullptr);
+    EXPECT_EQ(std::string(got, format_ip(a, 6, got, sizeof(got))), expected) << text;
+  }
+  EXPECT_EQ(format_ip(a, 6, got, 45), 0u) << "a buffer shorter than INET6_ADDRSTRLEN is refused";
 }
 
 }  // namespace
