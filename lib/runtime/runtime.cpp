@@ -4,6 +4,7 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_ring_peek_zc.h>
 
 #include <cstdlib>
 #include <new>
@@ -125,39 +126,59 @@ SessionChannel::SessionChannel(uint32_t depth)
 SessionChannel::~SessionChannel() = default;
 
 void SessionChannel::on_session(const engine::SessionRecord& record) {
-  Message m{record, *record.session};
-  m.record.session = nullptr;  // points into the worker's table; the consumer re-points it at its copy
-  if (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) == 0) return;
-  ++producer_waits_;
-  Backoff backoff;
-  while (rte_ring_sp_enqueue_elem(ring_.get(), &m, sizeof(Message)) != 0) backoff.pause();
+  rte_ring_zc_data slot;
+  if (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, nullptr) == 0) {
+    ++producer_waits_;
+    Backoff backoff;
+    while (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, nullptr) == 0) backoff.pause();
+  }
+  // The ring's element area starts cache-aligned and sizeof(Message) is a multiple of its alignment.
+  auto* m = new (slot.ptr1) Message{record, *record.session};
+  m->record.session = nullptr;  // points into the worker's table; the consumer points it at the copy
+  rte_ring_enqueue_zc_elem_finish(ring_.get(), 1);
 }
 
 const engine::SessionRecord* SessionChannel::peek() noexcept {
-  if (!has_next_) {
-    if (rte_ring_sc_dequeue_elem(ring_.get(), &next_, sizeof(Message)) != 0) return nullptr;
-    next_.record.session = &next_.session;
-    has_next_ = true;
+  if (next_ == nullptr) {
+    rte_ring_zc_data slot;
+    if (rte_ring_dequeue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, nullptr) == 0) return nullptr;
+    next_ = static_cast<Message*>(slot.ptr1);
+    next_->record.session = &next_->session;
   }
-  return &next_.record;
+  return &next_->record;
 }
 
-uint32_t SessionChannel::waiting() const noexcept { return rte_ring_count(ring_.get()) + (has_next_ ? 1 : 0); }
+void SessionChannel::pop() noexcept {
+  if (next_ == nullptr) return;
+  next_ = nullptr;
+  rte_ring_dequeue_zc_elem_finish(ring_.get(), 1);
+}
+
+// A started zero-copy dequeue counts as still in the ring until it is finished: the peeked one is included.
+uint32_t SessionChannel::waiting() const noexcept { return rte_ring_count(ring_.get()); }
 
 bool SessionChannel::pressed() const noexcept { return rte_ring_count(ring_.get()) * 2 > rte_ring_get_capacity(ring_.get()); }
 
 uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
   uint32_t n = 0;
-  if (has_next_ && max > 0) {
-    has_next_ = false;
-    out.on_session(next_.record);
+  if (next_ != nullptr && max > 0) {
+    out.on_session(next_->record);
+    pop();
     ++n;
   }
-  Message m;
-  while (n < max && rte_ring_sc_dequeue_elem(ring_.get(), &m, sizeof(Message)) == 0) {
-    m.record.session = &m.session;
-    out.on_session(m.record);
-    ++n;
+  // At most 32 slots are held at a time, so a long drain_all() keeps handing room back to the producer.
+  while (n < max) {
+    const uint32_t want = max - n < 32 ? max - n : 32;
+    rte_ring_zc_data slots;
+    const uint32_t got = rte_ring_dequeue_zc_burst_elem_start(ring_.get(), sizeof(Message), want, &slots, nullptr);
+    if (got == 0) break;
+    for (uint32_t i = 0; i < got; ++i) {
+      Message* m = i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
+      m->record.session = &m->session;
+      out.on_session(m->record);
+    }
+    rte_ring_dequeue_zc_elem_finish(ring_.get(), got);
+    n += got;
   }
   return n;
 }
