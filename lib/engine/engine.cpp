@@ -212,6 +212,8 @@ void SessionEngine::maintain(bool idle) noexcept {
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
   e.uid = splitmix(uid_seed_ + ++uid_counter_);
+  e.lo_internal = config_.internal.contains(e.key.addr_lo, e.key.ip_version);
+  e.hi_internal = config_.internal.contains(e.key.addr_hi, e.key.ip_version);
   tcp_session::start(e.session, p.meta, from_lo, p.ts_ns, config_.session);
   if ((p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin)) == tf::kRst) ++counters_.rst_without_connection;
 }
@@ -321,10 +323,8 @@ bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
 
 buckets::Perspective SessionEngine::perspective_of(const FlowEntry& e) const noexcept {
   const bool orig_lo = e.session.ep[0].is_lo;
-  const bool lo_internal = config_.internal.contains(e.key.addr_lo, e.key.ip_version);
-  const bool hi_internal = config_.internal.contains(e.key.addr_hi, e.key.ip_version);
-  const bool orig_internal = orig_lo ? lo_internal : hi_internal;
-  const bool resp_internal = orig_lo ? hi_internal : lo_internal;
+  const bool orig_internal = orig_lo ? e.lo_internal : e.hi_internal;
+  const bool resp_internal = orig_lo ? e.hi_internal : e.lo_internal;
   using buckets::Perspective;
   return orig_internal ? (resp_internal ? Perspective::kPrivate : Perspective::kOutbound)
                        : (resp_internal ? Perspective::kInbound : Perspective::kEdge);

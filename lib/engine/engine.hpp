@@ -67,7 +67,7 @@ class NetworkSet {
 
  private:
   /// A prefix as two masked 64-bit words (network byte order in memory), so a match is two ANDs and
-  /// compares instead of a memcmp call per prefix (perspective_of asks twice per session).
+  /// compares instead of a memcmp call per prefix (asked for both addresses of every new session).
   struct Prefix {
     uint64_t word[2];
     uint64_t mask[2];
@@ -215,6 +215,10 @@ class SessionEngine {
     uint64_t hash;
     uint64_t uid;
     tcp_session::Session session;
+    // Which of the key's addresses are internal (--internal-nets), looked up once when the session opens:
+    // the roles may still flip, the addresses do not, and perspective_of() asks twice per session.
+    bool lo_internal;
+    bool hi_internal;
   };
 
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
