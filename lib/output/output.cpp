@@ -157,7 +157,7 @@ void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
                                                 ConnState::kRSTRH, ConnState::kSH, ConnState::kSHR};
   for (size_t pi = 0; pi < buckets::kPerspectiveCount; ++pi) {
     const buckets::BucketCounters& c = b.by_perspective[pi];
-    LineBuffer l(out_.reserve(SessionJsonWriter::kMaxLine), SessionJsonWriter::kMaxLine);
+    LineBuffer l(out_.reserve(kMaxLine), kMaxLine);
     l.raw("{\"ts\":");
     if (b.start_ns % 1'000'000'000ULL == 0) {
       l.u64(b.start_ns / 1'000'000'000ULL);

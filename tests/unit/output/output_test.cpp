@@ -108,7 +108,7 @@ TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
   r.uid = 12345;
   r.state = tcp_session::ConnState::kREJ;
   r.perspective = buckets::Perspective::kOutbound;
-  char storage[SessionJsonWriter::kMaxLine];
+  char storage[kMaxLine];
   LineBuffer l(storage);
   SessionJsonWriter::format(r, l);
   const std::string line = text(l);
