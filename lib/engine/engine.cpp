@@ -212,8 +212,6 @@ void SessionEngine::maintain(bool idle) noexcept {
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
   e.uid = splitmix(uid_seed_ + ++uid_counter_);
-  e.lo_internal = config_.internal.contains(e.key.addr_lo, e.key.ip_version);
-  e.hi_internal = config_.internal.contains(e.key.addr_hi, e.key.ip_version);
   tcp_session::start(e.session, p.meta, from_lo, p.ts_ns, config_.session);
   if ((p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin)) == tf::kRst) ++counters_.rst_without_connection;
 }
@@ -240,7 +238,11 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
       }
       idx = table_.insert(key, hash);
     }
-    open_session(table_.at(idx), p, from_lo);
+    FlowEntry& fresh = table_.at(idx);
+    // Once per entry, not per session: a session reopened on the same 5-tuple (reuse, timeout) keeps them.
+    fresh.lo_internal = config_.internal.contains(key.addr_lo, key.ip_version);
+    fresh.hi_internal = config_.internal.contains(key.addr_hi, key.ip_version);
+    open_session(fresh, p, from_lo);
   }
   FlowEntry& e = table_.at(idx);
   if (p.verdict == Verdict::kBadChecksum) {

@@ -215,8 +215,8 @@ class SessionEngine {
     uint64_t hash;
     uint64_t uid;
     tcp_session::Session session;
-    // Which of the key's addresses are internal (--internal-nets), looked up once when the session opens:
-    // the roles may still flip, the addresses do not, and perspective_of() asks twice per session.
+    // Which of the key's addresses are internal (--internal-nets), looked up once when the entry is
+    // inserted: the roles may still flip, the addresses do not, and perspective_of() asks twice per session.
     bool lo_internal;
     bool hi_internal;
   };
