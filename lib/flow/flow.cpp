@@ -17,14 +17,8 @@ void* map_zeroed(size_t bytes, Paging paging) noexcept {
   // faults matter more than they look: the first read of a fresh page maps the shared zero page and the
   // first write then copies it, which flushes the TLB of every core running this process (an IPI, a VM
   // exit under virtualisation) — 15% of worker time in a two-thread replay before this.
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t end = begin + bytes;
-  uintptr_t huge_from = begin;
-  if (paging == Paging::kHugeAfterFirst2MiB) huge_from = (begin + kHugePage + kHugePage - 1) & ~(kHugePage - 1);
-  if (paging != Paging::kSmall && huge_from < end) {
-    (void)::madvise(reinterpret_cast<void*>(huge_from), end - huge_from, MADV_HUGEPAGE);
-  }
+  // kSmall says so even where THP is "always": small pages are asked for where a huge one costs more.
+  (void)::madvise(p, bytes, paging == Paging::kHuge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return p;
 }
 

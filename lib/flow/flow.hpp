@@ -113,13 +113,10 @@ inline uint64_t FlowHasher::operator()(const FlowKey& key) const noexcept {
 
 /// Which pages back map_zeroed memory.
 enum class Paging : uint8_t {
-  /// 4 KiB pages: only what is touched is faulted in (and cleared by the kernel).
+  /// 4 KiB pages (MADV_NOHUGEPAGE, even where THP is "always"): only what is touched is faulted in.
   kSmall,
   /// Transparent huge pages throughout, for randomly accessed arrays (see flow.cpp).
   kHuge,
-  /// Small pages for the first 2 MiB, huge pages beyond: a table that stays small clears only the pages
-  /// it uses (one huge page is 2 MiB of clearing for a few KiB), one that grows large still gets huge pages.
-  kHugeAfterFirst2MiB,
 };
 
 /// Anonymous zero-filled memory, reserved at start and touched only as used (mmap with MAP_NORESERVE), so a
@@ -157,12 +154,18 @@ class FlowTable {
     while (slots < uint64_t{capacity} * 2) slots <<= 1;
     max_slots_ = slots;
     slot_mask_ = (sizing == IndexSizing::kGrowing && slots > kInitialSlots ? kInitialSlots : slots) - 1;
-    // A growing table starts small (a replay of a capture with a few hundred concurrent flows uses ~200 KiB):
-    // huge pages only past its first 2 MiB, or its first insert and first lookup clear 4 MiB (measured: two
-    // huge-page faults were 6% of a 1M-frame replay's samples, on a VM whose host had reclaimed the memory).
-    const Paging table_paging = sizing == IndexSizing::kGrowing ? Paging::kHugeAfterFirst2MiB : Paging::kHuge;
+    // A growing table (replay) takes small pages: it is faulted in while packets wait, as it grows, and a
+    // fresh huge page is a gamble. On a VM a huge page the guest has not used lately must first be backed by
+    // the host: measured here, touching 8 MiB took 0.4-2 ms when the guest reused recent huge pages, but
+    // ~30 ms after another process (Argus) had run, against a steady ~4 ms in small pages. On a capture with
+    // ~90k concurrent flows (30 MiB of entries) the replay went from 0.32-0.36 s to 0.20-0.23 s.
+    const Paging table_paging = sizing == IndexSizing::kGrowing ? Paging::kSmall : Paging::kHuge;
     slots_ = static_cast<uint64_t*>(map_zeroed(slots * sizeof(uint64_t), table_paging));
     entries_ = static_cast<Entry*>(map_zeroed(uint64_t{capacity} * sizeof(Entry), table_paging));
+    // The index a growing table uses is written before it is read (here and in grow_index()): read first, a
+    // fresh page maps the shared zero page, and the write that follows copies it and flushes the TLB of
+    // every CPU running this process (an IPI; 2-4% of the worker's samples on a many-flow replay).
+    if (slots_ != nullptr && sizing == IndexSizing::kGrowing) std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
     // Bookkeeping arrays are touched only as far as they are used: small pages, so a few used bytes do not
     // fault in (and clear) 2 MiB.
     used_ = static_cast<uint8_t*>(map_zeroed(capacity, Paging::kSmall));
@@ -274,8 +277,8 @@ class FlowTable {
   /// counted in size(), so the index stays at most half full). O(index + high water), amortised over the
   /// inserts that filled it.
   void grow_index() noexcept {
-    std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
     slot_mask_ = (slot_mask_ + 1) * 2 - 1;
+    std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));  // the new half too: written before read
     for (uint32_t idx = 0; idx < high_water_; ++idx) {
       if (used_[idx] != 0) place(entries_[idx].hash, idx);
     }
