@@ -130,10 +130,6 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, 
       ring_(config.bucket_span_ns, config.bucket_settle_ns),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
-uint16_t SessionEngine::resp_port(const FlowEntry& e) const noexcept {
-  return e.session.ep[1].is_lo ? e.key.port_lo : e.key.port_hi;
-}
-
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
   // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
   // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
@@ -220,7 +216,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
   uint32_t idx = table_.find(key, hash);
   if (idx != flow::FlowTable<FlowEntry>::kNone) {
     FlowEntry& e = table_.at(idx);
-    const bool timed_out = tcp_session::expired(e.session, p.ts_ns, config_.session, resp_port(e));
+    const bool timed_out = tcp_session::expired(e.session, p.ts_ns, config_.session, e.key.port_lo, e.key.port_hi);
     if (timed_out || tcp_session::is_reuse(e.session, p.meta, from_lo)) {
       // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
       finalize(idx, timed_out ? EndReason::kTimeout : EndReason::kReuse);
@@ -317,7 +313,7 @@ uint32_t SessionEngine::step_cursor(uint32_t& cursor, uint32_t limit) noexcept {
 
 bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
   const FlowEntry& e = table_.at(idx);
-  if (!tcp_session::expired(e.session, watermark_ns_, config_.session, resp_port(e))) return false;
+  if (!tcp_session::expired(e.session, watermark_ns_, config_.session, e.key.port_lo, e.key.port_hi)) return false;
   finalize(idx, EndReason::kTimeout);
   table_.erase(idx);
   return true;

@@ -210,11 +210,14 @@ class SessionEngine {
   [[nodiscard]] const buckets::BucketRing& bucket_ring() const noexcept { return ring_; }
 
  private:
+  // The first 64 bytes hold what is read before the session is known to be alive: the key (lookup), the
+  // hash (the index's backward-shift erase) and the session's first two fields (expired()'s inline test,
+  // also all a sweep step reads).
   struct FlowEntry {
     flow::FlowKey key;
     uint64_t hash;
-    uint64_t uid;
     tcp_session::Session session;
+    uint64_t uid;
     // Which of the key's addresses are internal (--internal-nets), looked up once when the entry is
     // inserted: the roles may still flip, the addresses do not, and perspective_of() asks twice per session.
     bool lo_internal;
@@ -236,7 +239,6 @@ class SessionEngine {
   bool expire_if_due(uint32_t idx) noexcept;
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
-  [[nodiscard]] uint16_t resp_port(const FlowEntry& e) const noexcept;
 
   EngineConfig config_;
   SessionSink* session_sink_;

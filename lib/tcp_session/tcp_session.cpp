@@ -425,7 +425,8 @@ bool is_reuse(const Session& s, const PacketMeta& pkt, bool from_lo) noexcept {
   return true;
 }
 
-bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint16_t resp_port) noexcept {
+bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint16_t port_lo,
+                  uint16_t port_hi) noexcept {
   if (s.delete_at_ns != 0 && now >= s.delete_at_ns) return true;
   const Endpoint& o = s.ep[0];
   const Endpoint& r = s.ep[1];
@@ -449,6 +450,7 @@ bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint
       }
     }
   }
+  const uint16_t resp_port = r.is_lo ? port_lo : port_hi;
   const bool long_lived = cfg.long_lived_ports.test(resp_port) && s.synack_ns != 0;
   const uint64_t idle_limit = long_lived ? cfg.long_inactivity_ns : cfg.inactivity_ns;
   return now >= s.last_packet_ns + idle_limit;

@@ -86,12 +86,14 @@ inline constexpr size_t kHistoryMax = 23;
 
 /// The state of one connection. Trivially copyable; lives in a FlowTable slot.
 struct Session {
-  std::array<Endpoint, 2> ep;    ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
+  // First, so they share the cache line of the flow key in front of them: expired()'s inline test reads
+  // only these two, on every packet and every sweep step.
   uint64_t first_ns = 0;         ///< first packet (Zeek's ts, start_time)
+  uint64_t delete_at_ns = 0;     ///< delete timer deadline after a complete close (0 = none)
+  std::array<Endpoint, 2> ep;    ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
   uint64_t last_ns = 0;          ///< Zeek's last_time: not advanced once both sides closed
   uint64_t last_packet_ns = 0;   ///< any packet, for idle eviction
   uint64_t attempt_at_ns = 0;    ///< attempt timer deadline (0 = none)
-  uint64_t delete_at_ns = 0;     ///< delete timer deadline after a complete close (0 = none)
   uint64_t syn_ns = 0;           ///< originator's first SYN
   uint64_t synack_ns = 0;        ///< responder's first SYN-ACK
   uint64_t handshake_ack_ns = 0; ///< originator's first ACK after the SYN-ACK
@@ -124,14 +126,16 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 
 /// True when Zeek's timers would have removed the session by `now_ns`. Checked on every packet, so the
 /// common answer (a young session, nothing scheduled yet) is decided inline; expired_slow() has the rules.
-[[nodiscard]] bool expired_slow(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
-                                uint16_t resp_port) noexcept;
-[[nodiscard]] inline bool expired(const Session& s, uint64_t now_ns, const SessionConfig& cfg,
-                                  uint16_t resp_port) noexcept {
+/// `port_lo`/`port_hi` are the flow key's ports: the responder's port (long-lived services) is looked up
+/// only when a timer may have fired, so the common answer reads nothing beyond first_ns and delete_at_ns.
+[[nodiscard]] bool expired_slow(const Session& s, uint64_t now_ns, const SessionConfig& cfg, uint16_t port_lo,
+                                uint16_t port_hi) noexcept;
+[[nodiscard]] inline bool expired(const Session& s, uint64_t now_ns, const SessionConfig& cfg, uint16_t port_lo,
+                                  uint16_t port_hi) noexcept {
   if (now_ns < s.first_ns + cfg.earliest_timer_ns() && (s.delete_at_ns == 0 || now_ns < s.delete_at_ns)) {
     return false;
   }
-  return expired_slow(s, now_ns, cfg, resp_port);
+  return expired_slow(s, now_ns, cfg, port_lo, port_hi);
 }
 
 /// Zeek's conn_state for the session as it is now.

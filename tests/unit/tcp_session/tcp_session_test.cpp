@@ -293,8 +293,8 @@ TEST(Timers, AttemptExpiresAfterFiveSeconds) {
   k.c(S, 100);
   const uint64_t t = k.session().first_ns;
   SessionConfig cfg;
-  EXPECT_FALSE(expired(k.session(), t + 4'000'000'000, cfg, 80));
-  EXPECT_TRUE(expired(k.session(), t + 6'000'000'000, cfg, 80));
+  EXPECT_FALSE(expired(k.session(), t + 4'000'000'000, cfg, 40000, 80));
+  EXPECT_TRUE(expired(k.session(), t + 6'000'000'000, cfg, 40000, 80));
 }
 
 TEST(Timers, ClosedConnectionKeptForCloseDelay) {
@@ -302,17 +302,17 @@ TEST(Timers, ClosedConnectionKeptForCloseDelay) {
   k.c(F | A, 101, 501).s(F | A, 501, 102);
   SessionConfig cfg;
   const uint64_t last = k.session().last_ns;
-  EXPECT_FALSE(expired(k.session(), last + 4'000'000'000, cfg, 80));
-  EXPECT_TRUE(expired(k.session(), last + 5'000'000'000, cfg, 80));
+  EXPECT_FALSE(expired(k.session(), last + 4'000'000'000, cfg, 40000, 80));
+  EXPECT_TRUE(expired(k.session(), last + 5'000'000'000, cfg, 40000, 80));
 }
 
 TEST(Timers, EstablishedIdleUsesInactivityTimeout) {
   Conn k = handshake();
   SessionConfig cfg;
   const uint64_t last = k.session().last_packet_ns;
-  EXPECT_FALSE(expired(k.session(), last + 299'000'000'000, cfg, 80));
-  EXPECT_TRUE(expired(k.session(), last + 300'000'000'000, cfg, 80));
-  EXPECT_FALSE(expired(k.session(), last + 300'000'000'000, cfg, 22));  // ssh: one hour
+  EXPECT_FALSE(expired(k.session(), last + 299'000'000'000, cfg, 40000, 80));
+  EXPECT_TRUE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 80));
+  EXPECT_FALSE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 22));  // ssh: one hour
 }
 
 }  // namespace
