@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Replay speed, side by side: synscope vs Argus (`argus -r FILE -w /dev/null`) on the same ~1M-frame
 # mixed capture, alternating runs so both see the same machine state. Prints each run, the medians and
-# the ratio of wall and of CPU time. Usage: bench/replay_vs_argus.sh [RUNS]   (needs `bash scripts/install-deps.sh` and a build)
+# the ratio of wall and of CPU time. Usage: bench/replay_vs_argus.sh [RUNS] [CAPTURE]
+#   CAPTURE sparse (default): bench-1m.pcap, 70k sessions over an hour, at most ~25 open at once;
+#   CAPTURE dense: bench-dense.pcap, 120k sessions in 10 s, ~70k flows in the table at once (a busy link:
+#   the flow table outgrows the cache, and most sessions are still open at the end of the file).
+# (needs `bash scripts/install-deps.sh` and a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-pcap=build/bench-1m.pcap
-[ -f "$pcap" ] || ./build/bench/synscope-gen -o "$pcap" -n 70000 --seed 42 --window 3600
+case "${2:-sparse}" in
+  sparse)
+    pcap=build/bench-1m.pcap
+    [ -f "$pcap" ] || ./build/bench/synscope-gen -o "$pcap" -n 70000 --seed 42 --window 3600 ;;
+  dense)
+    pcap=build/bench-dense.pcap
+    [ -f "$pcap" ] || ./build/bench/synscope-gen -o "$pcap" -n 120000 --exchanges 1 --seed 9 --window 10 ;;
+  *) echo "usage: $0 [RUNS] [sparse|dense]" >&2; exit 2 ;;
+esac
 cat "$pcap" > /dev/null  # warm the page cache for both tools
 command -v argus >/dev/null || { echo "argus not installed (apt-get install argus-server)"; exit 77; }
 # bash's time keyword: wall, user and system seconds of one run (children included).
