@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -223,6 +224,8 @@ class SessionEngine {
     bool lo_internal;
     bool hi_internal;
   };
+  static_assert(offsetof(FlowEntry, session) + offsetof(tcp_session::Session, delete_at_ns) + sizeof(uint64_t) <= 64,
+                "a lookup's key compare and expiry test read the entry's first 64 bytes only");
 
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
   uint32_t make_room() noexcept;

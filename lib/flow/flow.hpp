@@ -165,7 +165,9 @@ class FlowTable {
     // The index a growing table uses is written before it is read (here and in grow_index()): read first, a
     // fresh page maps the shared zero page, and the write that follows copies it and flushes the TLB of
     // every CPU running this process (an IPI; 2-4% of the worker's samples on a many-flow replay).
-    if (slots_ != nullptr && sizing == IndexSizing::kGrowing) std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
+    if (slots_ != nullptr && sizing == IndexSizing::kGrowing) {
+      std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
+    }
     // Bookkeeping arrays are touched only as far as they are used: small pages, so a few used bytes do not
     // fault in (and clear) 2 MiB.
     used_ = static_cast<uint8_t*>(map_zeroed(capacity, Paging::kSmall));

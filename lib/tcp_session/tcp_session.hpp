@@ -86,8 +86,8 @@ inline constexpr size_t kHistoryMax = 23;
 
 /// The state of one connection. Trivially copyable; lives in a FlowTable slot.
 struct Session {
-  // First, so they share the cache line of the flow key in front of them: expired()'s inline test reads
-  // only these two, on every packet and every sweep step.
+  // First: expired()'s inline test reads only these two, on every packet and every sweep step, so the
+  // table entry that holds a Session can keep them in the cache line of its key (engine's FlowEntry).
   uint64_t first_ns = 0;         ///< first packet (Zeek's ts, start_time)
   uint64_t delete_at_ns = 0;     ///< delete timer deadline after a complete close (0 = none)
   std::array<Endpoint, 2> ep;    ///< [0] originator, [1] responder (swapped when Zeek would flip roles)

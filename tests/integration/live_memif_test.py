@@ -6,7 +6,7 @@ queue pairs, choosing each frame's queue by a symmetric flow hash as a NIC's sym
 (memif client, --rx-queues 2, one RX lcore per queue, TSC clock) must judge every connection exactly as
 replay does (same endpoints, conn_state and history), receive every frame, and see both queues used.
 Exit 77 when EAL cannot start here."""
-import argparse, collections, json, os, re, subprocess, sys, tempfile, time
+import argparse, atexit, collections, json, os, re, shutil, subprocess, sys, tempfile, time
 
 def verdicts(path):
     return collections.Counter((r["id.orig_h"], r["id.orig_p"], r["id.resp_h"], r["id.resp_p"], r["conn_state"], r["history"])
@@ -19,6 +19,7 @@ def main():
     ap.add_argument("--feeder", required=True)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="synscope-memif-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     cap, sock = os.path.join(work, "mix.pcap"), os.path.join(work, "memif.sock")
     subprocess.run([a.gen, "-o", cap, "-n", "3000", "--seed", "8", "--window", "900"], check=True, stderr=subprocess.DEVNULL)
     r = subprocess.run([a.binary, "replay", cap, "--sessions-out", os.path.join(work, "rep.jsonl")], capture_output=True, text=True)

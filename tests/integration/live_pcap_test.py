@@ -10,7 +10,7 @@ For a generated mixed capture and every Ethernet capture of the Zeek corpus, run
     and the software-spread path, an RX lcore feeding two engine lcores over SP/SC rings),
   * the bucket records are identical.
 Exit 77 (skipped) when EAL cannot start here (no DPDK runtime)."""
-import argparse, json, os, re, struct, subprocess, sys, tempfile
+import argparse, atexit, json, os, re, shutil, struct, subprocess, sys, tempfile
 
 def linktype(path):
     with open(path, "rb") as f:
@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="synscope-live-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     mix = os.path.join(work, "mix.pcap")
     subprocess.run([a.gen, "-o", mix, "-n", "3000", "--seed", "5", "--window", "900", "--microseconds"], check=True,
                    stderr=subprocess.DEVNULL)

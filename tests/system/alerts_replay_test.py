@@ -10,7 +10,7 @@ weekday rate. Checks that every failure surge fires an alert within 2 buckets of
 quiet-hour rise too, through the total series), that nothing fires anywhere else (daily peaks, weekends,
 the RST burst, warm-up), that the outage's alert names the server among its top contributors and REJ as its
 conn_state, and that every alert line has the documented fields."""
-import argparse, json, subprocess, sys, tempfile, os
+import argparse, atexit, json, os, shutil, subprocess, sys, tempfile
 
 DAY, BUCKET, START = 86400, 900, 1699920000  # START is a midnight UTC
 
@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--gen", required=True)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="synscope-alerts-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # captures here are up to ~550 MB a run
     failures, small_rises = [], []
     for seed in (4, 11, 23):
         surges = [  # (offset s, duration s, kind, count, target ("one" server / one "client" at one server), alert?)
