@@ -36,13 +36,14 @@ void OutputFile::drain() noexcept {
 }
 
 void OutputFile::write(const char* data, size_t len) noexcept {
-  if (kBufferBytes - used_ < len) drain();
   if (len > kBufferBytes) {
+    drain();
     if (std::fwrite(data, 1, len, file_) != len) failed_ = true;
     return;
   }
-  std::memcpy(buffer_.get() + used_, data, len);
-  used_ += len;
+  // Through reserve()/commit(), so a line for stdout goes on at once here too.
+  std::memcpy(reserve(len), data, len);
+  commit(len);
 }
 
 bool OutputFile::flush() noexcept {

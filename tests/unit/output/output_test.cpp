@@ -186,6 +186,47 @@ TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
   EXPECT_TRUE(got == expected);
 }
 
+// Two outputs on stdout ("-", e.g. --sessions-out - --alerts-out -): lines appear in the order they were
+// written, whether formatted in place or copied with write().
+TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
+  char path[] = "/tmp/synscope-output-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::fflush(stdout);
+  const int saved = ::dup(STDOUT_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_GE(::dup2(fd, STDOUT_FILENO), 0);
+  std::string expected;
+  {
+    OutputFile sessions("-");
+    OutputFile alerts("-");
+    for (uint64_t i = 0; i < 1000; ++i) {
+      LineBuffer l(sessions.reserve(64), 64);
+      l.raw("session ");
+      l.u64(i);
+      l.raw("\n");
+      sessions.commit(l.size());
+      expected += "session " + std::to_string(i) + "\n";
+      const std::string alert = "alert " + std::to_string(i) + "\n";
+      alerts.write(alert.data(), alert.size());
+      expected += alert;
+    }
+    EXPECT_TRUE(sessions.flush());
+    EXPECT_TRUE(alerts.flush());
+  }
+  std::fflush(stdout);
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  ::close(fd);
+  std::FILE* in = std::fopen(path, "r");
+  ASSERT_NE(in, nullptr);
+  std::string got(expected.size() + 1, '\0');
+  got.resize(std::fread(got.data(), 1, got.size(), in));
+  std::fclose(in);
+  ::unlink(path);
+  EXPECT_TRUE(got == expected) << got.substr(0, 200);
+}
+
 TEST(OutputFile, AFullDeviceFailsTheFlush) {
   if (std::FILE* probe = std::fopen("/dev/full", "w")) {
     std::fclose(probe);
