@@ -211,9 +211,9 @@ class SessionEngine {
   [[nodiscard]] const buckets::BucketRing& bucket_ring() const noexcept { return ring_; }
 
  private:
-  // The first 64 bytes hold what is read before the session is known to be alive: the key (lookup), the
-  // hash (the index's backward-shift erase) and the session's first two fields (expired()'s inline test,
-  // also all a sweep step reads).
+  // The first 64 bytes hold what is read before the session is known to be alive: the key (lookup) and
+  // the session's first two fields (expired()'s inline test, also all a sweep step reads). The hash sits
+  // between them; only erase() (to find the entry's slot) and an index rehash read it.
   struct FlowEntry {
     flow::FlowKey key;
     uint64_t hash;

@@ -173,7 +173,8 @@ uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
     const uint32_t got = rte_ring_dequeue_zc_burst_elem_start(ring_.get(), sizeof(Message), want, &slots, nullptr);
     if (got == 0) break;
     for (uint32_t i = 0; i < got; ++i) {
-      Message* m = i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
+      Message* m = i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i
+                                : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
       m->record.session = &m->session;
       out.on_session(m->record);
     }

@@ -369,7 +369,10 @@ TEST(Format, AddressesMatchInetNtopCharacterForCharacter) {
   for (int i = 0; i < 200000; ++i) {
     for (size_t w = 0; w < 8; ++w) {
       const uint64_t r = rng();
-      const uint16_t word = r % 4 == 0 ? 0 : r % 4 == 1 ? 0xffff : r % 4 == 2 ? static_cast<uint16_t>(r >> 60) : static_cast<uint16_t>(r >> 40);
+      const uint16_t word = r % 4 == 0   ? 0
+                            : r % 4 == 1 ? 0xffff
+                            : r % 4 == 2 ? static_cast<uint16_t>(r >> 60)
+                                         : static_cast<uint16_t>(r >> 40);
       a.bytes[2 * w] = static_cast<uint8_t>(word >> 8);
       a.bytes[2 * w + 1] = static_cast<uint8_t>(word);
     }
