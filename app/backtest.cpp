@@ -87,6 +87,8 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
       ->check(CLI::Range(0.001, 1.0))->capture_default_str();
   cmd->add_option("--drift-alpha", out.model.drift_alpha, "Learning rate of the level drift per bucket")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--scale-alpha", out.model.scale_alpha, "Learning rate of the global scale per bucket")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   cmd->add_option("--clip-sigma", out.model.clip_sigma, "Updates clip values to expected +- this many scales")
       ->check(CLI::Range(0.5, 100.0))->capture_default_str();
   cmd->add_option("--cusum-slack", out.model.cusum_slack, "CUSUM allowance in scale units")

@@ -72,7 +72,8 @@ def series():
 
 SETTINGS = {
     "backtest defaults (metric_series_config)": [],
-    "before (failed-session learning rates)": ["--profile-alpha", "0.25", "--drift-alpha", "0.02", "--clip-sigma", "3",
+    "before (failed-session learning rates)": ["--profile-alpha", "0.25", "--drift-alpha", "0.02", "--scale-alpha", "0.05",
+                                                "--clip-sigma", "3",
                                                 "--rel-scale-floor", "0.02", "--cusum-slack", "1.0",
                                                 "--tail-halflife-days", "2", "--tail-growth", "2"],
 }
