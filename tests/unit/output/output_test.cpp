@@ -145,6 +145,28 @@ TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
   }
 }
 
+// The whole file at `path` (a test's mkstemp file), which is then removed.
+std::string read_and_remove(const char* path) {
+  std::string got;
+  if (std::FILE* in = std::fopen(path, "r")) {
+    char chunk[1 << 16];
+    for (size_t n; (n = std::fread(chunk, 1, sizeof(chunk), in)) > 0;) got.append(chunk, n);
+    std::fclose(in);
+  }
+  ::unlink(path);
+  return got;
+}
+
+// Formats "<word><i>\n" in place in `f` (reserve/commit) and appends the same text to `expected`.
+void commit_numbered_line(OutputFile& f, std::string_view word, uint64_t i, std::string& expected) {
+  LineBuffer l(f.reserve(64), 64);
+  l.raw(word);
+  l.u64(i);
+  l.raw("\n");
+  f.commit(l.size());
+  expected += std::string(word) + std::to_string(i) + "\n";
+}
+
 // Lines formatted in place (reserve/commit) and copied ones (write) reach the file in order, across many
 // drains of the 256 KiB buffer, and a record longer than the buffer passes through whole.
 TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
@@ -161,12 +183,7 @@ TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
         f.write(line.data(), line.size());
         expected += line;
       } else {
-        LineBuffer l(f.reserve(64), 64);
-        l.raw("reserved ");
-        l.u64(i);
-        l.raw("\n");
-        f.commit(l.size());
-        expected += "reserved " + std::to_string(i) + "\n";
+        commit_numbered_line(f, "reserved ", i, expected);
       }
       if (i == 20000) {
         const std::string big(300000, 'b');
@@ -176,12 +193,7 @@ TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
     }
     ASSERT_TRUE(f.flush());
   }
-  std::FILE* in = std::fopen(path, "r");
-  ASSERT_NE(in, nullptr);
-  std::string got(expected.size() + 1, '\0');
-  got.resize(std::fread(got.data(), 1, got.size(), in));
-  std::fclose(in);
-  ::unlink(path);
+  const std::string got = read_and_remove(path);
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected);
 }
@@ -201,12 +213,7 @@ TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
     OutputFile sessions("-");
     OutputFile alerts("-");
     for (uint64_t i = 0; i < 1000; ++i) {
-      LineBuffer l(sessions.reserve(64), 64);
-      l.raw("session ");
-      l.u64(i);
-      l.raw("\n");
-      sessions.commit(l.size());
-      expected += "session " + std::to_string(i) + "\n";
+      commit_numbered_line(sessions, "session ", i, expected);
       const std::string alert = "alert " + std::to_string(i) + "\n";
       alerts.write(alert.data(), alert.size());
       expected += alert;
@@ -218,12 +225,7 @@ TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
   ::dup2(saved, STDOUT_FILENO);
   ::close(saved);
   ::close(fd);
-  std::FILE* in = std::fopen(path, "r");
-  ASSERT_NE(in, nullptr);
-  std::string got(expected.size() + 1, '\0');
-  got.resize(std::fread(got.data(), 1, got.size(), in));
-  std::fclose(in);
-  ::unlink(path);
+  const std::string got = read_and_remove(path);
   EXPECT_TRUE(got == expected) << got.substr(0, 200);
 }
 
