@@ -149,6 +149,10 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   // 512 sessions in flight (~400 KB): the reader drains it before every burst, and the engine never found it
   // full on bench-1m.pcap even at 256. 4096 (3 MB of fresh memory) was ~8 ms slower after Argus.
   runtime::SessionChannel session_channel(pipelined ? 512 : 2);
+  // At the end of a busy capture the worker reports every open session at once (~70k on bench-dense.pcap)
+  // and waited ~3.2k times on this thread's formatting. It writes lines itself while the ring is more than
+  // half full, so both threads format and it never waits.
+  if (pipelined && session_writer) session_channel.prepare_lines_when_pressed(&output::SessionJsonWriter::render);
   BucketRebuilder rebuilder(options.engine, session_out, bucket_out);
   // Pipelined: what drains the session channel on this thread (nullptr: nobody wants sessions or buckets).
   engine::SessionSink* const drained_to = session_out || bucket_out ? &rebuilder : nullptr;

@@ -375,10 +375,14 @@ void SessionEngine::finish() noexcept {
   // lazy sweep had got; only the rest are cut by the end of input. This keeps `end` independent of sweep
   // timing (replay and a live engine that idled until the same time agree).
   for (uint32_t idx = 0; idx < table_.high_water(); ++idx) {
-    if (!table_.in_use(idx) || expire_if_due(idx)) continue;
-    finalize(idx, EndReason::kEndOfInput);
-    table_.erase(idx);
+    if (!table_.in_use(idx)) continue;
+    const FlowEntry& e = table_.at(idx);
+    const bool timed_out =
+        tcp_session::expired(e.session, watermark_ns_, config_.session, e.key.port_lo, e.key.port_hi);
+    finalize(idx, timed_out ? EndReason::kTimeout : EndReason::kEndOfInput);
   }
+  // All reported: one clear() instead of an erase per entry (each a probe-run shift in a cold index).
+  table_.clear();
   if (bucket_sink_ != nullptr) ring_.flush(*bucket_sink_);
 }
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "buckets/buckets.hpp"
@@ -94,6 +95,9 @@ struct SessionRecord {
   EndReason end = EndReason::kTimeout;
   uint64_t emitted_ns = 0;  ///< the engine's time when it wrote the record
   uint64_t settled_ns = 0;  ///< the time the engine's bucket ring had been settled to then (see settled_ns())
+  /// The record's output line when the thread that sent it already wrote it (runtime::SessionChannel does
+  /// while its consumer falls behind), else empty: a writer then copies it instead of formatting the record.
+  std::string_view prepared_line;
 };
 
 /// What a finished session contributes to its time bucket (the engine's own BucketRing and the live

@@ -259,6 +259,16 @@ class FlowTable {
     recycled_[recycled_top_++] = idx;
   }
 
+  /// Removes every entry at once (an owner that has reported them all: the end of a run). Cheaper than
+  /// erasing them one by one, which shifts probe runs in an index that no longer fits the cache.
+  void clear() noexcept {
+    if (capacity_ == 0) return;
+    std::memset(slots_, 0, (slot_mask_ + 1) * sizeof(uint64_t));
+    std::memset(used_, 0, high_water_);
+    recycled_top_ = 0;
+    high_water_ = 0;
+  }
+
   [[nodiscard]] Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
   [[nodiscard]] const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
   [[nodiscard]] bool in_use(uint32_t idx) const noexcept { return used_[idx] != 0; }

@@ -148,9 +148,19 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& l) no
 }
 
 void SessionJsonWriter::on_session(const engine::SessionRecord& r) {
+  if (!r.prepared_line.empty()) {
+    out_.write(r.prepared_line.data(), r.prepared_line.size());
+    return;
+  }
   LineBuffer line(out_.reserve(kMaxLine), kMaxLine);
   format(r, line);
   out_.commit(line.size());
+}
+
+size_t SessionJsonWriter::render(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept {
+  LineBuffer line(buf, capacity);
+  format(r, line);
+  return line.overflowed() ? 0 : line.size();
 }
 
 void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {

@@ -64,24 +64,33 @@ inline constexpr size_t kMaxLine = 2048;
 
 /// Appends text and numbers to a caller's buffer (an OutputFile::reserve() or a local array); one JSON line
 /// at a time. A record line is far shorter than the buffer (under 1 KiB: fixed keys, bounded numbers, a
-/// history of at most 23 letters), so the room checks below never fail for one; they only keep a misuse
-/// from writing past the end.
+/// history of at most 23 letters), so the room checks below never fail for one; they keep a smaller
+/// buffer or a misuse from writing past the end, and overflowed() says a line was cut.
 class LineBuffer {
  public:
   LineBuffer(char* buf, size_t capacity) noexcept : buf_(buf), capacity_(capacity) {}
   template <size_t N>
   explicit LineBuffer(char (&buf)[N]) noexcept : LineBuffer(buf, N) {}
-  void clear() noexcept { len_ = 0; }
+  void clear() noexcept {
+    len_ = 0;
+    overflowed_ = false;
+  }
   // Everything here is inline: a session line makes ~60 such calls, and as out-of-line calls they were most
   // of the line's cost. raw() copies all or nothing, so for a literal the length is a constant and the copy
   // compiles to a few moves instead of a memcpy call.
   void raw(std::string_view s) noexcept {
-    if (s.size() > capacity_ - len_) return;
+    if (s.size() > capacity_ - len_) {
+      overflowed_ = true;
+      return;
+    }
     std::memcpy(buf_ + len_, s.data(), s.size());
     len_ += s.size();
   }
   void u64(uint64_t v) noexcept {
-    if (capacity_ - len_ < 20) return;
+    if (capacity_ - len_ < 20) {
+      overflowed_ = true;
+      return;
+    }
     if (v < 10) {  // most counters on a session line (SYN, FIN and RST counts) are one digit
       buf_[len_++] = static_cast<char>('0' + v);
       return;
@@ -104,7 +113,10 @@ class LineBuffer {
   /// "1234.567890": seconds with microsecond precision, like Zeek.
   void seconds(uint64_t ns) noexcept {
     u64(ns / 1'000'000'000ULL);
-    if (capacity_ - len_ < 7) return;
+    if (capacity_ - len_ < 7) {
+      overflowed_ = true;
+      return;
+    }
     const auto us = static_cast<uint32_t>(ns / 1000 % 1'000'000);
     char* p = buf_ + len_;
     p[0] = '.';
@@ -116,6 +128,8 @@ class LineBuffer {
   void str(std::string_view s) noexcept;  ///< a JSON string; escapes quotes, backslashes and controls
   [[nodiscard]] const char* data() const noexcept { return buf_; }
   [[nodiscard]] size_t size() const noexcept { return len_; }
+  /// True when something did not fit since clear(): the line is incomplete.
+  [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
 
  private:
   static size_t digit_count(uint64_t v) noexcept {
@@ -132,14 +146,19 @@ class LineBuffer {
   char* buf_;
   size_t capacity_;
   size_t len_ = 0;
+  bool overflowed_ = false;
 };
 
 /// Writes one conn.log-style JSON line per finished session.
 class SessionJsonWriter : public engine::SessionSink {
  public:
   explicit SessionJsonWriter(OutputFile& out) : out_(out) {}
+  /// Writes the record's line, or copies its prepared_line when the sender already wrote it.
   void on_session(const engine::SessionRecord& r) override;
   static void format(const engine::SessionRecord& r, LineBuffer& line) noexcept;
+  /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (a
+  /// runtime::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).
+  static size_t render(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept;
 
  private:
   OutputFile& out_;

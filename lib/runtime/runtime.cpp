@@ -125,16 +125,34 @@ SessionChannel::SessionChannel(uint32_t depth)
 
 SessionChannel::~SessionChannel() = default;
 
+void SessionChannel::prepare_lines_when_pressed(LineRenderer renderer) {
+  const uint32_t size = rte_ring_get_size(ring_.get());
+  // Left uninitialised (new[], not make_unique): only the lines actually prepared are ever touched.
+  lines_.reset(new char[static_cast<size_t>(size) * kPreparedLineBytes]);
+  line_mask_ = size - 1;
+  pressed_below_free_ = rte_ring_get_capacity(ring_.get()) / 2;
+  renderer_ = renderer;
+}
+
 void SessionChannel::on_session(const engine::SessionRecord& record) {
   rte_ring_zc_data slot;
-  if (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, nullptr) == 0) {
+  unsigned int free_after = 0;
+  if (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, &free_after) == 0) {
     ++producer_waits_;
     Backoff backoff;
-    while (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, nullptr) == 0) backoff.pause();
+    while (rte_ring_enqueue_zc_burst_elem_start(ring_.get(), sizeof(Message), 1, &slot, &free_after) == 0) {
+      backoff.pause();
+    }
   }
   // The ring's element area starts cache-aligned and sizeof(Message) is a multiple of its alignment.
   auto* m = new (slot.ptr1) Message{record, *record.session};
   m->record.session = nullptr;  // points into the worker's table; the consumer points it at the copy
+  m->record.prepared_line = {};
+  const uint64_t n = produced_++;
+  if (renderer_ != nullptr && free_after < pressed_below_free_) {
+    char* line = &lines_[(n & line_mask_) * kPreparedLineBytes];
+    m->record.prepared_line = {line, renderer_(record, line, kPreparedLineBytes)};
+  }
   rte_ring_enqueue_zc_elem_finish(ring_.get(), 1);
 }
 

@@ -1,7 +1,8 @@
 // runtime: the pieces that move work between threads: the BurstChannel that carries parsed bursts from a
 // receiving thread (replay reader, or a single-queue RX core spreading by flow hash) to the worker that
 // owns those flows, and the SessionChannel that carries finished sessions back to the thread that writes
-// them, so JSON formatting and file writes never run on a flow-owning core.
+// them, so JSON formatting and file writes never run on a flow-owning core (a replay's worker may opt in to
+// write lines while the writer is behind: SessionChannel::prepare_lines_when_pressed).
 //
 // A BurstChannel has exactly one producer thread and one consumer thread (SP/SC). It owns a fixed pool of
 // bursts allocated at construction; bursts circulate producer -> consumer over one rte_ring and back over
@@ -188,6 +189,14 @@ class SessionChannel final : public engine::SessionSink {
   void on_session(const engine::SessionRecord& record) override;
   /// Producer side: times on_session() found the ring full and waited (the writer fell behind).
   [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
+  /// Writes a record's output line into `buf` (`capacity` bytes); returns its length, 0 when it did not fit.
+  using LineRenderer = size_t (*)(const engine::SessionRecord& record, char* buf, size_t capacity) noexcept;
+  /// Call before the first session. From then on, while the ring is more than half full (the consumer is
+  /// behind), the producer writes each session's line itself and sends it along (SessionRecord::
+  /// prepared_line), so the line is formatted by whichever thread has time. Only for a producer with time
+  /// to spare: a replay's worker, whose finish() reports tens of thousands of open sessions at once at the
+  /// end of a busy capture (its consumer then only copies lines). A live RX core never gets one.
+  void prepare_lines_when_pressed(LineRenderer renderer);
   /// Producer side: no more sessions will come (call after the engine's finish()).
   void mark_done() noexcept { done_.store(true, std::memory_order_release); }
 
@@ -215,9 +224,21 @@ class SessionChannel final : public engine::SessionSink {
   };
   static_assert(sizeof(Message) % 4 == 0, "rte_ring element sizes are multiples of 4 bytes");
 
+  /// Room for one prepared line (a session line is under 1 KiB; a longer one is left to the consumer).
+  static constexpr size_t kPreparedLineBytes = 1024;
+
   RingPtr ring_;
   std::atomic<bool> done_{false};
   uint64_t producer_waits_ = 0;
+  // Producer side, with prepare_lines_when_pressed(): one line per ring slot, so the text needs no room in
+  // the messages themselves (it would triple the ring's memory, touched by every message). The n-th message
+  // takes line n mod ring size: the ring holds at most size - 1 messages, so a line is free again before
+  // its turn comes round.
+  LineRenderer renderer_ = nullptr;
+  std::unique_ptr<char[]> lines_;
+  uint64_t produced_ = 0;
+  uint32_t line_mask_ = 0;
+  uint32_t pressed_below_free_ = 0;  ///< prepare lines when fewer slots than this are free
   Message* next_ = nullptr;  ///< consumer: the peeked message, in its ring slot (dequeue started, not finished)
 };
 

@@ -155,6 +155,17 @@ TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
   EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kS0);
   EXPECT_EQ(e.active_flows(), 4u);
   EXPECT_EQ(e.counters().accounted(), e.counters().received);
+  // finish() reports the four still open and leaves an empty table that takes new flows.
+  e.finish();
+  ASSERT_EQ(out.got.size(), 5u);
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ(out.got[i].second, EndReason::kEndOfInput) << i;
+  EXPECT_EQ(e.active_flows(), 0u);
+  const ParsedPacket again = tcp_pkt(kSec, 1, 40000, true, tf::kSyn, 100);
+  e.process_burst(&again, 1);
+  EXPECT_EQ(e.active_flows(), 1u);
+  e.finish();
+  ASSERT_EQ(out.got.size(), 6u);
+  EXPECT_EQ(out.got[5].first, tcp_session::ConnState::kS0);
 }
 
 TEST(Engine, PerspectivesFollowInternalNetworks) {

@@ -145,6 +145,22 @@ TEST(FlowTable, GrowingIndexStaysSmallForFewFlows) {
   for (uint32_t n = 0; n < 1000; ++n) EXPECT_NE(t.find(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
 }
 
+TEST(FlowTable, ClearEmptiesTheTableForReuse) {
+  FlowTable<Entry> t(3000, FlowHasher(7, 9), IndexSizing::kGrowing);  // weak seeds: long probe runs
+  ASSERT_TRUE(t.ok());
+  for (uint32_t n = 0; n < 3000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
+  for (uint32_t n = 0; n < 3000; n += 3) t.erase(t.find(key_of(n), t.hash(key_of(n))));
+  t.clear();
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.high_water(), 0u);
+  for (uint32_t idx = 0; idx < 3000; ++idx) ASSERT_FALSE(t.in_use(idx)) << idx;
+  for (uint32_t n = 0; n < 3000; ++n) ASSERT_EQ(t.find(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone) << n;
+  // Full again, from index 0 up, with other keys: nothing of the old contents is found or in the way.
+  for (uint32_t n = 0; n < 3000; ++n) ASSERT_EQ(t.insert(key_of(n + 5000), t.hash(key_of(n + 5000))), n);
+  for (uint32_t n = 0; n < 3000; ++n) EXPECT_EQ(t.find(key_of(n + 5000), t.hash(key_of(n + 5000))), n);
+  EXPECT_EQ(t.insert(key_of(1), t.hash(key_of(1))), FlowTable<Entry>::kNone);  // at capacity
+}
+
 /// AnonHugePages (kB) of the mapping that holds `addr`, from /proc/self/smaps; -1 when not found.
 long anon_huge_kb(const void* addr) {
   std::ifstream smaps("/proc/self/smaps");

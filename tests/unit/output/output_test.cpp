@@ -80,11 +80,16 @@ TEST(LineBuffer, NeverWritesPastItsEnd) {
   }
   EXPECT_LE(l.size(), 2048u);
   EXPECT_GT(l.size(), 1900u);  // it did fill up
+  EXPECT_TRUE(l.overflowed());
+  l.clear();
+  EXPECT_FALSE(l.overflowed());
+  l.u64(UINT64_MAX);
+  EXPECT_FALSE(l.overflowed());
   for (size_t i = 2048; i < sizeof(storage); ++i) ASSERT_EQ(storage[i], '#') << "wrote past its end at " << i;
 }
 
-TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
-  tcp_session::Session s;
+// A rejected outbound session (its Session in `s`), the record the JSON tests format.
+engine::SessionRecord rejected_session(tcp_session::Session& s) {
   s.first_ns = 1'700'000'000'250'000'000ULL;
   s.last_ns = s.first_ns + 1'500'000'000ULL;
   s.syn_ns = s.first_ns;
@@ -100,14 +105,20 @@ TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
   engine::SessionRecord r;
   r.session = &s;
   uint8_t ip_version = 0;
-  ASSERT_TRUE(packet::parse_ip("10.1.2.3", r.orig_h, ip_version));
-  ASSERT_TRUE(packet::parse_ip("192.0.2.80", r.resp_h, ip_version));
+  EXPECT_TRUE(packet::parse_ip("10.1.2.3", r.orig_h, ip_version));
+  EXPECT_TRUE(packet::parse_ip("192.0.2.80", r.resp_h, ip_version));
   r.orig_p = 40000;
   r.resp_p = 443;
   r.ip_version = 4;
   r.uid = 12345;
   r.state = tcp_session::ConnState::kREJ;
   r.perspective = buckets::Perspective::kOutbound;
+  return r;
+}
+
+TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
   char storage[kMaxLine];
   LineBuffer l(storage);
   SessionJsonWriter::format(r, l);
@@ -227,6 +238,44 @@ TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
   ::close(fd);
   const std::string got = read_and_remove(path);
   EXPECT_TRUE(got == expected) << got.substr(0, 200);
+}
+
+TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
+  char storage[kMaxLine];
+  LineBuffer l(storage);
+  SessionJsonWriter::format(r, l);
+  char rendered[kMaxLine];
+  const size_t n = SessionJsonWriter::render(r, rendered, sizeof(rendered));
+  EXPECT_EQ(std::string(rendered, n), text(l));
+  char small[100];
+  EXPECT_EQ(SessionJsonWriter::render(r, small, sizeof(small)), 0u);  // a cut line is never passed on
+}
+
+// A record that arrives with its line already written (runtime::SessionChannel's producer wrote it) is
+// written as it came; one without is formatted here. Both end up in order in the file.
+TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
+  char path[] = "/tmp/synscope-output-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  tcp_session::Session s;
+  engine::SessionRecord r = rejected_session(s);
+  char storage[kMaxLine];
+  LineBuffer l(storage);
+  SessionJsonWriter::format(r, l);
+  const std::string formatted = text(l);
+  {
+    OutputFile f(path);
+    SessionJsonWriter writer(f);
+    r.prepared_line = "prepared elsewhere\n";
+    writer.on_session(r);
+    r.prepared_line = {};
+    writer.on_session(r);
+    ASSERT_TRUE(f.flush());
+  }
+  EXPECT_EQ(read_and_remove(path), "prepared elsewhere\n" + formatted);
 }
 
 TEST(OutputFile, AFullDeviceFailsTheFlush) {

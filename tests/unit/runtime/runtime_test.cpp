@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -185,6 +187,85 @@ struct Uids : engine::SessionSink {
   std::vector<uint64_t> got;
   void on_session(const engine::SessionRecord& r) override { got.push_back(r.uid); }
 };
+
+// A test renderer: "uid <n> pkts <p>\n", or nothing (0: does not fit) for uids that are multiples of 5.
+size_t render_uid(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept {
+  if (r.uid % 5 == 0) return 0;
+  const int n = std::snprintf(buf, capacity, "uid %llu pkts %u\n", static_cast<unsigned long long>(r.uid),
+                              r.session->ep[0].pkts);
+  return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
+}
+
+struct Lines : engine::SessionSink {
+  std::vector<uint64_t> uids;
+  std::vector<std::string> lines;  // prepared_line as received ("" when the consumer must format)
+  void on_session(const engine::SessionRecord& r) override {
+    uids.push_back(r.uid);
+    lines.emplace_back(r.prepared_line);
+  }
+};
+
+TEST(SessionChannel, PreparesLinesOnlyWhileMoreThanHalfFull) {
+  SessionChannel channel(8);  // 15 sessions fit
+  channel.prepare_lines_when_pressed(&render_uid);
+  tcp_session::Session s;
+  engine::SessionRecord r;
+  r.session = &s;
+  for (uint64_t uid = 1; uid <= 15; ++uid) {
+    r.uid = uid;
+    s.ep[0].pkts = static_cast<uint32_t>(uid * 2);
+    channel.on_session(r);
+  }
+  EXPECT_EQ(channel.producer_waits(), 0u);
+  Lines out;
+  EXPECT_EQ(channel.drain(out, 100), 15u);
+  ASSERT_EQ(out.uids.size(), 15u);
+  for (uint64_t uid = 1; uid <= 15; ++uid) {
+    // After the 8th message fewer than half the slots are free: from the 9th on the producer prepares the
+    // line (except where the renderer gave up, uid 10 and 15: the consumer formats those).
+    const bool pressed = uid >= 9 && uid % 5 != 0;
+    const std::string expected = pressed ? "uid " + std::to_string(uid) + " pkts " + std::to_string(uid * 2) + "\n" : "";
+    EXPECT_EQ(out.lines[uid - 1], expected) << "uid " << uid;
+  }
+}
+
+TEST(SessionChannel, PreparedLinesStayWithTheirRecordsAcrossThreads) {
+  // A consumer slower than the producer keeps the ring pressed, so lines are prepared in slots that are
+  // reused over and over: each record must arrive with its own line, never a neighbour's or a stale one.
+  SessionChannel channel(16);
+  channel.prepare_lines_when_pressed(&render_uid);
+  constexpr uint64_t kSessions = 40000;
+  std::thread producer([&] {
+    tcp_session::Session s;
+    engine::SessionRecord r;
+    r.session = &s;
+    for (uint64_t i = 0; i < kSessions; ++i) {
+      r.uid = i;
+      s.ep[0].pkts = static_cast<uint32_t>(i * 7);
+      channel.on_session(r);
+    }
+    channel.mark_done();
+  });
+  Lines out;
+  out.uids.reserve(kSessions);
+  out.lines.reserve(kSessions);
+  uint64_t spin = 0;
+  while (!channel.producer_done() || channel.waiting() > 0) {
+    for (int k = 0; k < 2000; ++k) spin = spin * 31 + 1;  // a slow writer
+    (void)channel.drain(out, 3);
+  }
+  producer.join();
+  EXPECT_NE(spin, 1u);
+  ASSERT_EQ(out.uids.size(), kSessions);
+  uint64_t prepared = 0;
+  for (uint64_t i = 0; i < kSessions; ++i) {
+    ASSERT_EQ(out.uids[i], i);
+    if (out.lines[i].empty()) continue;
+    ++prepared;
+    ASSERT_EQ(out.lines[i], "uid " + std::to_string(i) + " pkts " + std::to_string(i * 7) + "\n");
+  }
+  EXPECT_GT(prepared, kSessions / 2);  // the slow consumer kept the producer writing lines
+}
 
 TEST(SessionChannel, PeekKeepsTheRecordFirstUntilPopped) {
   SessionChannel channel(8);
