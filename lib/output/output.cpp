@@ -76,75 +76,79 @@ void LineBuffer::str(std::string_view s) noexcept {
   raw("\"");
 }
 
-void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& l) noexcept {
+void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line) noexcept {
   const tcp_session::Session& s = *r.session;
   const tcp_session::Endpoint& o = s.ep[0];
   const tcp_session::Endpoint& p = s.ep[1];
-  char ip[64];
-  char uid[24];
-  l.clear();
-  l.raw("{\"ts\":");
-  l.seconds(s.first_ns);
-  l.raw(",\"uid\":\"");
-  l.raw(std::string_view(uid, engine::format_uid(r.uid, uid)));
-  l.raw("\",\"id.orig_h\":\"");
-  l.raw(std::string_view(ip, packet::format_ip(r.orig_h, r.ip_version, ip, sizeof(ip))));
-  l.raw("\",\"id.orig_p\":");
-  l.u64(r.orig_p);
-  l.raw(",\"id.resp_h\":\"");
-  l.raw(std::string_view(ip, packet::format_ip(r.resp_h, r.ip_version, ip, sizeof(ip))));
-  l.raw("\",\"id.resp_p\":");
-  l.u64(r.resp_p);
-  l.raw(",\"proto\":\"tcp\",\"duration\":");
-  l.seconds(s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
-  l.raw(",\"orig_bytes\":");
-  l.u64(tcp_session::payload_bytes(o, p));
-  l.raw(",\"resp_bytes\":");
-  l.u64(tcp_session::payload_bytes(p, o));
-  l.raw(",\"conn_state\":\"");
-  l.raw(tcp_session::conn_state_name(r.state));
+  line.clear();
+  // One room check for the whole line, then a local cursor. Through LineBuffer's checked calls the line was
+  // ~1800 instructions: each character stored through its char* buffer may alias the LineBuffer itself, so
+  // its pointer and length were reloaded and stored back around every call.
+  char* w = line.room(kMaxSessionLine);
+  if (w == nullptr) return;
+  w = put::text(w, "{\"ts\":");
+  w = put::seconds(w, s.first_ns);
+  w = put::text(w, ",\"uid\":\"");
+  w += engine::format_uid(r.uid, w);
+  w = put::text(w, "\",\"id.orig_h\":\"");
+  w += packet::format_ip(r.orig_h, r.ip_version, w, 46);
+  w = put::text(w, "\",\"id.orig_p\":");
+  w = put::u64(w, r.orig_p);
+  w = put::text(w, ",\"id.resp_h\":\"");
+  w += packet::format_ip(r.resp_h, r.ip_version, w, 46);
+  w = put::text(w, "\",\"id.resp_p\":");
+  w = put::u64(w, r.resp_p);
+  w = put::text(w, ",\"proto\":\"tcp\",\"duration\":");
+  w = put::seconds(w, s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
+  w = put::text(w, ",\"orig_bytes\":");
+  w = put::u64(w, tcp_session::payload_bytes(o, p));
+  w = put::text(w, ",\"resp_bytes\":");
+  w = put::u64(w, tcp_session::payload_bytes(p, o));
+  w = put::text(w, ",\"conn_state\":\"");
+  w = put::text(w, tcp_session::conn_state_name(r.state));
   // History is Zeek's letters and '^' only (tcp_session), never anything JSON must escape: no str() scan.
-  l.raw("\",\"history\":\"");
-  l.raw(s.history_view());
-  l.raw("\",\"orig_pkts\":");
-  l.u64(o.pkts);
-  l.raw(",\"resp_pkts\":");
-  l.u64(p.pkts);
-  l.raw(",\"orig_ip_bytes\":");
-  l.u64(o.ip_bytes);
-  l.raw(",\"resp_ip_bytes\":");
-  l.u64(p.ip_bytes);
+  w = put::text(w, "\",\"history\":\"");
+  w = put::text(w, s.history_view());
+  w = put::text(w, "\",\"orig_pkts\":");
+  w = put::u64(w, o.pkts);
+  w = put::text(w, ",\"resp_pkts\":");
+  w = put::u64(w, p.pkts);
+  w = put::text(w, ",\"orig_ip_bytes\":");
+  w = put::u64(w, o.ip_bytes);
+  w = put::text(w, ",\"resp_ip_bytes\":");
+  w = put::u64(w, p.ip_bytes);
   const bool failed = tcp_session::is_failed(r.state);
-  l.raw(failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
+  w = put::text(w, failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
   if (failed) {
-    l.raw(tcp_session::failure_reason(r.state));
-    l.raw("\"");
+    w = put::text(w, tcp_session::failure_reason(r.state));
+    w = put::text(w, "\"");
   }
-  l.raw(",\"perspective\":\"");
-  l.raw(buckets::perspective_name(r.perspective));
-  l.raw("\",\"orig_syn\":");
-  l.u64(o.syn);
-  l.raw(",\"orig_fin\":");
-  l.u64(o.fin);
-  l.raw(",\"orig_rst\":");
-  l.u64(o.rst);
-  l.raw(",\"resp_syn\":");
-  l.u64(p.syn);
-  l.raw(",\"resp_fin\":");
-  l.u64(p.fin);
-  l.raw(",\"resp_rst\":");
-  l.u64(p.rst);
+  w = put::text(w, ",\"perspective\":\"");
+  w = put::text(w, buckets::perspective_name(r.perspective));
+  w = put::text(w, "\",\"orig_syn\":");
+  w = put::u64(w, o.syn);
+  w = put::text(w, ",\"orig_fin\":");
+  w = put::u64(w, o.fin);
+  w = put::text(w, ",\"orig_rst\":");
+  w = put::u64(w, o.rst);
+  w = put::text(w, ",\"resp_syn\":");
+  w = put::u64(w, p.syn);
+  w = put::text(w, ",\"resp_fin\":");
+  w = put::u64(w, p.fin);
+  w = put::text(w, ",\"resp_rst\":");
+  w = put::u64(w, p.rst);
   if (s.syn_ns != 0 && s.synack_ns >= s.syn_ns) {
-    l.raw(",\"rtt_syn_synack\":");
-    l.seconds(s.synack_ns - s.syn_ns);
+    w = put::text(w, ",\"rtt_syn_synack\":");
+    w = put::seconds(w, s.synack_ns - s.syn_ns);
   }
   if (tcp_session::handshake_completed(s) && s.handshake_ack_ns >= s.synack_ns) {
-    l.raw(",\"rtt_synack_ack\":");
-    l.seconds(s.handshake_ack_ns - s.synack_ns);
+    w = put::text(w, ",\"rtt_synack_ack\":");
+    w = put::seconds(w, s.handshake_ack_ns - s.synack_ns);
   }
-  l.raw(",\"end\":\"");
-  l.raw(engine::end_reason_name(r.end));
-  l.raw(s.history_truncated ? "\",\"history_truncated\":true}\n" : "\"}\n");
+  w = put::text(w, ",\"end\":\"");
+  w = put::text(w, engine::end_reason_name(r.end));
+  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}\n" : "\"}\n");
+  line.grow_to(w);
 }
 
 void SessionJsonWriter::on_session(const engine::SessionRecord& r) {

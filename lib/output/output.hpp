@@ -62,6 +62,62 @@ inline constexpr char kDigitPairs[201] =
 /// Room reserved for one record line (a session or bucket line is under 1 KiB).
 inline constexpr size_t kMaxLine = 2048;
 
+/// Writers that put text at `p` and return the end of what they wrote, with no room check: the caller made
+/// sure of room for the whole line first (LineBuffer::room()). Beneath LineBuffer and the session line.
+namespace put {
+
+inline char* text(char* p, std::string_view s) noexcept {
+  std::memcpy(p, s.data(), s.size());  // a literal's length is a constant: a few moves, not a call
+  return p + s.size();
+}
+
+inline size_t digit_count(uint64_t v) noexcept {
+  size_t n = 1;
+  while (true) {
+    if (v < 10) return n;
+    if (v < 100) return n + 1;
+    if (v < 1000) return n + 2;
+    if (v < 10000) return n + 3;
+    v /= 10000;
+    n += 4;
+  }
+}
+
+/// Decimal, at most 20 characters.
+inline char* u64(char* p, uint64_t v) noexcept {
+  if (v < 10) {  // most counters on a session line (SYN, FIN and RST counts) are one digit
+    *p = static_cast<char>('0' + v);
+    return p + 1;
+  }
+  char* const end = p + digit_count(v);
+  p = end;
+  while (v >= 100) {
+    const uint64_t q = v / 100;
+    p -= 2;
+    std::memcpy(p, kDigitPairs + 2 * (v - q * 100), 2);
+    v = q;
+  }
+  if (v >= 10) {
+    std::memcpy(p - 2, kDigitPairs + 2 * v, 2);
+  } else {
+    p[-1] = static_cast<char>('0' + v);
+  }
+  return end;
+}
+
+/// "1234.567890": seconds with microsecond precision, like Zeek. At most 27 characters.
+inline char* seconds(char* p, uint64_t ns) noexcept {
+  p = u64(p, ns / 1'000'000'000ULL);
+  const auto us = static_cast<uint32_t>(ns / 1000 % 1'000'000);
+  p[0] = '.';
+  std::memcpy(p + 1, kDigitPairs + 2 * (us / 10000), 2);
+  std::memcpy(p + 3, kDigitPairs + 2 * (us / 100 % 100), 2);
+  std::memcpy(p + 5, kDigitPairs + 2 * (us % 100), 2);
+  return p + 7;
+}
+
+}  // namespace put
+
 /// Appends text and numbers to a caller's buffer (an OutputFile::reserve() or a local array); one JSON line
 /// at a time. A record line is far shorter than the buffer (under 1 KiB: fixed keys, bounded numbers, a
 /// history of at most 23 letters), so the room checks below never fail for one; they keep a smaller
@@ -75,74 +131,36 @@ class LineBuffer {
     len_ = 0;
     overflowed_ = false;
   }
-  // Everything here is inline: a session line makes ~60 such calls, and as out-of-line calls they were most
-  // of the line's cost. raw() copies all or nothing, so for a literal the length is a constant and the copy
-  // compiles to a few moves instead of a memcpy call.
+  // Everything here is inline: a bucket line makes ~40 such calls, and as out-of-line calls they were most
+  // of the line's cost. raw() copies all or nothing.
   void raw(std::string_view s) noexcept {
-    if (s.size() > capacity_ - len_) {
-      overflowed_ = true;
-      return;
-    }
-    std::memcpy(buf_ + len_, s.data(), s.size());
-    len_ += s.size();
+    if (char* p = room(s.size())) len_ = put::text(p, s) - buf_;
   }
   void u64(uint64_t v) noexcept {
-    if (capacity_ - len_ < 20) {
-      overflowed_ = true;
-      return;
-    }
-    if (v < 10) {  // most counters on a session line (SYN, FIN and RST counts) are one digit
-      buf_[len_++] = static_cast<char>('0' + v);
-      return;
-    }
-    const size_t n = digit_count(v);
-    char* p = buf_ + len_ + n;
-    len_ += n;
-    while (v >= 100) {
-      const uint64_t q = v / 100;
-      p -= 2;
-      std::memcpy(p, kDigitPairs + 2 * (v - q * 100), 2);
-      v = q;
-    }
-    if (v >= 10) {
-      std::memcpy(p - 2, kDigitPairs + 2 * v, 2);
-    } else {
-      p[-1] = static_cast<char>('0' + v);
-    }
+    if (char* p = room(20)) len_ = put::u64(p, v) - buf_;
   }
   /// "1234.567890": seconds with microsecond precision, like Zeek.
   void seconds(uint64_t ns) noexcept {
-    u64(ns / 1'000'000'000ULL);
-    if (capacity_ - len_ < 7) {
-      overflowed_ = true;
-      return;
-    }
-    const auto us = static_cast<uint32_t>(ns / 1000 % 1'000'000);
-    char* p = buf_ + len_;
-    p[0] = '.';
-    std::memcpy(p + 1, kDigitPairs + 2 * (us / 10000), 2);
-    std::memcpy(p + 3, kDigitPairs + 2 * (us / 100 % 100), 2);
-    std::memcpy(p + 5, kDigitPairs + 2 * (us % 100), 2);
-    len_ += 7;
+    if (char* p = room(27)) len_ = put::seconds(p, ns) - buf_;
   }
   void str(std::string_view s) noexcept;  ///< a JSON string; escapes quotes, backslashes and controls
+  /// Room for `n` more bytes, for a writer that fills it with put:: and then calls grow_to(); nullptr (and
+  /// overflowed()) when the buffer has less.
+  [[nodiscard]] char* room(size_t n) noexcept {
+    if (capacity_ - len_ < n) {
+      overflowed_ = true;
+      return nullptr;
+    }
+    return buf_ + len_;
+  }
+  /// The line now ends at `end` (within the room() handed out).
+  void grow_to(const char* end) noexcept { len_ = static_cast<size_t>(end - buf_); }
   [[nodiscard]] const char* data() const noexcept { return buf_; }
   [[nodiscard]] size_t size() const noexcept { return len_; }
   /// True when something did not fit since clear(): the line is incomplete.
   [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
 
  private:
-  static size_t digit_count(uint64_t v) noexcept {
-    size_t n = 1;
-    while (true) {
-      if (v < 10) return n;
-      if (v < 100) return n + 1;
-      if (v < 1000) return n + 2;
-      if (v < 10000) return n + 3;
-      v /= 10000;
-      n += 4;
-    }
-  }
   char* buf_;
   size_t capacity_;
   size_t len_ = 0;
@@ -155,6 +173,9 @@ class SessionJsonWriter : public engine::SessionSink {
   explicit SessionJsonWriter(OutputFile& out) : out_(out) {}
   /// Writes the record's line, or copies its prepared_line when the sender already wrote it.
   void on_session(const engine::SessionRecord& r) override;
+  /// The longest line format() can write (the longest addresses, numbers, history and names); it needs that
+  /// much room and writes nothing into a smaller buffer (overflowed()).
+  static constexpr size_t kMaxSessionLine = 1024;
   static void format(const engine::SessionRecord& r, LineBuffer& line) noexcept;
   /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (a
   /// runtime::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).

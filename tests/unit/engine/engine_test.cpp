@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace synscope::engine {
@@ -42,6 +43,30 @@ ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool
   p.meta.window = 1000;
   p.meta.ip_len = 40;
   return p;
+}
+
+// Base 62, least significant digit first, one digit at least: the definition, one digit per division.
+std::string uid_by_definition(uint64_t uid) {
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string text = "C";
+  do {
+    text += kDigits[uid % 62];
+    uid /= 62;
+  } while (uid != 0);
+  return text;
+}
+
+TEST(FormatUid, MatchesBase62AtEveryDigitBoundaryAndAtRandom) {
+  std::vector<uint64_t> values = {0, UINT64_MAX, UINT64_MAX - 1};
+  for (uint64_t p = 1; p <= UINT64_MAX / 62; p *= 62) {
+    for (uint64_t v : {p - 1, p, p + 1, p * 61, p * 62 - 1}) values.push_back(v);
+  }
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 100000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (uint64_t v : values) {
+    char buf[24];
+    ASSERT_EQ(std::string(buf, format_uid(v, buf)), uid_by_definition(v)) << v;
+  }
 }
 
 TEST(Engine, EveryFrameIsAccountedFor) {

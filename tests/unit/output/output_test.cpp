@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -238,6 +239,53 @@ TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
   ::close(fd);
   const std::string got = read_and_remove(path);
   EXPECT_TRUE(got == expected) << got.substr(0, 200);
+}
+
+// The longest line a session can give stays within the room format() asks for: every field at its widest.
+TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
+  tcp_session::Session s;
+  engine::SessionRecord r = rejected_session(s);
+  uint8_t ip_version = 0;
+  ASSERT_TRUE(packet::parse_ip("ffff:eeee:dddd:cccc:bbbb:aaaa:9999:8888", r.orig_h, ip_version));
+  ASSERT_TRUE(packet::parse_ip("1111:2222:3333:4444:5555:6666:7777:8888", r.resp_h, ip_version));
+  r.ip_version = 6;
+  r.orig_p = r.resp_p = 65535;
+  r.uid = UINT64_MAX;
+  s.first_ns = 1;
+  s.last_ns = UINT64_MAX;
+  s.syn_ns = 1;
+  s.synack_ns = UINT64_MAX / 2;
+  s.handshake_ack_ns = UINT64_MAX;
+  for (tcp_session::Endpoint& e : s.ep) {
+    e.pkts = e.syn = e.fin = e.rst = UINT32_MAX;
+    e.ip_bytes = UINT64_MAX;
+    e.state = tcp_session::EndpointState::kEstablished;
+    e.start_seq = 0;
+    e.last_seq = UINT32_MAX;
+  }
+  s.history_len = tcp_session::kHistoryMax;
+  std::fill(s.history, s.history + tcp_session::kHistoryMax, 'D');
+  s.history_truncated = true;
+  size_t longest = 0;
+  for (size_t st = 0; st < static_cast<size_t>(tcp_session::ConnState::kCount); ++st) {
+    for (size_t pe = 0; pe < buckets::kPerspectiveCount; ++pe) {
+      for (engine::EndReason end : {engine::EndReason::kTimeout, engine::EndReason::kReuse, engine::EndReason::kEvicted,
+                                    engine::EndReason::kEndOfInput}) {
+        r.state = static_cast<tcp_session::ConnState>(st);
+        r.perspective = static_cast<buckets::Perspective>(pe);
+        r.end = end;
+        char storage[kMaxLine];
+        LineBuffer l(storage);
+        SessionJsonWriter::format(r, l);
+        ASSERT_FALSE(l.overflowed());
+        ASSERT_TRUE(nlohmann::json::accept(text(l))) << text(l);
+        longest = std::max(longest, l.size());
+      }
+    }
+  }
+  EXPECT_LE(longest, SessionJsonWriter::kMaxSessionLine);
+  EXPECT_GT(longest, 700u);  // it did take the wide paths
+  std::printf("longest session line: %zu bytes\n", longest);
 }
 
 TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
