@@ -220,8 +220,11 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
         return b;
       }
       if (drained_to && session_channel.drain(*drained_to, 16) > 0) continue;
-      // Waiting on the worker: unmap the capture behind it, or map pages ahead (CaptureReader).
-      if (reader.release_behind(consumed_offset) || reader.populate_ahead()) continue;
+      // Waiting on the worker: unmap the capture behind it, map pages ahead (CaptureReader), or fault in
+      // the worker's flow-table memory ahead of its inserts.
+      if (reader.release_behind(consumed_offset) || reader.populate_ahead() || engine.populate_table_ahead()) {
+        continue;
+      }
       backoff.pause();
     }
   };

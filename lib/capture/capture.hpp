@@ -93,10 +93,12 @@ class CaptureReader {
 
   std::string path_;
   const uint8_t* base_ = nullptr;
-  std::atomic<uint64_t> populated_to_{0};  ///< windows below it are claimed (by either thread)
-  std::atomic<uint64_t> read_pos_{0};      ///< pos_, published every MiB for populate_ahead()
-  std::atomic<uint64_t> released_to_{0};   ///< windows below it were released (release_behind)
-  uint64_t next_publish_ = 0;
+  // Shared with the worker thread, which polls them while it waits: on a cache line of their own, away
+  // from the fields the reading thread writes for every frame (pos_, prefetched_to_).
+  alignas(64) std::atomic<uint64_t> populated_to_{0};  ///< windows below it are claimed (by either thread)
+  std::atomic<uint64_t> read_pos_{0};                  ///< pos_, published every MiB for populate_ahead()
+  std::atomic<uint64_t> released_to_{0};               ///< windows below it were released (release_behind)
+  alignas(64) uint64_t next_publish_ = 0;
   uint64_t prefetched_to_ = 0;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;

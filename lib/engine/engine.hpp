@@ -198,6 +198,10 @@ class SessionEngine {
   /// The table hash of each packet is computed here, on the flow's own core (see FlowHasher::dispatch).
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
 
+  /// For one other thread with time to spare, while this engine runs: faults in flow-table memory ahead of
+  /// use (flow::FlowTable::populate_ahead). True when it did some work.
+  bool populate_table_ahead() noexcept { return table_.populate_ahead(); }
+
   /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
   void advance(uint64_t now_ns) noexcept;
 

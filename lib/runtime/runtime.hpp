@@ -166,8 +166,10 @@ class BurstChannel {
   RingPtr full_;
   RingPtr free_;
   std::atomic<bool> closed_{false};
-  uint64_t producer_waits_ = 0;
-  uint64_t consumer_waits_ = 0;
+  // Each side's counter on a cache line of its own: both sides read the ring pointers above for every
+  // burst, and a wait counted next to them invalidated the other side's copy.
+  alignas(64) uint64_t producer_waits_ = 0;
+  alignas(64) uint64_t consumer_waits_ = 0;
 };
 
 /// SP/SC channel of finished sessions: the flow-owning worker is the producer (it is the SessionSink its
@@ -229,17 +231,19 @@ class SessionChannel final : public engine::SessionSink {
 
   RingPtr ring_;
   std::atomic<bool> done_{false};
-  uint64_t producer_waits_ = 0;
-  // Producer side, with prepare_lines_when_pressed(): one line per ring slot, so the text needs no room in
-  // the messages themselves (it would triple the ring's memory, touched by every message). The n-th message
-  // takes line n mod ring size: the ring holds at most size - 1 messages, so a line is free again before
-  // its turn comes round.
+  Message* next_ = nullptr;  ///< consumer: the peeked message, in its ring slot (dequeue started, not finished)
+  // Producer side, on a cache line of its own (produced_ changes with every session; beside ring_, which
+  // the consumer reads for every drain, each change invalidated the consumer's copy).
+  alignas(64) uint64_t producer_waits_ = 0;
+  // With prepare_lines_when_pressed(): one line per ring slot, so the text needs no room in the messages
+  // themselves (it would triple the ring's memory, touched by every message). The n-th message takes line
+  // n mod ring size: the ring holds at most size - 1 messages, so a line is free again before its turn
+  // comes round.
   LineRenderer renderer_ = nullptr;
   std::unique_ptr<char[]> lines_;
   uint64_t produced_ = 0;
   uint32_t line_mask_ = 0;
   uint32_t pressed_below_free_ = 0;  ///< prepare lines when fewer slots than this are free
-  Message* next_ = nullptr;  ///< consumer: the peeked message, in its ring slot (dequeue started, not finished)
 };
 
 }  // namespace synscope::runtime

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <string>
 #include <random>
+#include <thread>
+#include <vector>
 
 namespace synscope::flow {
 namespace {
@@ -159,6 +164,56 @@ TEST(FlowTable, ClearEmptiesTheTableForReuse) {
   for (uint32_t n = 0; n < 3000; ++n) ASSERT_EQ(t.insert(key_of(n + 5000), t.hash(key_of(n + 5000))), n);
   for (uint32_t n = 0; n < 3000; ++n) EXPECT_EQ(t.find(key_of(n + 5000), t.hash(key_of(n + 5000))), n);
   EXPECT_EQ(t.insert(key_of(1), t.hash(key_of(1))), FlowTable<Entry>::kNone);  // at capacity
+}
+
+/// Pages of [p, p + bytes) resident in memory (mincore); p page-aligned.
+size_t resident_pages(const void* p, size_t bytes) {
+  std::vector<unsigned char> vec((bytes + 4095) / 4096);
+  if (::mincore(const_cast<void*>(p), bytes, vec.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (unsigned char v : vec) n += v & 1;
+  return n;
+}
+
+TEST(FlowTable, PopulateAheadFaultsInWhatInsertsWillTouchNext) {
+  // kGrowing uses small pages, so residency is counted page by page.
+  FlowTable<Entry> t(200000, FlowHasher(1, 3), IndexSizing::kGrowing);
+  ASSERT_TRUE(t.ok());
+  for (uint32_t n = 0; n < 1000; ++n) ASSERT_EQ(t.insert(key_of(n), t.hash(key_of(n))), n);
+  const char* const base = reinterpret_cast<const char*>(&t.at(0));
+  const size_t used = 1000 * sizeof(Entry), ahead = 512 * 1024;
+  EXPECT_EQ(resident_pages(base + used / 4096 * 4096 + 4096, ahead), 0u);  // untouched so far
+  int calls = 0;
+  while (t.populate_ahead()) ++calls;
+  if (calls == 0) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux >= 5.14)";
+  EXPECT_EQ(resident_pages(base + used / 4096 * 4096 + 4096, ahead - 8192), (ahead - 8192) / 4096);
+  EXPECT_EQ(resident_pages(base + (8u << 20), 1u << 20), 0u);  // nothing far beyond
+  EXPECT_FALSE(t.populate_ahead());  // nothing more until more entries are handed out
+  // The populated memory is still zero and takes entries like any other.
+  for (uint32_t n = 1000; n < 3000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
+  for (uint32_t n = 0; n < 3000; ++n) ASSERT_EQ(t.find(key_of(n), t.hash(key_of(n))), n);
+  EXPECT_TRUE(t.populate_ahead());  // the handed-out mark moved on
+}
+
+TEST(FlowTable, PopulateAheadFromAnotherThreadLeavesEntriesIntact) {
+  FlowTable<Entry> t(300000, FlowHasher(1, 3), IndexSizing::kGrowing);
+  ASSERT_TRUE(t.ok());
+  std::atomic<bool> done{false};
+  std::thread helper([&] {
+    while (!done.load(std::memory_order_relaxed)) (void)t.populate_ahead();
+  });
+  for (uint32_t n = 0; n < 300000; ++n) {
+    const uint32_t idx = t.insert(key_of(n), t.hash(key_of(n)));
+    ASSERT_EQ(idx, n);
+    t.at(idx).value = n * 7ull;
+  }
+  done.store(true);
+  helper.join();
+  for (uint32_t n = 0; n < 300000; ++n) {
+    const uint32_t idx = t.find(key_of(n), t.hash(key_of(n)));
+    ASSERT_EQ(idx, n);
+    ASSERT_EQ(t.at(idx).value, n * 7ull);
+  }
 }
 
 /// AnonHugePages (kB) of the mapping that holds `addr`, from /proc/self/smaps; -1 when not found.
