@@ -83,32 +83,57 @@ inline size_t digit_count(uint64_t v) noexcept {
   }
 }
 
+/// Writes `v` (below 2^32) right-aligned ending at `end`, two digits per step; returns where it starts.
+/// 32-bit: a division by 100 is a shorter multiply-and-shift than in 64 bits.
+inline char* u32_before(char* end, uint32_t v) noexcept {
+  while (v >= 100) {
+    const uint32_t q = v / 100;
+    end -= 2;
+    std::memcpy(end, kDigitPairs + 2 * (v - q * 100), 2);
+    v = q;
+  }
+  if (v >= 10) {
+    end -= 2;
+    std::memcpy(end, kDigitPairs + 2 * v, 2);
+  } else {
+    *--end = static_cast<char>('0' + v);
+  }
+  return end;
+}
+
+/// u64() above 2^32 (rare on a line: byte counts of huge transfers), kept out of line.
+[[gnu::noinline]] inline char* u64_wide(char* p, uint64_t v) noexcept {
+  char* const end = p + digit_count(v);
+  // The low eight digits in 32 bits (zero-padded), then the rest the same way (at most 12 digits, 8 + 4).
+  char* at = end;
+  while (v > UINT32_MAX) {
+    const uint64_t high = v / 100'000'000;
+    char* const low_start = at - 8;
+    char* const low_digits = u32_before(at, static_cast<uint32_t>(v - high * 100'000'000));
+    for (char* z = low_start; z < low_digits; ++z) *z = '0';
+    at = low_start;
+    v = high;
+  }
+  (void)u32_before(at, static_cast<uint32_t>(v));
+  return end;
+}
+
 /// Decimal, at most 20 characters.
-inline char* u64(char* p, uint64_t v) noexcept {
+[[gnu::always_inline]] inline char* u64(char* p, uint64_t v) noexcept {
   if (v < 10) {  // most counters on a session line (SYN, FIN and RST counts) are one digit
     *p = static_cast<char>('0' + v);
     return p + 1;
   }
+  if (v > UINT32_MAX) return u64_wide(p, v);
   char* const end = p + digit_count(v);
-  p = end;
-  while (v >= 100) {
-    const uint64_t q = v / 100;
-    p -= 2;
-    std::memcpy(p, kDigitPairs + 2 * (v - q * 100), 2);
-    v = q;
-  }
-  if (v >= 10) {
-    std::memcpy(p - 2, kDigitPairs + 2 * v, 2);
-  } else {
-    p[-1] = static_cast<char>('0' + v);
-  }
+  (void)u32_before(end, static_cast<uint32_t>(v));
   return end;
 }
 
 /// "1234.567890": seconds with microsecond precision, like Zeek. At most 27 characters.
 inline char* seconds(char* p, uint64_t ns) noexcept {
   p = u64(p, ns / 1'000'000'000ULL);
-  const auto us = static_cast<uint32_t>(ns / 1000 % 1'000'000);
+  const auto us = static_cast<uint32_t>(ns % 1'000'000'000ULL) / 1000;
   p[0] = '.';
   std::memcpy(p + 1, kDigitPairs + 2 * (us / 10000), 2);
   std::memcpy(p + 3, kDigitPairs + 2 * (us / 100 % 100), 2);
