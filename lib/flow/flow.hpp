@@ -270,13 +270,14 @@ class FlowTable {
   /// opened within seconds). Page tables and zeroed pages only: no entry is ever written, so it is safe
   /// beside the owner; only one thread may call it. True when it did some work.
   bool populate_ahead() noexcept {
-    constexpr uint64_t kAhead = 512 * 1024, kStep = 128 * 1024;
+    // Steps of 256 KiB once less than 512 KiB is ready ahead: page by page, as the high-water mark crept
+    // up, it was ~6k madvise calls on a capture with ~70k live flows (a quarter of the reader's time).
+    constexpr uint64_t kAhead = 512 * 1024, kStep = 256 * 1024;
     const uint64_t end = uint64_t{reserved_} * sizeof(Entry) / 4096 * 4096;
-    uint64_t want = uint64_t{handed_out_.load(std::memory_order_relaxed)} * sizeof(Entry) + kAhead;
-    if (want > end) want = end;
-    if (populated_to_ >= want) return false;
-    const uint64_t len = (want - populated_to_ < kStep ? want - populated_to_ + 4095 : kStep) / 4096 * 4096;
-    if (len == 0 || !populate_for_write(reinterpret_cast<char*>(entries_) + populated_to_, len)) {
+    const uint64_t handed_out = uint64_t{handed_out_.load(std::memory_order_relaxed)} * sizeof(Entry);
+    if (populated_to_ >= end || populated_to_ >= handed_out + kAhead) return false;
+    const uint64_t len = end - populated_to_ < kStep ? end - populated_to_ : kStep;
+    if (!populate_for_write(reinterpret_cast<char*>(entries_) + populated_to_, len)) {
       populated_to_ = end;  // nothing left to do, or the kernel cannot: stop asking
       return false;
     }

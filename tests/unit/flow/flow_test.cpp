@@ -190,9 +190,9 @@ TEST(FlowTable, PopulateAheadFaultsInWhatInsertsWillTouchNext) {
   EXPECT_EQ(resident_pages(base + (8u << 20), 1u << 20), 0u);  // nothing far beyond
   EXPECT_FALSE(t.populate_ahead());  // nothing more until more entries are handed out
   // The populated memory is still zero and takes entries like any other.
-  for (uint32_t n = 1000; n < 3000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
-  for (uint32_t n = 0; n < 3000; ++n) ASSERT_EQ(t.find(key_of(n), t.hash(key_of(n))), n);
-  EXPECT_TRUE(t.populate_ahead());  // the handed-out mark moved on
+  for (uint32_t n = 1000; n < 9000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
+  for (uint32_t n = 0; n < 9000; ++n) ASSERT_EQ(t.find(key_of(n), t.hash(key_of(n))), n);
+  EXPECT_TRUE(t.populate_ahead());  // the handed-out mark moved on by more than what was ready ahead
 }
 
 TEST(FlowTable, PopulateAheadFromAnotherThreadLeavesEntriesIntact) {
