@@ -48,7 +48,14 @@ BucketRing::BucketRing(uint64_t span_ns, uint64_t settle_ns)
 }
 
 void BucketRing::add(const SessionSummary& s, uint64_t now_ns) noexcept {
-  const uint64_t index = s.first_ns / span_ns_;
+  // Sessions mostly come in time order, so most fall in the bucket of the one before: its index and ring
+  // position are kept, saving two 64-bit divisions per session (a few percent of a replay's writer thread).
+  if (s.first_ns - last_start_ns_ >= span_ns_) {
+    last_index_ = s.first_ns / span_ns_;
+    last_start_ns_ = last_index_ * span_ns_;
+    last_pos_ = last_index_ % size_;
+  }
+  const uint64_t index = last_index_;
   if (!started_) {
     started_ = true;
     oldest_ = newest_ = index;
@@ -75,11 +82,11 @@ void BucketRing::add(const SessionSummary& s, uint64_t now_ns) noexcept {
     return;
   }
   if (index > newest_) newest_ = index;  // advance() keeps newest_ - oldest_ < size_
-  Bucket& b = slot(index);
-  b.start_ns = index * span_ns_;
+  Bucket& b = ring_[last_pos_];
+  b.start_ns = last_start_ns_;
   b.span_ns = span_ns_;
-  touched_count_ += touched_[index % size_] == 0;
-  touched_[index % size_] = 1;
+  touched_count_ += touched_[last_pos_] == 0;
+  touched_[last_pos_] = 1;
   b.by_perspective[static_cast<size_t>(s.perspective)].add(s);
 }
 
@@ -99,6 +106,9 @@ void BucketRing::emit_oldest(BucketSink& sink) {
 
 void BucketRing::advance(uint64_t now_ns, BucketSink& sink) {
   if (!started_) return;
+  // Nothing can be due before the next bucket boundary or settle time unless add() raised newest_: the
+  // two divisions below ran for every session a writer thread rebuilt buckets from (RecordBuckets).
+  if (now_ns < quiet_until_ns_ && newest_ == newest_at_quiet_) return;
   const uint64_t now_index = now_ns / span_ns_;
   if (now_index > newest_) newest_ = now_index;
   // Buckets before `target` are due: settled (their end + settle has passed), or about to be overwritten
@@ -113,12 +123,18 @@ void BucketRing::advance(uint64_t now_ns, BucketSink& sink) {
     }
     emit_oldest(sink);
   }
+  // Until the next bucket starts (newest_ may move) or the next one settles, the same target would follow.
+  const uint64_t next_start = (now_index + 1) * span_ns_;
+  const uint64_t next_settle = now_ns > settle_ns_ ? (settled + 1) * span_ns_ + settle_ns_ : settle_ns_ + span_ns_;
+  quiet_until_ns_ = std::min(next_start, next_settle);
+  newest_at_quiet_ = newest_;
 }
 
 void BucketRing::flush(BucketSink& sink) {
   if (!started_) return;
   while (oldest_ <= newest_) emit_oldest(sink);
   started_ = false;
+  quiet_until_ns_ = 0;
 }
 
 }  // namespace synscope::buckets

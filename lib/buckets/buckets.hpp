@@ -96,6 +96,13 @@ class BucketRing {
   uint64_t newest_ = 0;  ///< index of the newest bucket held
   uint64_t late_ = 0;
   uint64_t touched_count_ = 0;  ///< ring slots holding at least one session
+  // advance() has nothing to do before this time while newest_ stays newest_at_quiet_.
+  uint64_t quiet_until_ns_ = 0;
+  uint64_t newest_at_quiet_ = 0;
+  // The bucket the last session fell in (add()): index, start and ring position; bucket 0 to begin with.
+  uint64_t last_index_ = 0;
+  uint64_t last_start_ns_ = 0;
+  uint64_t last_pos_ = 0;
 };
 
 }  // namespace synscope::buckets

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -52,6 +54,50 @@ TEST(BucketRing, ChargesFirstPacketBucketAndEmitsWhenSettled) {
   ring.flush(out);
   ASSERT_EQ(out.got.size(), 2u);
   EXPECT_EQ(out.got[1].start_ns, 1080 * kSec);
+}
+
+// Sessions out of time order (add() keeps the last session's bucket): each still lands in the bucket of
+// its own first packet, including the bucket at time 0 and spans that do not divide a second.
+TEST(BucketRing, SessionsOutOfOrderLandInTheirOwnBuckets) {
+  const uint64_t span = 7 * kSec + 123;
+  BucketRing ring(span, 40 * span);
+  std::map<uint64_t, uint64_t> expected;  // bucket start -> sessions
+  std::mt19937_64 rng(11);
+  Collect out;
+  uint64_t t = 0;
+  for (int i = 0; i < 20000; ++i) {
+    // Within a bucket ahead of the time so far, and now and then up to two buckets back (all within reach
+    // of the ring and its 40-span settle time, so none is late).
+    const uint64_t at = t + rng() % span;
+    const uint64_t first = at > 2 * span && rng() % 4 == 0 ? at - rng() % (2 * span) : at;
+    ring.add(failed_at(first), t);
+    ++expected[first / span * span];
+    t += rng() % (span / 50);
+    ring.advance(t, out);
+  }
+  ring.flush(out);
+  std::map<uint64_t, uint64_t> got;
+  for (const Bucket& b : out.got) {
+    EXPECT_EQ(b.by_perspective[0].late, 0u);
+    got[b.start_ns] += b.by_perspective[0].sessions;
+  }
+  EXPECT_EQ(got, expected);
+}
+
+// A session far ahead moves the newest bucket, and the ring (6 buckets here) must then give up its oldest
+// one even though time itself has not moved past a bucket boundary.
+TEST(BucketRing, ASessionFarAheadMakesTheOldestBucketDueAtOnce) {
+  BucketRing ring(10 * kSec, 20 * kSec);
+  Collect out;
+  ring.add(failed_at(1 * kSec), 1 * kSec);
+  ring.advance(1 * kSec, out);
+  ring.add(failed_at(55 * kSec), 1 * kSec);  // bucket 5: the ring now spans buckets 0-5
+  ring.advance(2 * kSec, out);
+  ASSERT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(out.got[0].start_ns, 0u);
+  ring.add(failed_at(61 * kSec), 2 * kSec);  // bucket 6 has room of its own: not late
+  ring.flush(out);
+  EXPECT_EQ(inbound_failed_and_late(out), std::make_pair(uint64_t{3}, uint64_t{0}));
 }
 
 TEST(BucketRing, EmptyRingDoesNotSkipBucketsStillOpen) {
