@@ -86,37 +86,29 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   // its pointer and length were reloaded and stored back around every call.
   char* w = line.room(kMaxSessionLine);
   if (w == nullptr) return;
-  w = put::text(w, "{\"ts\":");
-  w = put::seconds(w, s.first_ns);
+  const auto number = [&w](std::string_view key, uint64_t value) { w = put::u64(put::text(w, key), value); };
+  const auto seconds = [&w](std::string_view key, uint64_t ns) { w = put::seconds(put::text(w, key), ns); };
+  seconds("{\"ts\":", s.first_ns);
   w = put::text(w, ",\"uid\":\"");
   w += engine::format_uid(r.uid, w);
   w = put::text(w, "\",\"id.orig_h\":\"");
   w += packet::format_ip(r.orig_h, r.ip_version, w, 46);
-  w = put::text(w, "\",\"id.orig_p\":");
-  w = put::u64(w, r.orig_p);
+  number("\",\"id.orig_p\":", r.orig_p);
   w = put::text(w, ",\"id.resp_h\":\"");
   w += packet::format_ip(r.resp_h, r.ip_version, w, 46);
-  w = put::text(w, "\",\"id.resp_p\":");
-  w = put::u64(w, r.resp_p);
-  w = put::text(w, ",\"proto\":\"tcp\",\"duration\":");
-  w = put::seconds(w, s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
-  w = put::text(w, ",\"orig_bytes\":");
-  w = put::u64(w, tcp_session::payload_bytes(o, p));
-  w = put::text(w, ",\"resp_bytes\":");
-  w = put::u64(w, tcp_session::payload_bytes(p, o));
+  number("\",\"id.resp_p\":", r.resp_p);
+  seconds(",\"proto\":\"tcp\",\"duration\":", s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
+  number(",\"orig_bytes\":", tcp_session::payload_bytes(o, p));
+  number(",\"resp_bytes\":", tcp_session::payload_bytes(p, o));
   w = put::text(w, ",\"conn_state\":\"");
   w = put::text(w, tcp_session::conn_state_name(r.state));
   // History is Zeek's letters and '^' only (tcp_session), never anything JSON must escape: no str() scan.
   w = put::text(w, "\",\"history\":\"");
   w = put::text(w, s.history_view());
-  w = put::text(w, "\",\"orig_pkts\":");
-  w = put::u64(w, o.pkts);
-  w = put::text(w, ",\"resp_pkts\":");
-  w = put::u64(w, p.pkts);
-  w = put::text(w, ",\"orig_ip_bytes\":");
-  w = put::u64(w, o.ip_bytes);
-  w = put::text(w, ",\"resp_ip_bytes\":");
-  w = put::u64(w, p.ip_bytes);
+  number("\",\"orig_pkts\":", o.pkts);
+  number(",\"resp_pkts\":", p.pkts);
+  number(",\"orig_ip_bytes\":", o.ip_bytes);
+  number(",\"resp_ip_bytes\":", p.ip_bytes);
   const bool failed = tcp_session::is_failed(r.state);
   w = put::text(w, failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
   if (failed) {
@@ -125,25 +117,17 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   }
   w = put::text(w, ",\"perspective\":\"");
   w = put::text(w, buckets::perspective_name(r.perspective));
-  w = put::text(w, "\",\"orig_syn\":");
-  w = put::u64(w, o.syn);
-  w = put::text(w, ",\"orig_fin\":");
-  w = put::u64(w, o.fin);
-  w = put::text(w, ",\"orig_rst\":");
-  w = put::u64(w, o.rst);
-  w = put::text(w, ",\"resp_syn\":");
-  w = put::u64(w, p.syn);
-  w = put::text(w, ",\"resp_fin\":");
-  w = put::u64(w, p.fin);
-  w = put::text(w, ",\"resp_rst\":");
-  w = put::u64(w, p.rst);
+  number("\",\"orig_syn\":", o.syn);
+  number(",\"orig_fin\":", o.fin);
+  number(",\"orig_rst\":", o.rst);
+  number(",\"resp_syn\":", p.syn);
+  number(",\"resp_fin\":", p.fin);
+  number(",\"resp_rst\":", p.rst);
   if (s.syn_ns != 0 && s.synack_ns >= s.syn_ns) {
-    w = put::text(w, ",\"rtt_syn_synack\":");
-    w = put::seconds(w, s.synack_ns - s.syn_ns);
+    seconds(",\"rtt_syn_synack\":", s.synack_ns - s.syn_ns);
   }
   if (tcp_session::handshake_completed(s) && s.handshake_ack_ns >= s.synack_ns) {
-    w = put::text(w, ",\"rtt_synack_ack\":");
-    w = put::seconds(w, s.handshake_ack_ns - s.synack_ns);
+    seconds(",\"rtt_synack_ack\":", s.handshake_ack_ns - s.synack_ns);
   }
   w = put::text(w, ",\"end\":\"");
   w = put::text(w, engine::end_reason_name(r.end));

@@ -123,13 +123,18 @@ engine::SessionRecord rejected_session(tcp_session::Session& s) {
   return r;
 }
 
-TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
-  tcp_session::Session s;
-  const engine::SessionRecord r = rejected_session(s);
+/// format()'s line for `r`, in a buffer of kMaxLine.
+std::string formatted(const engine::SessionRecord& r) {
   char storage[kMaxLine];
   LineBuffer l(storage);
   SessionJsonWriter::format(r, l);
-  const std::string line = text(l);
+  return text(l);
+}
+
+TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
+  const std::string line = formatted(r);
   ASSERT_EQ(line.back(), '\n');
   const nlohmann::json j = nlohmann::json::parse(line);
   EXPECT_EQ(j["ts"].get<double>(), 1700000000.25);
@@ -163,15 +168,24 @@ TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
   }
 }
 
-// The whole file at `path` (a test's mkstemp file), which is then removed.
-std::string read_and_remove(const char* path) {
+// A new empty file for a test to write (mkstemp), or "" when none could be made.
+std::string scratch_file() {
+  char path[] = "/tmp/synscope-output-test-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return "";
+  ::close(fd);
+  return path;
+}
+
+// The whole file at `path` (a test's scratch_file()), which is then removed.
+std::string read_and_remove(const std::string& path) {
   std::string got;
-  if (std::FILE* in = std::fopen(path, "r")) {
+  if (std::FILE* in = std::fopen(path.c_str(), "r")) {
     char chunk[1 << 16];
     for (size_t n; (n = std::fread(chunk, 1, sizeof(chunk), in)) > 0;) got.append(chunk, n);
     std::fclose(in);
   }
-  ::unlink(path);
+  ::unlink(path.c_str());
   return got;
 }
 
@@ -188,10 +202,8 @@ void commit_numbered_line(OutputFile& f, std::string_view word, uint64_t i, std:
 // Lines formatted in place (reserve/commit) and copied ones (write) reach the file in order, across many
 // drains of the 256 KiB buffer, and a record longer than the buffer passes through whole.
 TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
-  char path[] = "/tmp/synscope-output-test-XXXXXX";
-  const int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  const std::string path = scratch_file();
+  ASSERT_FALSE(path.empty());
   std::string expected;
   {
     OutputFile f(path);
@@ -297,12 +309,9 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
 TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   tcp_session::Session s;
   const engine::SessionRecord r = rejected_session(s);
-  char storage[kMaxLine];
-  LineBuffer l(storage);
-  SessionJsonWriter::format(r, l);
   char rendered[kMaxLine];
   const size_t n = SessionJsonWriter::render(r, rendered, sizeof(rendered));
-  EXPECT_EQ(std::string(rendered, n), text(l));
+  EXPECT_EQ(std::string(rendered, n), formatted(r));
   char small[100];
   EXPECT_EQ(SessionJsonWriter::render(r, small, sizeof(small)), 0u);  // a cut line is never passed on
 }
@@ -310,16 +319,11 @@ TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
 // A record that arrives with its line already written (runtime::SessionChannel's producer wrote it) is
 // written as it came; one without is formatted here. Both end up in order in the file.
 TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
-  char path[] = "/tmp/synscope-output-test-XXXXXX";
-  const int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  const std::string path = scratch_file();
+  ASSERT_FALSE(path.empty());
   tcp_session::Session s;
   engine::SessionRecord r = rejected_session(s);
-  char storage[kMaxLine];
-  LineBuffer l(storage);
-  SessionJsonWriter::format(r, l);
-  const std::string formatted = text(l);
+  const std::string line = formatted(r);
   {
     OutputFile f(path);
     SessionJsonWriter writer(f);
@@ -329,7 +333,7 @@ TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
     writer.on_session(r);
     ASSERT_TRUE(f.flush());
   }
-  EXPECT_EQ(read_and_remove(path), "prepared elsewhere\n" + formatted);
+  EXPECT_EQ(read_and_remove(path), "prepared elsewhere\n" + line);
 }
 
 TEST(OutputFile, AFullDeviceFailsTheFlush) {

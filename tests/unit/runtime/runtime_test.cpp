@@ -112,20 +112,26 @@ TEST(Burst, CheckDeferredMarksOnlyTheBadChecksums) {
   EXPECT_EQ(b.pkts[2].verdict, packet::Verdict::kTcp);
 }
 
-TEST(SessionChannel, CarriesSelfContainedCopiesInOrder) {
-  SessionChannel channel(8);
-  constexpr uint64_t kSessions = 50000;
-  std::thread producer([&] {
-    tcp_session::Session s;  // reused like a flow-table entry: the consumer must see a copy
+/// A producer thread sending sessions uid 0..count-1, each with orig pkts = uid * pkts_per_uid, from one
+/// reused Session (like a flow-table entry: the consumer must see copies), then marking the channel done.
+std::thread produce_sessions(SessionChannel& channel, uint64_t count, uint32_t pkts_per_uid) {
+  return std::thread([&channel, count, pkts_per_uid] {
+    tcp_session::Session s;
     engine::SessionRecord r;
     r.session = &s;
-    for (uint64_t i = 0; i < kSessions; ++i) {
+    for (uint64_t i = 0; i < count; ++i) {
       r.uid = i;
-      s.ep[0].pkts = static_cast<uint32_t>(i * 3);
+      s.ep[0].pkts = static_cast<uint32_t>(i * pkts_per_uid);
       channel.on_session(r);
     }
     channel.mark_done();
   });
+}
+
+TEST(SessionChannel, CarriesSelfContainedCopiesInOrder) {
+  SessionChannel channel(8);
+  constexpr uint64_t kSessions = 50000;
+  std::thread producer = produce_sessions(channel, kSessions, 3);
   Collect out;
   channel.drain_all(out);
   producer.join();
@@ -235,17 +241,7 @@ TEST(SessionChannel, PreparedLinesStayWithTheirRecordsAcrossThreads) {
   SessionChannel channel(16);
   channel.prepare_lines_when_pressed(&render_uid);
   constexpr uint64_t kSessions = 40000;
-  std::thread producer([&] {
-    tcp_session::Session s;
-    engine::SessionRecord r;
-    r.session = &s;
-    for (uint64_t i = 0; i < kSessions; ++i) {
-      r.uid = i;
-      s.ep[0].pkts = static_cast<uint32_t>(i * 7);
-      channel.on_session(r);
-    }
-    channel.mark_done();
-  });
+  std::thread producer = produce_sessions(channel, kSessions, 7);
   Lines out;
   out.uids.reserve(kSessions);
   out.lines.reserve(kSessions);
