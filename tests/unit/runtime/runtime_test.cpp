@@ -230,7 +230,8 @@ TEST(SessionChannel, PreparesLinesOnlyWhileMoreThanHalfFull) {
     // After the 8th message fewer than half the slots are free: from the 9th on the producer prepares the
     // line (except where the renderer gave up, uid 10 and 15: the consumer formats those).
     const bool pressed = uid >= 9 && uid % 5 != 0;
-    const std::string expected = pressed ? "uid " + std::to_string(uid) + " pkts " + std::to_string(uid * 2) + "\n" : "";
+    const std::string line = "uid " + std::to_string(uid) + " pkts " + std::to_string(uid * 2) + "\n";
+    const std::string expected = pressed ? line : "";
     EXPECT_EQ(out.lines[uid - 1], expected) << "uid " << uid;
   }
 }
