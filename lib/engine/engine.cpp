@@ -239,10 +239,10 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
   uint32_t idx = table_.find(key, hash);
   if (idx != flow::FlowTable<FlowEntry>::kNone) {
     FlowEntry& e = table_.at(idx);
-    const bool timed_out = tcp_session::expired(e.session, p.ts_ns, config_.session, e.key.port_lo, e.key.port_hi);
-    if (timed_out || tcp_session::is_reuse(e.session, p.meta, from_lo)) {
+    const bool expired = timed_out(e, p.ts_ns);
+    if (expired || tcp_session::is_reuse(e.session, p.meta, from_lo)) {
       // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
-      finalize(idx, timed_out ? EndReason::kTimeout : EndReason::kReuse);
+      finalize(idx, expired ? EndReason::kTimeout : EndReason::kReuse);
       open_session(e, p, from_lo);
     } else if ((p.meta.flags & (tf::kSyn | tf::kAck)) == tf::kSyn && p.verdict == Verdict::kTcp &&
                e.session.ep[0].syn > 0 && p.meta.seq == e.session.ep[0].start_seq) {
@@ -335,8 +335,7 @@ uint32_t SessionEngine::step_cursor(uint32_t& cursor, uint32_t limit) noexcept {
 }
 
 bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
-  const FlowEntry& e = table_.at(idx);
-  if (!tcp_session::expired(e.session, watermark_ns_, config_.session, e.key.port_lo, e.key.port_hi)) return false;
+  if (!timed_out(table_.at(idx), watermark_ns_)) return false;
   finalize(idx, EndReason::kTimeout);
   table_.erase(idx);
   return true;
@@ -399,10 +398,7 @@ void SessionEngine::finish() noexcept {
   // timing (replay and a live engine that idled until the same time agree).
   for (uint32_t idx = 0; idx < table_.high_water(); ++idx) {
     if (!table_.in_use(idx)) continue;
-    const FlowEntry& e = table_.at(idx);
-    const bool timed_out =
-        tcp_session::expired(e.session, watermark_ns_, config_.session, e.key.port_lo, e.key.port_hi);
-    finalize(idx, timed_out ? EndReason::kTimeout : EndReason::kEndOfInput);
+    finalize(idx, timed_out(table_.at(idx), watermark_ns_) ? EndReason::kTimeout : EndReason::kEndOfInput);
   }
   // All reported: one clear() instead of an erase per entry (each a probe-run shift in a cold index).
   table_.clear();

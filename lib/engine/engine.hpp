@@ -248,6 +248,10 @@ class SessionEngine {
   static uint32_t step_cursor(uint32_t& cursor, uint32_t limit) noexcept;
   /// Finalizes and erases live entry `idx` if Zeek's timers would have removed it by the watermark.
   bool expire_if_due(uint32_t idx) noexcept;
+  /// True when Zeek's timers would have removed entry `e`'s session by `now_ns` (tcp_session::expired()).
+  [[nodiscard]] bool timed_out(const FlowEntry& e, uint64_t now_ns) const noexcept {
+    return tcp_session::expired(e.session, now_ns, config_.session, e.key.port_lo, e.key.port_hi);
+  }
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
 
