@@ -279,7 +279,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     while (b < kRttBoundsNs.size() && rtt > kRttBoundsNs[b]) ++b;
     ++counters_.handshake_rtt_hist[b];
   }
-  if ((p.meta.flags & (tf::kFin | tf::kRst)) != 0 && e.session.counted_as == tcp_session::ConnState::kCount &&
+  if ((p.meta.flags & (tf::kFin | tf::kRst)) != 0 && !e.session.counted_as &&
       tcp_session::is_closed(e.session)) {
     count_verdict(e, tcp_session::conn_state(e.session), perspective_of(e));
   }
@@ -383,9 +383,9 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   rec.emitted_ns = watermark_ns_;
   rec.settled_ns = settled_ns_;
   rec.perspective = perspective_of(e);
-  if (s.counted_as == tcp_session::ConnState::kCount) {
+  if (!s.counted_as) {
     count_verdict(e, rec.state, rec.perspective);
-  } else if (s.counted_as != rec.state) {
+  } else if (*s.counted_as != rec.state) {
     ++counters_.verdict_changed_after_close;
   }
   if (bucket_sink_ != nullptr) ring_.add(summarize(rec), watermark_ns_);

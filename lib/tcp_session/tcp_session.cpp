@@ -1,6 +1,7 @@
 // tcp_session: Zeek-exact TCP endpoint state machine. See tcp_session.hpp and docs/verdicts.md.
 #include "tcp_session/tcp_session.hpp"
 
+#include <array>
 #include <utility>
 
 namespace synscope::tcp_session {
@@ -52,12 +53,17 @@ bool check_history(Session& s, bool is_orig, uint32_t bit, char code) noexcept {
   return false;
 }
 
-// Zeek's ScaledHistoryEntry: the letter is recorded on the 1st, 10th, 100th, ... occurrence.
-void scaled_history(Session& s, bool is_orig, uint32_t& counter, uint32_t& threshold, char code) noexcept {
-  if (++counter == threshold) {
+// Zeek's ScaledHistoryEntry records the letter on the 1st, 10th, 100th, ... occurrence: its uint32 threshold
+// starts at 1 and is multiplied by 10 after each letter unless that would not grow it. The sequence has 11
+// values (10^9 * 10 wraps to 1410065408, and the next product wraps below it), so an endpoint keeps the
+// number of letters recorded (one byte) instead of the threshold.
+constexpr std::array<uint32_t, 11> kScaledThresholds = {
+    1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000, 1'410'065'408};
+
+void scaled_history(Session& s, bool is_orig, uint32_t& counter, uint8_t& level, char code) noexcept {
+  if (++counter == kScaledThresholds[level]) {
     add_history(s, role_case(code, is_orig));
-    const uint32_t next = threshold * 10;
-    threshold = next > threshold ? next : threshold;
+    if (level + 1u < kScaledThresholds.size()) ++level;
   }
 }
 
@@ -104,7 +110,7 @@ void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last
   }
 }
 
-void update_history(Session& s, bool is_orig, uint8_t flags, int64_t rel_seq, uint32_t len) noexcept {
+void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, uint32_t len) noexcept {
   Endpoint& e = s.ep[is_orig ? 0 : 1];
   const bool syn = flags & tf::kSyn, fin = flags & tf::kFin, rst = flags & tf::kRst;
   const int bits = int{syn} + int{fin} + int{rst};
@@ -124,10 +130,11 @@ void update_history(Session& s, bool is_orig, uint8_t flags, int64_t rel_seq, ui
     }
     if (fin) {
       // A FIN's sequence number counts from the end of the data it carries.
-      if (check_history(s, is_orig, kHistFin, 'F') && rel_seq + len != e.hist_last_fin) {
+      const int64_t fin_seq = int64_t{rel_seq} + len;
+      if (check_history(s, is_orig, kHistFin, 'F') && fin_seq != e.hist_last_fin) {
         add_history(s, role_case('F', is_orig));
       }
-      e.hist_last_fin = rel_seq + len;
+      e.hist_last_fin = fin_seq;
     }
     if (rst) {
       if (check_history(s, is_orig, kHistRst, 'R') && rel_seq != e.hist_last_rst) {
@@ -154,7 +161,7 @@ int32_t update_last_seq(Session& s, bool is_orig, uint32_t last_seq, uint8_t fla
   } else if (delta > 0) {
     e.last_seq = last_seq;
   } else if (len > 0) {
-    scaled_history(s, is_orig, e.rxmt_cnt, e.rxmt_thresh, 'T');
+    scaled_history(s, is_orig, e.rxmt_cnt, e.rxmt_level, 'T');
   }
   return delta;
 }
@@ -313,7 +320,7 @@ void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, con
 void record_bad_checksum(Session& s, bool from_lo) noexcept {
   const bool is_orig = from_lo == s.ep[0].is_lo;
   Endpoint& e = s.ep[is_orig ? 0 : 1];
-  scaled_history(s, is_orig, e.chk_cnt, e.chk_thresh, 'C');
+  scaled_history(s, is_orig, e.chk_cnt, e.chk_level, 'C');
 }
 
 void update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
@@ -352,12 +359,12 @@ void update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     if (f & tf::kRst) seg_len -= len;
     const uint32_t seq_one_past = pkt.seq + seg_len;
     init_endpoint(e, f, pkt.seq, seq_one_past);
-    const int64_t rel_seq = seq_delta(pkt.seq, e.start_seq);
+    const int32_t rel_seq = seq_delta(pkt.seq, e.start_seq);
     update_history(s, is_orig, f, rel_seq, len);
 
     const Endpoint& peer = s.ep[is_orig ? 1 : 0];
     if (pkt.window == 0 && !(f & tf::kRst) && peer.state != ES::kClosed && e.state != ES::kReset) {
-      scaled_history(s, is_orig, e.win0_cnt, e.win0_thresh, 'W');
+      scaled_history(s, is_orig, e.win0_cnt, e.win0_level, 'W');
     }
     if (!s.ep[0].did_close || !s.ep[1].did_close) s.last_ns = now_ns;
     if (f & tf::kSyn) ++e.syn;

@@ -13,6 +13,7 @@
 #include <array>
 #include <bitset>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "packet/packet.hpp"
@@ -61,30 +62,37 @@ struct SessionConfig {
 };
 
 /// Per-side state and counters. `Session::ep[0]` is always the current originator.
+/// Widest fields first, so the struct packs into 72 bytes: every byte here is in a flow-table entry, and the
+/// entry's lines are what a many-flow replay waits for. All-zero is the initial value (see Session).
 struct Endpoint {
+  uint64_t ip_bytes = 0;
+  int64_t hist_last_fin = 0;     ///< relative seq just past the last FIN's data (can pass 2^31), for 'F' repeats
+  uint32_t start_seq = 0;
+  uint32_t last_seq = 0;
+  uint32_t ack_seq = 0;          ///< highest ack the peer sent for this side's data
+  int32_t hist_last_syn = 0;     ///< relative seq of the last SYN and RST, for letter repeats
+  int32_t hist_last_rst = 0;
+  uint32_t pkts = 0;
+  uint32_t syn = 0;              ///< SYN packets (with or without ACK)
+  uint32_t fin = 0;
+  uint32_t rst = 0;
+  uint32_t chk_cnt = 0;          ///< bad checksums ('C', logarithmic: see scaled_history in tcp_session.cpp)
+  uint32_t rxmt_cnt = 0;         ///< retransmitted payload ('T', logarithmic)
+  uint32_t win0_cnt = 0;         ///< zero windows ('W', logarithmic)
   EndpointState state = EndpointState::kInactive;
   EndpointState prev_state = EndpointState::kInactive;
   bool did_close = false;
   bool is_lo = false;            ///< this endpoint is the key's lo side (fixed, survives flips)
-  uint32_t start_seq = 0;
-  uint32_t last_seq = 0;
-  uint32_t ack_seq = 0;          ///< highest ack the peer sent for this side's data
-  int64_t hist_last_syn = 0;     ///< relative seq of the last SYN/FIN/RST, for letter repeats
-  int64_t hist_last_fin = 0;
-  int64_t hist_last_rst = 0;
-  uint32_t pkts = 0;
-  uint64_t ip_bytes = 0;
-  uint32_t syn = 0;              ///< SYN packets (with or without ACK)
-  uint32_t fin = 0;
-  uint32_t rst = 0;
-  uint32_t chk_cnt = 0, chk_thresh = 1;    ///< bad checksums ('C', logarithmic)
-  uint32_t rxmt_cnt = 0, rxmt_thresh = 1;  ///< retransmitted payload ('T', logarithmic)
-  uint32_t win0_cnt = 0, win0_thresh = 1;  ///< zero windows ('W', logarithmic)
+  uint8_t chk_level = 0;         ///< how many times each logarithmic letter was recorded (its next threshold)
+  uint8_t rxmt_level = 0;
+  uint8_t win0_level = 0;
 };
+static_assert(sizeof(Endpoint) == 72);
 
 inline constexpr size_t kHistoryMax = 23;
 
-/// The state of one connection. Trivially copyable; lives in a FlowTable slot.
+/// The state of one connection. Trivially copyable; lives in a FlowTable slot. Every member starts at zero,
+/// so `Session{}` compiles to plain zeroing stores (start() pays it once per session).
 struct Session {
   // First: expired()'s inline test reads only these two, on every packet and every sweep step, so the
   // table entry that holds a Session can keep them in the cache line of its key (engine's FlowEntry).
@@ -101,7 +109,7 @@ struct Session {
   uint8_t history_len = 0;
   bool history_truncated = false;
   bool timers_cancelled = false;
-  ConnState counted_as = ConnState::kCount;  ///< verdict already counted by the engine (kCount: not yet)
+  std::optional<ConnState> counted_as;  ///< verdict already counted by the engine (empty: not yet)
   char history[kHistoryMax] = {};
 
   [[nodiscard]] std::string_view history_view() const noexcept { return {history, history_len}; }

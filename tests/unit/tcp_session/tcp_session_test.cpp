@@ -45,6 +45,7 @@ class Conn {
   std::string state() const { return std::string(conn_state_name(conn_state(s_))); }
   std::string history() const { return std::string(s_.history_view()); }
   const Session& session() const { return s_; }
+  Session& session() { return s_; }
 
  private:
   SessionConfig cfg_;
@@ -264,6 +265,29 @@ TEST(History, ZeroWindowRecordsWLogarithmically) {
   EXPECT_EQ(k.history(), "ShAaw");
   k.zero_window().s(A, 501, 101);  // 10th: 'w' again
   EXPECT_EQ(k.history(), "ShAaww");
+}
+
+// Zeek's uint32 threshold goes 1, 10, ..., 10^9, then 10^9 * 10 wraps to 1410065408 (still larger, so it is
+// taken), and the next product wraps below that, so the threshold stays there. Counters are preset: a
+// billion packets would take too long.
+TEST(History, ScaledLettersFollowZeeksWrappingThresholds) {
+  Conn k = handshake();
+  Endpoint& server = k.session().ep[1];
+  server.win0_cnt = 999'999'999;
+  server.win0_level = 9;
+  k.zero_window().s(A, 501, 101);  // 10^9th zero window (the server's first packet: 'a' too)
+  EXPECT_EQ(k.history(), "ShAaw");
+  server.win0_cnt = 1'410'065'406;
+  k.zero_window().s(A, 501, 101);  // one short of the wrapped threshold: nothing
+  EXPECT_EQ(k.history(), "ShAaw");
+  k.zero_window().s(A, 501, 101);  // 1410065408th
+  EXPECT_EQ(k.history(), "ShAaww");
+  server.win0_cnt = 1'215'752'191;  // the next product (wrapped below): never a threshold
+  k.zero_window().s(A, 501, 101);
+  EXPECT_EQ(k.history(), "ShAaww");
+  server.win0_cnt = 1'410'065'407;  // the threshold stayed where it was
+  k.zero_window().s(A, 501, 101);
+  EXPECT_EQ(k.history(), "ShAawww");
 }
 
 TEST(Reuse, NewSynSequenceOnClosedConnectionIsReuse) {
