@@ -269,9 +269,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     ++counters_.by_verdict[static_cast<size_t>(Verdict::kBadChecksum)];
     return;
   }
-  const bool had_handshake = tcp_session::handshake_completed(e.session);
-  tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session);
-  if (!had_handshake && tcp_session::handshake_completed(e.session)) {
+  if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session)) {
     const uint64_t rtt = e.session.handshake_ack_ns - e.session.syn_ns;
     ++counters_.handshakes;
     counters_.handshake_rtt_ns_sum += rtt;

@@ -39,6 +39,7 @@ FlowHasher::FlowHasher() noexcept {
   }
   s0_ = seed[0];
   s1_ = seed[1] | 1;
+  derive_keys();
 }
 
 }  // namespace synscope::flow

@@ -323,7 +323,7 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept {
   scaled_history(s, is_orig, e.chk_cnt, e.chk_level, 'C');
 }
 
-void update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
+bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
   bool is_orig = from_lo == s.ep[0].is_lo;
   const uint8_t f = pkt.flags;
   const uint32_t len = pkt.payload_len;
@@ -344,11 +344,18 @@ void update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     is_orig = true;
   }
 
-  if ((f & tf::kSyn) && !(f & tf::kAck) && s.syn_ns == 0) s.syn_ns = now_ns;
-  if ((f & tf::kSyn) && (f & tf::kAck) && s.synack_ns == 0) s.synack_ns = now_ns;
-  if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_ns != 0 && s.handshake_ack_ns == 0 &&
-      now_ns >= s.synack_ns && is_orig) {
+  // Each handshake time is set once, and the handshake can only complete when one of them is set.
+  bool completed_handshake = false;
+  if ((f & tf::kSyn) && !(f & tf::kAck) && s.syn_ns == 0) {
+    s.syn_ns = now_ns;
+    completed_handshake = handshake_completed(s);
+  } else if ((f & tf::kSyn) && (f & tf::kAck) && s.synack_ns == 0) {
+    s.synack_ns = now_ns;
+    completed_handshake = handshake_completed(s);
+  } else if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_ns != 0 && s.handshake_ack_ns == 0 &&
+             now_ns >= s.synack_ns && is_orig) {
     s.handshake_ack_ns = now_ns;
+    completed_handshake = handshake_completed(s);
   }
 
   {
@@ -411,6 +418,7 @@ void update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     s.attempt_at_ns = 0;
     s.timers_cancelled = true;
   }
+  return completed_handshake;
 }
 
 bool is_reuse(const Session& s, const PacketMeta& pkt, bool from_lo) noexcept {

@@ -121,8 +121,9 @@ struct Session {
 void start(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
            const SessionConfig& cfg) noexcept;
 
-/// Applies one valid TCP segment. `from_lo` as in start().
-void update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
+/// Applies one valid TCP segment. `from_lo` as in start(). Returns true when this segment completed the
+/// three-way handshake (handshake_completed() became true), so a caller need not test it before and after.
+bool update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
             const SessionConfig& cfg) noexcept;
 
 /// Records a segment that failed its checksum: Zeek ignores it except for the 'C' history letter.

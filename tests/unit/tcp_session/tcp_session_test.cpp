@@ -33,7 +33,7 @@ class Conn {
       start(s_, m, from_client, now_, cfg_);
       started_ = true;
     }
-    update(s_, m, from_client, now_, cfg_);
+    completions_ += update(s_, m, from_client, now_, cfg_) ? 1 : 0;
     return *this;
   }
   Conn& c(uint8_t f, uint32_t seq, uint32_t ack = 0, uint32_t len = 0) { return pkt(true, f, seq, ack, len); }
@@ -45,12 +45,15 @@ class Conn {
   std::string state() const { return std::string(conn_state_name(conn_state(s_))); }
   std::string history() const { return std::string(s_.history_view()); }
   const Session& session() const { return s_; }
+  /// How many segments update() said completed the handshake.
+  int completions() const { return completions_; }
   Session& session() { return s_; }
 
  private:
   SessionConfig cfg_;
   Session s_;
   bool started_ = false;
+  int completions_ = 0;
   uint16_t next_window_ = 1000;
   uint64_t now_ = 1'000'000'000'000;
 };
@@ -92,6 +95,27 @@ TEST(ConnState, S1EstablishedNotClosed) {
   k.c(P | A, 101, 501, 10).s(A, 501, 111);
   EXPECT_EQ(k.state(), "S1");
   EXPECT_EQ(k.history(), "ShADa");
+  EXPECT_TRUE(handshake_completed(k.session()));
+}
+
+TEST(Handshake, UpdateReportsTheSegmentThatCompletesIt) {
+  Conn k;
+  k.c(S, 100).s(S | A, 500, 101);
+  EXPECT_EQ(k.completions(), 0);
+  k.c(A, 101, 501);
+  EXPECT_EQ(k.completions(), 1);
+  k.c(P | A, 101, 501, 10).c(A, 111, 501);  // later ACKs complete nothing
+  EXPECT_EQ(k.completions(), 1);
+  EXPECT_TRUE(handshake_completed(k.session()));
+}
+
+TEST(Handshake, ALateSynCanBeTheSegmentThatCompletesIt) {
+  Conn k;
+  k.s(S | A, 500, 101).c(A, 101, 501);  // SYN-ACK and the client's ACK: no SYN seen yet
+  EXPECT_EQ(k.completions(), 0);
+  EXPECT_FALSE(handshake_completed(k.session()));
+  k.c(S, 100);  // the SYN arrives last (same ISN: not a new connection)
+  EXPECT_EQ(k.completions(), 1);
   EXPECT_TRUE(handshake_completed(k.session()));
 }
 
