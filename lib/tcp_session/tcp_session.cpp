@@ -110,6 +110,15 @@ void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last
   }
 }
 
+// The letters of a segment without SYN, FIN or RST: data, else a pure ACK.
+inline void update_plain_history(Session& s, bool is_orig, uint8_t flags, uint32_t len) noexcept {
+  if (len > 0) {
+    check_history(s, is_orig, kHistData, 'D');
+  } else if (flags & tf::kAck) {
+    check_history(s, is_orig, kHistAck, 'A');
+  }
+}
+
 void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, uint32_t len) noexcept {
   Endpoint& e = s.ep[is_orig ? 0 : 1];
   const bool syn = flags & tf::kSyn, fin = flags & tf::kFin, rst = flags & tf::kRst;
@@ -142,10 +151,8 @@ void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, ui
       }
       e.hist_last_rst = rel_seq;
     }
-  } else if (len > 0) {
-    check_history(s, is_orig, kHistData, 'D');
-  } else if (flags & tf::kAck) {
-    check_history(s, is_orig, kHistAck, 'A');
+  } else {
+    update_plain_history(s, is_orig, flags, len);
   }
 }
 
@@ -373,8 +380,7 @@ inline void finish_segment(Session& s, bool is_orig, const PacketMeta& pkt, uint
 // are these (57% of a short-session capture's, more on bulk transfers), so they skip the control path.
 bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_ns) noexcept {
   const bool completed_handshake = note_handshake_ack(s, is_orig, pkt.flags, now_ns);
-  const Endpoint& e = s.ep[is_orig ? 0 : 1];
-  update_history(s, is_orig, pkt.flags, seq_delta(pkt.seq, e.start_seq), pkt.payload_len);
+  update_plain_history(s, is_orig, pkt.flags, pkt.payload_len);
   note_window_and_time(s, is_orig, pkt, now_ns);
   apply_ack(s, is_orig, pkt);
   finish_segment(s, is_orig, pkt, pkt.seq + pkt.payload_len);
