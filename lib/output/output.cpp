@@ -86,8 +86,13 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   // its pointer and length were reloaded and stored back around every call.
   char* w = line.room(kMaxSessionLine);
   if (w == nullptr) return;
-  const auto number = [&w](std::string_view key, uint64_t value) { w = put::u64(put::text(w, key), value); };
-  const auto seconds = [&w](std::string_view key, uint64_t ns) { w = put::seconds(put::text(w, key), ns); };
+  // Inlined: as calls (16 per line) they kept `w` in memory and were ~10% of the line's instructions.
+  const auto number = [&w](std::string_view key, uint64_t value) __attribute__((always_inline)) {
+    w = put::u64(put::text(w, key), value);
+  };
+  const auto seconds = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
+    w = put::seconds(put::text(w, key), ns);
+  };
   seconds("{\"ts\":", s.first_ns);
   w = put::text(w, ",\"uid\":\"");
   w += engine::format_uid(r.uid, w);
