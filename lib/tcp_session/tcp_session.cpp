@@ -292,46 +292,6 @@ void connection_closed(Session& s, bool is_orig, bool gen_event, const SessionCo
   }
 }
 
-}  // namespace
-
-SessionConfig::SessionConfig() noexcept : likely_server_ports(zeek_full_server_ports()) {
-  for (uint16_t port : {21, 22, 23, 513}) long_lived_ports.set(port);
-}
-
-std::bitset<65536> SessionConfig::zeek_full_server_ports() noexcept {
-  std::bitset<65536> ports;
-  for (uint16_t port : {21,  22,  25,  53,  79,  80,  81,  88,  135,  139,  143,  389,  443,  445,  465,
-                        502, 514, 563, 585, 587, 614, 631, 636, 989,  990,  992,  993,  995,  1080, 1434,
-                        1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668,
-                        6669, 8000, 8080, 8888, 20000}) {
-    ports.set(port);
-  }
-  return ports;
-}
-
-void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
-  s = Session{};
-  s.first_ns = s.last_ns = s.last_packet_ns = now_ns;
-  bool flip = false;
-  const bool pure_syn = (pkt.flags & tf::kSyn) && !(pkt.flags & tf::kAck);
-  if (!pure_syn && cfg.likely_server_ports.test(pkt.src_port)) {
-    flip = cfg.likely_server_ports.test(pkt.dst_port)
-               ? !(pkt.flags & tf::kSyn) && pkt.src_port < pkt.dst_port
-               : true;
-  }
-  s.ep[0].is_lo = flip ? !from_lo : from_lo;
-  s.ep[1].is_lo = !s.ep[0].is_lo;
-  if (flip) add_history(s, '^');
-}
-
-void record_bad_checksum(Session& s, bool from_lo) noexcept {
-  const bool is_orig = from_lo == s.ep[0].is_lo;
-  Endpoint& e = s.ep[is_orig ? 0 : 1];
-  scaled_history(s, is_orig, e.chk_cnt, e.chk_level, 'C');
-}
-
-namespace {
-
 // The per-segment bookkeeping both update() paths share, in Zeek's order.
 
 // Marks the originator's first ACK after the SYN-ACK (the handshake's third step); true when that
@@ -388,6 +348,42 @@ bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_
 }
 
 }  // namespace
+
+SessionConfig::SessionConfig() noexcept : likely_server_ports(zeek_full_server_ports()) {
+  for (uint16_t port : {21, 22, 23, 513}) long_lived_ports.set(port);
+}
+
+std::bitset<65536> SessionConfig::zeek_full_server_ports() noexcept {
+  std::bitset<65536> ports;
+  for (uint16_t port : {21,  22,  25,  53,  79,  80,  81,  88,  135,  139,  143,  389,  443,  445,  465,
+                        502, 514, 563, 585, 587, 614, 631, 636, 989,  990,  992,  993,  995,  1080, 1434,
+                        1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668,
+                        6669, 8000, 8080, 8888, 20000}) {
+    ports.set(port);
+  }
+  return ports;
+}
+
+void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
+  s = Session{};
+  s.first_ns = s.last_ns = s.last_packet_ns = now_ns;
+  bool flip = false;
+  const bool pure_syn = (pkt.flags & tf::kSyn) && !(pkt.flags & tf::kAck);
+  if (!pure_syn && cfg.likely_server_ports.test(pkt.src_port)) {
+    flip = cfg.likely_server_ports.test(pkt.dst_port)
+               ? !(pkt.flags & tf::kSyn) && pkt.src_port < pkt.dst_port
+               : true;
+  }
+  s.ep[0].is_lo = flip ? !from_lo : from_lo;
+  s.ep[1].is_lo = !s.ep[0].is_lo;
+  if (flip) add_history(s, '^');
+}
+
+void record_bad_checksum(Session& s, bool from_lo) noexcept {
+  const bool is_orig = from_lo == s.ep[0].is_lo;
+  Endpoint& e = s.ep[is_orig ? 0 : 1];
+  scaled_history(s, is_orig, e.chk_cnt, e.chk_level, 'C');
+}
 
 bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
   bool is_orig = from_lo == s.ep[0].is_lo;

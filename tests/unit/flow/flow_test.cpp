@@ -54,6 +54,45 @@ TEST(FlowHasher, SeedChangesHash) {
   EXPECT_NE(FlowHasher(1, 2)(k), FlowHasher(3, 4)(k));
 }
 
+// The table hash indexes by its low bits (home slot and signature): keys that differ only in the client port,
+// or only in the client address, or only in the IPv6 interface id, must spread over them like random
+// numbers. 2^16 keys of each shape into 2^16 buckets: Poisson(1), so chi-squared per degree of freedom
+// near 1 and no bucket above ~10. A hash that ignored any one key word would pile a shape into one bucket.
+TEST(FlowHasher, TableHashSpreadsEachKeyShapeOverItsLowBits) {
+  const FlowHasher h(0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL);
+  constexpr uint32_t kKeys = 1u << 16, kBuckets = 1u << 16;
+  for (int shape = 0; shape < 3; ++shape) {
+    std::vector<uint32_t> count(kBuckets);
+    for (uint32_t n = 0; n < kKeys; ++n) {
+      FlowKey k;
+      k.ip_version = shape == 2 ? 6 : 4;
+      k.addr_hi.bytes[0] = 93, k.addr_hi.bytes[3] = 7;  // one server
+      k.port_hi = 443;
+      if (shape == 0) {  // one client, every source port
+        k.addr_lo.bytes[0] = 10, k.addr_lo.bytes[3] = 1;
+        k.port_lo = static_cast<uint16_t>(n);
+      } else if (shape == 1) {  // a /16 of clients, one source port
+        k.addr_lo.bytes[0] = 10, k.addr_lo.bytes[2] = static_cast<uint8_t>(n >> 8);
+        k.addr_lo.bytes[3] = static_cast<uint8_t>(n);
+        k.port_lo = 40000;
+      } else {  // IPv6 clients differing in the interface id only
+        k.addr_lo.bytes[0] = 0x20, k.addr_lo.bytes[1] = 0x01;
+        std::memcpy(k.addr_lo.bytes.data() + 12, &n, 4);
+        k.port_lo = 40000;
+      }
+      ++count[h(k) % kBuckets];
+    }
+    double chi2 = 0;
+    uint32_t most = 0;
+    for (uint32_t c : count) {
+      chi2 += (c - 1.0) * (c - 1.0);
+      most = c > most ? c : most;
+    }
+    EXPECT_NEAR(chi2 / kBuckets, 1.0, 0.05) << "shape " << shape;
+    EXPECT_LE(most, 12u) << "shape " << shape;
+  }
+}
+
 // The dispatch hash picks a flow's core from either direction, depends on the seed, and spreads many
 // client flows of one server evenly (the common shape behind a tap: few servers, many client ports).
 TEST(FlowHasher, DispatchIsSymmetricKeyedAndSpreadsEvenly) {
