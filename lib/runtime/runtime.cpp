@@ -105,12 +105,7 @@ void BurstChannel::publish(Burst* burst) noexcept {
   // The burst was just written on this core and is read next on the consumer's: CLDEMOTE moves its lines
   // from this core's private caches to the shared L3, where the consumer's reads find them without a
   // cross-core snoop. A hint, and a NOP on CPUs without it.
-  const char* const p = reinterpret_cast<const char*>(burst->pkts);
-  for (size_t off = 0; off < burst->n * sizeof(engine::ParsedPacket); off += 64) demote_line(p + off);
-  if (burst->has_deferred) {
-    const char* const d = reinterpret_cast<const char*>(burst->deferred);
-    for (size_t off = 0; off < burst->n * sizeof(packet::DeferredChecksum); off += 64) demote_line(d + off);
-  }
+  burst->for_each_written_line(demote_line);
   void* obj = burst;
   (void)rte_ring_sp_enqueue(full_.get(), obj);
 }

@@ -105,11 +105,19 @@ struct Burst {
   /// Consumer side: asks for the burst's packets (and deferred checksums) to be brought into cache. They
   /// were written on the producer's core; call it for the next burst while processing this one.
   void prefetch() const noexcept {
+    for_each_written_line([](const char* line) { __builtin_prefetch(line); });
+  }
+
+  /// Calls `f` with each 64-byte step through what the producer wrote for the consumer: the packets, and
+  /// the deferred checksums when it left any (prefetch() on one side, BurstChannel::publish's demotion on
+  /// the other).
+  template <class F>
+  void for_each_written_line(F f) const noexcept {
     const char* const p = reinterpret_cast<const char*>(pkts);
-    for (size_t off = 0; off < n * sizeof(engine::ParsedPacket); off += 64) __builtin_prefetch(p + off);
+    for (size_t off = 0; off < n * sizeof(engine::ParsedPacket); off += 64) f(p + off);
     if (!has_deferred) return;
     const char* const d = reinterpret_cast<const char*>(deferred);
-    for (size_t off = 0; off < n * sizeof(packet::DeferredChecksum); off += 64) __builtin_prefetch(d + off);
+    for (size_t off = 0; off < n * sizeof(packet::DeferredChecksum); off += 64) f(d + off);
   }
 
   /// Consumer side: checks the deferred checksums, turning each failure into kBadChecksum, the verdict the
