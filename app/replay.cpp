@@ -16,7 +16,7 @@
 #include "alerts/alerts.hpp"
 #include "capture/capture.hpp"
 #include "output/output.hpp"
-#include "runtime/runtime.hpp"
+#include "channel/channel.hpp"
 
 namespace synscope::app {
 namespace {
@@ -148,7 +148,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   const bool pipelined = options.threads > 1;
   // 512 sessions in flight (~400 KB): the reader drains it before every burst, and the engine never found it
   // full on bench-1m.pcap even at 256. 4096 (3 MB of fresh memory) was ~8 ms slower after Argus.
-  runtime::SessionChannel session_channel(pipelined ? 512 : 2);
+  channel::SessionChannel session_channel(pipelined ? 512 : 2);
   // At the end of a busy capture the worker reports every open session at once (~70k on bench-dense.pcap)
   // and waited ~3.2k times on this thread's formatting. It writes lines itself while the ring is more than
   // half full, so both threads format and it never waits.
@@ -171,8 +171,8 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     throw std::runtime_error("cannot reserve memory for --flow-capacity " +
                              std::to_string(options.engine.flow_capacity) + " flows");
   }
-  const engine::Classifier classifier(options.parse);
-  runtime::BurstChannel channel(pipelined ? 128 : 2);
+  const engine::FrameParser classifier(options.parse);
+  channel::BurstChannel channel(pipelined ? 128 : 2);
   std::thread worker;
   std::optional<ThreadPinning> pinning;
   if (pipelined) {
@@ -183,9 +183,9 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       const std::function<bool()> idle_work = [&reader] { return reader.populate_ahead(); };
       // One burst ahead: the next burst's packets (written on the reader's CPU) are prefetched while this
       // one is processed, so their cross-core misses overlap with work instead of stalling the engine.
-      runtime::Burst* b = channel.receive(idle_work);
+      channel::Burst* b = channel.receive(idle_work);
       while (b != nullptr) {
-        runtime::Burst* const next = channel.try_receive();
+        channel::Burst* const next = channel.try_receive();
         if (next != nullptr) next->prefetch();
         if (b->has_deferred) b->check_deferred();
         engine.process_burst(b->pkts, b->n);
@@ -203,16 +203,16 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   uint64_t consumed_offset = 0;  // the capture below it is no longer referenced by any burst
   // Pipelined: writes the sessions waiting (a few at a time, so the worker never finds the ring full),
   // then waits for an empty burst, writing more sessions meanwhile. Inline: the one burst, reused.
-  runtime::Burst inline_burst;
+  channel::Burst inline_burst;
   const auto next_burst = [&] {
     if (!pipelined) {
       inline_burst.n = 0;
       return &inline_burst;
     }
     if (drained_to) (void)session_channel.drain(*drained_to, 8);
-    runtime::Backoff backoff;
+    channel::Backoff backoff;
     while (true) {
-      if (runtime::Burst* b = channel.try_acquire()) {
+      if (channel::Burst* b = channel.try_acquire()) {
         // A burst back from the worker was processed, and every burst before it: the capture below its
         // end is no longer needed (its frames, their deferred checksums).
         if (b->end_offset > consumed_offset) consumed_offset = b->end_offset;
@@ -228,7 +228,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
       backoff.pause();
     }
   };
-  const auto submit = [&](runtime::Burst* b) {
+  const auto submit = [&](channel::Burst* b) {
     if (pipelined) {
       b->end_offset = reader.offset();
       channel.publish(b);
@@ -250,7 +250,7 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   // Of 128 bursts. Thresholds 8-64 measured alike on bench-1m.pcap; never deferring was ~5 ms slower and
   // always deferring ~25 ms slower (the worker then becomes the bottleneck).
   constexpr uint32_t kDeferBelowQueued = 32;
-  runtime::Burst* burst = next_burst();
+  channel::Burst* burst = next_burst();
   packet::DeferredChecksum* deferred = nullptr;
   const auto choose_checker = [&] {
     deferred = pipelined && options.parse.verify_checksums && channel.queued() < kDeferBelowQueued
@@ -263,18 +263,18 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
     if (status != capture::CaptureReader::Next::kFrame) break;
     engine::ParsedPacket& p = burst->pkts[burst->n];
     if (frame.link_supported) {
-      classifier.classify(frame.link, frame.data, frame.caplen, frame.ts_ns, p,
+      classifier.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p,
                           deferred != nullptr ? &deferred[burst->n] : nullptr);
     } else {
       if (deferred != nullptr) deferred[burst->n].ip = nullptr;
       p.ts_ns = frame.ts_ns;
-      p.verdict = packet::Verdict::kNotIp;
+      p.frame_class = packet::FrameClass::kNotIp;
     }
-    if (++burst->n < runtime::kBurstSize) continue;
+    if (++burst->n < channel::kBurstSize) continue;
     submit(burst);
     burst = next_burst();
     choose_checker();
-    frames += runtime::kBurstSize;
+    frames += channel::kBurstSize;
     if ((frames & 0xffff) != 0) continue;
     if (stop.load(std::memory_order_relaxed)) {
       interrupted = true;

@@ -8,7 +8,7 @@
 #include "metrics/metrics.hpp"
 #include "output/output.hpp"
 #include "replay.hpp"
-#include "runtime/runtime.hpp"
+#include "channel/channel.hpp"
 
 namespace synscope::app {
 
@@ -32,7 +32,7 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   auto last_change = started;
   uint64_t last_received = 0;
   auto next_check = started;
-  runtime::Backoff backoff;
+  channel::Backoff backoff;
   while (!stop.load(std::memory_order_relaxed)) {
     if (plane.poll_stats()) {
       backoff.reset();

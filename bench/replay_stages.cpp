@@ -30,7 +30,7 @@ double run_pass(const std::string& path, int stages, const packet::ParseOptions&
   output::SessionJsonWriter json(devnull);
   engine::SessionSink* sink = stages >= 4 ? static_cast<engine::SessionSink*>(&json) : &counting;
   auto eng = std::make_unique<engine::SessionEngine>(cfg, sink, nullptr);
-  const engine::Classifier classifier(parse);
+  const engine::FrameParser classifier(parse);
   constexpr uint32_t kBurst = 32;
   engine::ParsedPacket burst[kBurst];
   uint32_t n = 0;
@@ -43,7 +43,7 @@ double run_pass(const std::string& path, int stages, const packet::ParseOptions&
       bytes += frame.data[frame.caplen - 1];  // touch the last byte, as the checksum would
       continue;
     }
-    classifier.classify(frame.link, frame.data, frame.caplen, frame.ts_ns, burst[n]);
+    classifier.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, burst[n]);
     if (++n == kBurst) {
       if (stages >= 3) eng->process_burst(burst, n);
       n = 0;

@@ -5,7 +5,7 @@
 
 namespace synscope::engine {
 
-using packet::Verdict;
+using packet::FrameClass;
 using tcp_session::ConnState;
 namespace tf = packet::tcp_flag;
 
@@ -89,7 +89,7 @@ std::string_view end_reason_name(EndReason r) noexcept {
 
 uint64_t EngineCounters::accounted() const noexcept {
   uint64_t sum = dropped_table_full;
-  for (uint64_t v : by_verdict) sum += v;
+  for (uint64_t v : by_frame_class) sum += v;
   return sum;
 }
 
@@ -171,7 +171,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     bool from_lo[kMaxBurst];
     bool tracked[kMaxBurst];
     for (uint32_t i = 0; i < chunk; ++i) {
-      tracked[i] = is_tracked(pkts[i].verdict);
+      tracked[i] = is_tracked(pkts[i].frame_class);
       if (tracked[i]) {
         keys[i].key = flow::make_key(pkts[i].meta, from_lo[i]);
         hashes[i] = config_.hasher(keys[i].key);
@@ -188,7 +188,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
       if (tracked[i]) {
         handle(p, keys[i].key, hashes[i], from_lo[i]);
       } else {
-        ++counters_.by_verdict[static_cast<size_t>(p.verdict)];
+        ++counters_.by_frame_class[static_cast<size_t>(p.frame_class)];
       }
     }
     pkts += chunk;
@@ -244,7 +244,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
       // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
       finalize(idx, expired ? EndReason::kTimeout : EndReason::kReuse);
       open_session(e, p, from_lo);
-    } else if ((p.meta.flags & (tf::kSyn | tf::kAck)) == tf::kSyn && p.verdict == Verdict::kTcp &&
+    } else if ((p.meta.flags & (tf::kSyn | tf::kAck)) == tf::kSyn && p.frame_class == FrameClass::kTcp &&
                e.session.ep[0].syn > 0 && p.meta.seq == e.session.ep[0].start_seq) {
       ++counters_.syn_retransmits;
     }
@@ -264,9 +264,9 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     open_session(fresh, p, from_lo);
   }
   FlowEntry& e = table_.at(idx);
-  if (p.verdict == Verdict::kBadChecksum) {
+  if (p.frame_class == FrameClass::kBadChecksum) {
     tcp_session::record_bad_checksum(e.session, from_lo);
-    ++counters_.by_verdict[static_cast<size_t>(Verdict::kBadChecksum)];
+    ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kBadChecksum)];
     return;
   }
   if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session)) {
@@ -281,7 +281,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
       tcp_session::is_closed(e.session)) {
     count_verdict(e, tcp_session::conn_state(e.session), perspective_of(e));
   }
-  ++counters_.by_verdict[static_cast<size_t>(Verdict::kTcp)];
+  ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kTcp)];
 }
 
 uint32_t SessionEngine::make_room() noexcept {

@@ -27,30 +27,30 @@ namespace synscope::engine {
 struct ParsedPacket {
   uint64_t ts_ns = 0;
   packet::PacketMeta meta;
-  packet::Verdict verdict = packet::Verdict::kNotIp;  // last: 72 bytes in all, not 80 with it first
+  packet::FrameClass frame_class = packet::FrameClass::kNotIp;  // last: 72 bytes in all, not 80 with it first
 };
 static_assert(sizeof(ParsedPacket) <= 72, "a spread RX core copies one per packet to its engine");
 
 /// True for the verdicts the engine tracks in a session (kTcp, and kBadChecksum which Zeek records in the
 /// history without using it).
-[[nodiscard]] constexpr bool is_tracked(packet::Verdict v) noexcept {
-  return v == packet::Verdict::kTcp || v == packet::Verdict::kBadChecksum;
+[[nodiscard]] constexpr bool is_tracked(packet::FrameClass v) noexcept {
+  return v == packet::FrameClass::kTcp || v == packet::FrameClass::kBadChecksum;
 }
 
 /// Stage one of the data path, run wherever frames are received (the replay reader, a live RX core):
 /// parses a frame. Hashing is left to the next stage: a dispatcher picks the flow's core with
 /// FlowHasher::dispatch, and the engine that owns the flow hashes its full key.
 /// Stateless after construction and safe to share read-only between threads.
-class Classifier {
+class FrameParser {
  public:
-  explicit Classifier(const packet::ParseOptions& options) noexcept : options_(options) {}
+  explicit FrameParser(const packet::ParseOptions& options) noexcept : options_(options) {}
 
   /// Fills `out` for one frame: verdict, time and meta (meta only when tracked). With `deferred`, the TCP
   /// checksum is left to the caller (packet::parse_frame): the frame must stay in memory until it is checked.
-  void classify(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
+  void parse(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
                 packet::DeferredChecksum* deferred = nullptr) const noexcept {
     out.ts_ns = ts_ns;
-    out.verdict = packet::parse_frame(link, data, caplen, options_, out.meta, deferred);
+    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred);
   }
 
  private:
@@ -95,7 +95,7 @@ struct SessionRecord {
   EndReason end = EndReason::kTimeout;
   uint64_t emitted_ns = 0;  ///< the engine's time when it wrote the record
   uint64_t settled_ns = 0;  ///< the time the engine's bucket ring had been settled to then (see settled_ns())
-  /// The record's output line when the thread that sent it already wrote it (runtime::SessionChannel does
+  /// The record's output line when the thread that sent it already wrote it (channel::SessionChannel does
   /// while its consumer falls behind), else empty: a writer then copies it instead of formatting the record.
   std::string_view prepared_line;
 };
@@ -159,11 +159,11 @@ enum class Teardown : uint8_t { kOrigFin, kRespFin, kOrigRst, kRespRst, kCount }
 inline constexpr size_t kTeardownCount = static_cast<size_t>(Teardown::kCount);
 
 /// Counters owned by the engine's thread; read them only from that thread or after it stopped
-/// (the live path publishes copies through a runtime::Mirror). Only uint64_t members: the mirror copies
+/// (the live path publishes copies through a channel::Mirror). Only uint64_t members: the mirror copies
 /// it as an array of words.
 struct EngineCounters {
   uint64_t received = 0;
-  std::array<uint64_t, packet::kVerdictCount> by_verdict{};  ///< kTcp here means classified (tracked)
+  std::array<uint64_t, packet::kFrameClassCount> by_frame_class{};  ///< kTcp here means classified (tracked)
   uint64_t dropped_table_full = 0;     ///< TCP segments not tracked: no entry could be freed
   uint64_t evicted_syn_only = 0;       ///< live entries evicted to make room, SYN-only ones first
   uint64_t evicted_other = 0;
@@ -181,7 +181,7 @@ struct EngineCounters {
   uint64_t handshake_rtt_ns_sum = 0;
   std::array<uint64_t, kRttBoundsNs.size() + 1> handshake_rtt_hist{};  ///< per bucket, not cumulative
 
-  /// received == sum(by_verdict) + dropped_table_full, by construction; tests check it.
+  /// received == sum(by_frame_class) + dropped_table_full, by construction; tests check it.
   [[nodiscard]] uint64_t accounted() const noexcept;
 };
 

@@ -33,7 +33,7 @@ uint64_t TscClock::now_ns() const noexcept {
 // ---- cores --------------------------------------------------------------------------------------------
 
 namespace {
-constexpr uint16_t kRxBurst = runtime::kBurstSize;
+constexpr uint16_t kRxBurst = channel::kBurstSize;
 constexpr uint64_t kPublishMs = 2;   // counters reach scrapes within 2 ms (the REJ-visibility bar is 250 ms)
 constexpr uint64_t kAdvanceMs = 1;   // an idle engine lets TSC time pass this often
 }  // namespace
@@ -47,7 +47,7 @@ struct DataPlane::Core {
         lossless(config.lossless),
         classifier(config.parse), dispatcher(config.engine.hasher) {
     if (role != Role::kRx) {
-      sessions = std::make_unique<runtime::SessionChannel>(config.session_ring);
+      sessions = std::make_unique<channel::SessionChannel>(config.session_ring);
       engine::EngineConfig ec = config.engine;
       ec.core_id = engine_index;
       engine = std::make_unique<engine::SessionEngine>(ec, sessions.get(), nullptr);
@@ -82,10 +82,10 @@ struct DataPlane::Core {
         last_packet_ns = ts;
         // The checksum is resolved here, with the NIC's word when it gave one (the frame is freed below).
         packet::DeferredChecksum sum;
-        classifier.classify(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts,
+        classifier.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts,
                             parsed[i], &sum);
         if (!sum.ok(dpdk_port::nic_checksum(m), parsed[i].meta.tunnel_depth)) {
-          parsed[i].verdict = packet::Verdict::kBadChecksum;
+          parsed[i].frame_class = packet::FrameClass::kBadChecksum;
         }
         bytes += m->pkt_len;
       }
@@ -113,8 +113,8 @@ struct DataPlane::Core {
       const engine::ParsedPacket& p = parsed[i];
       // Untracked frames are only counted; any engine may count them.
       uint32_t w = 0;
-      if (workers > 1) w = engine::is_tracked(p.verdict) ? dispatcher.dispatch(p.meta) % workers : i % workers;
-      runtime::Burst*& b = open[w];
+      if (workers > 1) w = engine::is_tracked(p.frame_class) ? dispatcher.dispatch(p.meta) % workers : i % workers;
+      channel::Burst*& b = open[w];
       if (b == nullptr) {
         if ((b = out[w]->try_acquire()) == nullptr) {
           if (!lossless) {
@@ -126,7 +126,7 @@ struct DataPlane::Core {
         b->n = 0;
       }
       b->pkts[b->n++] = p;
-      if (b->n == runtime::kBurstSize) {
+      if (b->n == channel::kBurstSize) {
         out[w]->publish(b);
         b = nullptr;
       }
@@ -150,8 +150,8 @@ struct DataPlane::Core {
     uint64_t t = UINT64_MAX;
     for (const Core* f : feeders) t = std::min(t, f->time_ns.load(std::memory_order_acquire));
     bool got = false;
-    for (runtime::BurstChannel* ch : in) {
-      if (runtime::Burst* b = ch->try_receive()) {
+    for (channel::BurstChannel* ch : in) {
+      if (channel::Burst* b = ch->try_receive()) {
         engine->process_burst(b->pkts, b->n);
         ch->release(b);
         got = true;
@@ -226,14 +226,14 @@ struct DataPlane::Core {
   const std::atomic<bool>& stop_rx;
   bool packet_clock;
   bool lossless;
-  engine::Classifier classifier;
+  engine::FrameParser classifier;
   flow::FlowHasher dispatcher;  ///< spread RX role: FlowHasher::dispatch picks the EngineCore of a flow
   std::vector<QueueRef> queues;
-  std::unique_ptr<runtime::SessionChannel> sessions;
+  std::unique_ptr<channel::SessionChannel> sessions;
   std::unique_ptr<engine::SessionEngine> engine;
-  std::vector<std::unique_ptr<runtime::BurstChannel>> out;  ///< RX role in spread mode: one per EngineCore
-  std::vector<runtime::Burst*> open;                        ///< the burst being filled for each EngineCore
-  std::vector<runtime::BurstChannel*> in;                   ///< engine role: one per RX core
+  std::vector<std::unique_ptr<channel::BurstChannel>> out;  ///< RX role in spread mode: one per EngineCore
+  std::vector<channel::Burst*> open;                        ///< the burst being filled for each EngineCore
+  std::vector<channel::BurstChannel*> in;                   ///< engine role: one per RX core
   std::vector<const Core*> feeders;
   std::atomic<bool> rx_done{false};
   /// Engine roles: the engine's time (watermark); spread-mode RX role: its newest packet time. Stored
@@ -244,7 +244,7 @@ struct DataPlane::Core {
   uint64_t next_publish_tsc = 0;
   uint64_t next_advance_tsc = 0;
   CoreStats stats;
-  runtime::Mirror<CoreStats> mirror;
+  channel::Mirror<CoreStats> mirror;
 };
 
 // ---- stats core ---------------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ class DataPlane::Stats final : public engine::SessionSink, public buckets::Bucke
 
  public:
 
-  runtime::Mirror<StatsCoreStats> mirror;
+  channel::Mirror<StatsCoreStats> mirror;
 
  private:
   std::vector<Core*> engines_;
@@ -465,7 +465,7 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config) {
     for (size_t r = 0; r < rx_lcores; ++r) {
       Core& rx = *cores_[r];
       for (Core* e : engines) {
-        rx.out.push_back(std::make_unique<runtime::BurstChannel>(config_.burst_ring));
+        rx.out.push_back(std::make_unique<channel::BurstChannel>(config_.burst_ring));
         rx.open.push_back(nullptr);
         e->in.push_back(rx.out.back().get());
         e->feeders.push_back(&rx);
@@ -501,7 +501,7 @@ void DataPlane::stop() {
   stop_rx_.store(true, std::memory_order_relaxed);
   if (launched_) {
     // Engines finish() into their session rings; keep draining so none of them waits on a full ring.
-    runtime::Backoff backoff;
+    channel::Backoff backoff;
     while (!stats_->engines_done()) {
       if (stats_->poll()) {
         backoff.reset();

@@ -10,7 +10,7 @@
 //
 // Ownership: DataPlane owns every core object and the channels between them; each core's state is
 // touched only by the lcore running it. Counters are plain uint64_t owned by their core and published
-// through runtime::Mirror every publish period (2 ms), which is what Prometheus and rte_telemetry read.
+// through channel::Mirror every publish period (2 ms), which is what Prometheus and rte_telemetry read.
 // Time: live time is the TSC mapped to wall-clock time once at start (TscClock), read once per burst;
 // with --clock packet, each packet's RX timestamp (net_pcap: the capture's time), so a live run over a
 // capture gives replay's verdicts. One engine code path for both.
@@ -27,7 +27,7 @@
 #include "dpdk_port/dpdk_port.hpp"
 #include "engine/engine.hpp"
 #include "output/output.hpp"
-#include "runtime/runtime.hpp"
+#include "channel/channel.hpp"
 
 namespace synscope::live {
 
@@ -49,7 +49,7 @@ class TscClock {
 /// Most RX queues one lcore polls (counters are kept per polled queue).
 inline constexpr size_t kMaxQueuesPerCore = 16;
 
-/// What a core publishes (uint64_t only: runtime::Mirror copies it as words).
+/// What a core publishes (uint64_t only: channel::Mirror copies it as words).
 struct CoreStats {
   engine::EngineCounters engine;  ///< zero on a spread-mode RX core (its packets count in EngineCores)
   std::array<uint64_t, kMaxQueuesPerCore> rx_packets{};

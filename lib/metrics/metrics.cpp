@@ -79,10 +79,10 @@ std::vector<MetricFamily> Collector::Collect() const {
                        "Received frames by what they turned out to be (class: tcp, not_tcp, fragment, malformed); "
                        "with synscope_drops_total{reason=~\"ring_full|table_full\"} it sums to synscope_rx_packets_total",
                        MetricType::Counter);
-  for (size_t v = 0; v < packet::kVerdictCount; ++v) {
-    const auto verdict = static_cast<packet::Verdict>(v);
-    add(frames, {{"class", str(packet::verdict_class(verdict))}, {"reason", str(packet::verdict_name(verdict))}},
-        static_cast<double>(t.by_verdict[v]));
+  for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
+    const auto verdict = static_cast<packet::FrameClass>(v);
+    add(frames, {{"class", str(packet::frame_category(verdict))}, {"reason", str(packet::frame_class_name(verdict))}},
+        static_cast<double>(t.by_frame_class[v]));
   }
   out.push_back(std::move(frames));
 
@@ -378,9 +378,9 @@ int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d
   rte_tel_data_add_dict_u64(d, "rx_packets", rx.packets);
   rte_tel_data_add_dict_u64(d, "dropped_ring_full", rx.ring_full);
   rte_tel_data_add_dict_u64(d, "dropped_table_full", t.dropped_table_full);
-  for (size_t v = 0; v < packet::kVerdictCount; ++v) {
-    const std::string key = "frames_" + str(packet::verdict_name(static_cast<packet::Verdict>(v)));
-    rte_tel_data_add_dict_u64(d, key.c_str(), t.by_verdict[v]);
+  for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
+    const std::string key = "frames_" + str(packet::frame_class_name(static_cast<packet::FrameClass>(v)));
+    rte_tel_data_add_dict_u64(d, key.c_str(), t.by_frame_class[v]);
   }
   rte_tel_data_add_dict_u64(d, "sessions", t.sessions);
   for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {

@@ -217,19 +217,19 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
     s += line;
   };
   uint64_t by_class[4] = {};  // tcp, not_tcp, fragment, malformed
-  for (size_t i = 0; i < packet::kVerdictCount; ++i) {
-    const auto cls = packet::verdict_class(static_cast<packet::Verdict>(i));
+  for (size_t i = 0; i < packet::kFrameClassCount; ++i) {
+    const auto cls = packet::frame_category(static_cast<packet::FrameClass>(i));
     const size_t k = cls == "tcp" ? 0 : cls == "not_tcp" ? 1 : cls == "fragment" ? 2 : 3;
-    by_class[k] += c.by_verdict[i];
+    by_class[k] += c.by_frame_class[i];
   }
   add("frames: %llu received = %llu tcp + %llu not_tcp + %llu fragment + %llu malformed + %llu dropped\n",
       (unsigned long long)c.received, (unsigned long long)by_class[0], (unsigned long long)by_class[1],
       (unsigned long long)by_class[2], (unsigned long long)by_class[3], (unsigned long long)c.dropped_table_full);
-  for (size_t i = 1; i < packet::kVerdictCount; ++i) {
-    if (c.by_verdict[i] == 0) continue;
-    const auto v = static_cast<packet::Verdict>(i);
-    add("  %-10s %-20s %llu\n", std::string(packet::verdict_class(v)).c_str(),
-        std::string(packet::verdict_name(v)).c_str(), (unsigned long long)c.by_verdict[i]);
+  for (size_t i = 1; i < packet::kFrameClassCount; ++i) {
+    if (c.by_frame_class[i] == 0) continue;
+    const auto v = static_cast<packet::FrameClass>(i);
+    add("  %-10s %-20s %llu\n", std::string(packet::frame_category(v)).c_str(),
+        std::string(packet::frame_class_name(v)).c_str(), (unsigned long long)c.by_frame_class[i]);
   }
   add("sessions: %llu", (unsigned long long)c.sessions);
   for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {

@@ -203,7 +203,7 @@ class SessionJsonWriter : public engine::SessionSink {
   static constexpr size_t kMaxSessionLine = 1024;
   static void format(const engine::SessionRecord& r, LineBuffer& line) noexcept;
   /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (a
-  /// runtime::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).
+  /// channel::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).
   static size_t render(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept;
 
  private:

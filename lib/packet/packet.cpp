@@ -1,5 +1,5 @@
 // packet: frame decoding. See packet.hpp. Written as a chain of small decoders over a bounds-checked cursor;
-// each decoder either hands the rest of the frame to the next one or returns a Verdict.
+// each decoder either hands the rest of the frame to the next one or returns a FrameClass.
 #include "packet/packet.hpp"
 
 #if defined(__AVX2__) || defined(__SSE2__)
@@ -55,27 +55,27 @@ struct Decoder {
   DeferredChecksum* deferred;  ///< non-null: record the checksum to verify instead of verifying it
   uint8_t depth = 0;
 
-  Verdict ethernet(const uint8_t* p, uint32_t len) noexcept;
-  Verdict ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
-  Verdict ip_by_version(const uint8_t* p, uint32_t len) noexcept;
-  Verdict ipv4(const uint8_t* p, uint32_t len) noexcept;
-  Verdict ipv6(const uint8_t* p, uint32_t len) noexcept;
-  Verdict l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+  FrameClass ethernet(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ip_by_version(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ipv4(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ipv6(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
              uint32_t captured, bool first_fragment) noexcept;
-  Verdict tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
+  FrameClass tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
               bool first_fragment) noexcept;
-  Verdict udp(const uint8_t* p, uint32_t captured) noexcept;
-  Verdict gre(const uint8_t* p, uint32_t captured) noexcept;
-  Verdict ppp(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass udp(const uint8_t* p, uint32_t captured) noexcept;
+  FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
+  FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
   bool enter_tunnel() noexcept { return ++depth <= options.max_tunnel_depth; }
 };
 
-Verdict Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
-  if (len < 14) return Verdict::kTruncated;
+FrameClass Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 14) return FrameClass::kTruncated;
   return ethertype(load_be16(p + 12), p + 14, len - 14);
 }
 
-Verdict Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
+FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
   for (int layer = 0; layer < kMaxL2Layers; ++layer) {
     switch (type) {
       case kEtherIpv4:
@@ -85,7 +85,7 @@ Verdict Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexce
       case kEtherVlan:
       case kEtherQinq:
       case kEtherQinqOld:
-        if (len < 4) return Verdict::kTruncated;
+        if (len < 4) return FrameClass::kTruncated;
         type = load_be16(p + 2);
         p += 4;
         len -= 4;
@@ -96,52 +96,52 @@ Verdict Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexce
         // as Zeek does: 4/6 is IP, 0 is a pseudowire control word followed by Ethernet.
         bool bottom = false;
         for (int label = 0; label < kMaxL2Layers && !bottom; ++label) {
-          if (len < 4) return Verdict::kTruncated;
+          if (len < 4) return FrameClass::kTruncated;
           bottom = (p[2] & 0x01) != 0;
           p += 4;
           len -= 4;
         }
-        if (!bottom) return Verdict::kBadL2;
-        if (len < 1) return Verdict::kTruncated;
+        if (!bottom) return FrameClass::kBadL2;
+        if (len < 1) return FrameClass::kTruncated;
         if ((p[0] >> 4) == 0) {
-          if (len < 4) return Verdict::kTruncated;
+          if (len < 4) return FrameClass::kTruncated;
           return ethernet(p + 4, len - 4);
         }
         return ip_by_version(p, len);
       }
       case kEtherPppoeSession:
-        if (len < 6) return Verdict::kTruncated;
+        if (len < 6) return FrameClass::kTruncated;
         return ppp(p + 6, len - 6);
       case kEtherPbb:
         // 802.1ah: 4-byte I-TAG, then the customer's MAC addresses and ethertype.
-        if (len < 18) return Verdict::kTruncated;
+        if (len < 18) return FrameClass::kTruncated;
         type = load_be16(p + 16);
         p += 18;
         len -= 18;
         continue;
       case kEtherFabricPath:
         // Cisco FabricPath: 2-byte FTag/TTL after the outer ethertype, then the original frame.
-        if (len < 16) return Verdict::kTruncated;
+        if (len < 16) return FrameClass::kTruncated;
         type = load_be16(p + 14);
         p += 16;
         len -= 16;
         continue;
       default:
-        return Verdict::kNotIp;
+        return FrameClass::kNotIp;
     }
   }
-  return Verdict::kBadL2;
+  return FrameClass::kBadL2;
 }
 
-Verdict Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
+FrameClass Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
   if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {  // address/control field, absent when compressed
     p += 2;
     len -= 2;
   }
-  if (len < 1) return Verdict::kTruncated;
+  if (len < 1) return FrameClass::kTruncated;
   uint16_t proto = p[0];
   if ((proto & 0x01) == 0) {  // uncompressed 2-byte protocol field
-    if (len < 2) return Verdict::kTruncated;
+    if (len < 2) return FrameClass::kTruncated;
     proto = load_be16(p);
     p += 2;
     len -= 2;
@@ -151,32 +151,32 @@ Verdict Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
   }
   if (proto == 0x0021) return ipv4(p, len);
   if (proto == 0x0057) return ipv6(p, len);
-  return Verdict::kNotIp;
+  return FrameClass::kNotIp;
 }
 
-Verdict Decoder::ip_by_version(const uint8_t* p, uint32_t len) noexcept {
-  if (len < 1) return Verdict::kTruncated;
+FrameClass Decoder::ip_by_version(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 1) return FrameClass::kTruncated;
   switch (p[0] >> 4) {
     case 4:
       return ipv4(p, len);
     case 6:
       return ipv6(p, len);
     default:
-      return Verdict::kNotIp;
+      return FrameClass::kNotIp;
   }
 }
 
-Verdict Decoder::ipv4(const uint8_t* p, uint32_t len) noexcept {
-  if (len < 20) return Verdict::kTruncated;
-  if ((p[0] >> 4) != 4) return Verdict::kBadIpHeader;
+FrameClass Decoder::ipv4(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 20) return FrameClass::kTruncated;
+  if ((p[0] >> 4) != 4) return FrameClass::kBadIpHeader;
   const uint32_t ihl = (p[0] & 0x0fu) * 4u;
-  if (ihl < 20) return Verdict::kBadIpHeader;
-  if (ihl > len) return Verdict::kTruncated;
+  if (ihl < 20) return FrameClass::kBadIpHeader;
+  if (ihl > len) return FrameClass::kTruncated;
   uint32_t total = load_be16(p + 2);
   if (total == 0) total = len;  // TSO/LRO captures leave total length 0; take what was captured
-  if (total < ihl) return Verdict::kBadIpHeader;
+  if (total < ihl) return FrameClass::kBadIpHeader;
   const uint16_t frag = load_be16(p + 6);
-  if ((frag & 0x1fff) != 0) return Verdict::kFragment;
+  if ((frag & 0x1fff) != 0) return FrameClass::kFragment;
   const bool first_fragment = (frag & 0x2000) != 0;
   // Ethernet padding makes len > total; a short snaplen makes len < total.
   const uint32_t captured_l4 = (total < len ? total : len) - ihl;
@@ -185,9 +185,9 @@ Verdict Decoder::ipv4(const uint8_t* p, uint32_t len) noexcept {
   return l4(p[9], p, 4, p + ihl, total - ihl, captured_l4, first_fragment);
 }
 
-Verdict Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
-  if (len < 40) return Verdict::kTruncated;
-  if ((p[0] >> 4) != 6) return Verdict::kBadIpHeader;
+FrameClass Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 40) return FrameClass::kTruncated;
+  if ((p[0] >> 4) != 6) return FrameClass::kBadIpHeader;
   uint32_t payload = load_be16(p + 4);
   if (payload == 0) payload = len - 40;  // jumbogram or TSO capture
   const uint32_t captured = (payload < len - 40 ? payload : len - 40);
@@ -204,51 +204,51 @@ Verdict Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
       case 0:   // hop-by-hop
       case 43:  // routing
       case 60:  // destination options
-        if (captured < off + 2) return Verdict::kTruncated;
+        if (captured < off + 2) return FrameClass::kTruncated;
         ext_len = (uint32_t{h[off + 1]} + 1) * 8;
         break;
       case 44: {  // fragment
-        if (captured < off + 8) return Verdict::kTruncated;
+        if (captured < off + 8) return FrameClass::kTruncated;
         const uint16_t fo = load_be16(h + off + 2);
-        if ((fo & 0xfff8) != 0) return Verdict::kFragment;
+        if ((fo & 0xfff8) != 0) return FrameClass::kFragment;
         first_fragment = (fo & 0x0001) != 0;
         ext_len = 8;
         break;
       }
       case 51:  // authentication header
-        if (captured < off + 2) return Verdict::kTruncated;
+        if (captured < off + 2) return FrameClass::kTruncated;
         ext_len = (uint32_t{h[off + 1]} + 2) * 4;
         break;
       default:
-        if (off > payload) return Verdict::kBadIpHeader;
+        if (off > payload) return FrameClass::kBadIpHeader;
         return l4(next, p, 6, h + off, payload - off, captured - off, first_fragment);
     }
-    if (captured < off + ext_len) return Verdict::kTruncated;
+    if (captured < off + ext_len) return FrameClass::kTruncated;
     next = h[off];
     off += ext_len;
   }
-  return Verdict::kBadIpHeader;
+  return FrameClass::kBadIpHeader;
 }
 
-Verdict Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+FrameClass Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
                     uint32_t captured, bool first_fragment) noexcept {
   switch (proto) {
     case kProtoTcp:
       return tcp(ip, ip_version, p, l4_len, captured, first_fragment);
     case kProtoUdp:
-      if (first_fragment) return Verdict::kNotTcp;
+      if (first_fragment) return FrameClass::kNotTcp;
       return udp(p, captured);
     case kProtoGre:
-      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return gre(p, captured);
     case kProtoIpInIp:
-      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return ipv4(p, captured);
     case kProtoIpv6InIp:
-      if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+      if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return ipv6(p, captured);
     default:
-      return Verdict::kNotTcp;
+      return FrameClass::kNotTcp;
   }
 }
 
@@ -378,12 +378,12 @@ bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, 
   return fold(acc) == 0xffff;
 }
 
-Verdict Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
+FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
                      uint32_t captured, bool first_fragment) noexcept {
-  if (captured < 20) return Verdict::kTruncated;
+  if (captured < 20) return FrameClass::kTruncated;
   const uint32_t doff = (p[12] >> 4) * 4u;
-  if (doff < 20 || doff > l4_len) return Verdict::kBadTcpHeader;
-  if (doff > captured) return Verdict::kTruncated;
+  if (doff < 20 || doff > l4_len) return FrameClass::kBadTcpHeader;
+  if (doff > captured) return FrameClass::kTruncated;
 
   if (ip_version == 4) {
     std::memcpy(out.src.bytes.data(), ip + 12, 4);
@@ -425,14 +425,14 @@ Verdict Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, ui
     if (deferred != nullptr) {
       *deferred = DeferredChecksum{ip, p, l4_len, ip_version};
     } else if (!tcp_checksum_ok(ip, ip_version, p, l4_len)) {
-      return Verdict::kBadChecksum;
+      return FrameClass::kBadChecksum;
     }
   }
-  return Verdict::kTcp;
+  return FrameClass::kTcp;
 }
 
-Verdict Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
-  if (captured < 8) return Verdict::kTruncated;
+FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
+  if (captured < 8) return FrameClass::kTruncated;
   const uint16_t sport = load_be16(p);
   const uint16_t dport = load_be16(p + 2);
   const uint8_t* d = p + 8;
@@ -440,54 +440,54 @@ Verdict Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
   auto either = [&](uint16_t port) { return sport == port || dport == port; };
 
   if (either(kPortVxlan)) {
-    if (len < 8 || (d[0] & 0x08) == 0) return Verdict::kNotTcp;
-    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    if (len < 8 || (d[0] & 0x08) == 0) return FrameClass::kNotTcp;
+    if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ethernet(d + 8, len - 8);
   }
   if (either(kPortGeneve)) {
-    if (len < 8) return Verdict::kNotTcp;
+    if (len < 8) return FrameClass::kNotTcp;
     const uint32_t hdr = 8 + (d[0] & 0x3fu) * 4;
-    if (len < hdr) return Verdict::kTruncated;
-    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    if (len < hdr) return FrameClass::kTruncated;
+    if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ethertype(load_be16(d + 2), d + hdr, len - hdr);
   }
   if (either(kPortGtpU)) {
     // GTPv1-U G-PDU: 8-byte header, +4 when any of E/S/PN is set, then a chain of extension headers.
-    if (len < 8 || (d[0] >> 5) != 1 || (d[0] & 0x10) == 0 || d[1] != 0xff) return Verdict::kNotTcp;
+    if (len < 8 || (d[0] >> 5) != 1 || (d[0] & 0x10) == 0 || d[1] != 0xff) return FrameClass::kNotTcp;
     uint32_t hdr = 8;
     if (d[0] & 0x07) {
-      if (len < 12) return Verdict::kTruncated;
+      if (len < 12) return FrameClass::kTruncated;
       hdr = 12;
       uint8_t next_ext = (d[0] & 0x04) ? d[11] : 0;
       while (next_ext != 0) {
-        if (len < hdr + 1) return Verdict::kTruncated;
+        if (len < hdr + 1) return FrameClass::kTruncated;
         const uint32_t ext_len = uint32_t{d[hdr]} * 4;
-        if (ext_len == 0 || len < hdr + ext_len) return Verdict::kTruncated;
+        if (ext_len == 0 || len < hdr + ext_len) return FrameClass::kTruncated;
         next_ext = d[hdr + ext_len - 1];
         hdr += ext_len;
       }
     }
-    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ip_by_version(d + hdr, len - hdr);
   }
   if (either(kPortTeredo)) {
     // Teredo (RFC 4380): optional authentication and origin-indication headers, then bare IPv6.
     uint32_t off = 0;
     if (len >= 2 && d[0] == 0x00 && d[1] == 0x01) {
-      if (len < 4) return Verdict::kNotTcp;
+      if (len < 4) return FrameClass::kNotTcp;
       off = 4u + d[2] + d[3] + 8 + 1;
     }
     if (len >= off + 2 && d[off] == 0x00 && d[off + 1] == 0x00) off += 8;
-    if (len < off + 40 || (d[off] >> 4) != 6) return Verdict::kNotTcp;
-    if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return Verdict::kNotTcp;  // not a real IPv6 packet
-    if (!enter_tunnel()) return Verdict::kTunnelUnsupported;
+    if (len < off + 40 || (d[off] >> 4) != 6) return FrameClass::kNotTcp;
+    if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return FrameClass::kNotTcp;  // not a real IPv6 packet
+    if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ipv6(d + off, len - off);
   }
-  return Verdict::kNotTcp;
+  return FrameClass::kNotTcp;
 }
 
-Verdict Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
-  if (len < 4) return Verdict::kTruncated;
+FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 4) return FrameClass::kTruncated;
   const uint8_t f = p[0];
   const uint8_t version = p[1] & 0x07;
   const uint16_t proto = load_be16(p + 2);
@@ -496,32 +496,32 @@ Verdict Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
     if (f & 0xc0) hdr += 4;  // checksum and/or routing present
     if (f & 0x20) hdr += 4;  // key
     if (f & 0x10) hdr += 4;  // sequence
-    if (f & 0x40) return Verdict::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
+    if (f & 0x40) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
   } else if (version == 1) {
     // Enhanced GRE (PPTP): key always present, optional sequence and acknowledgement.
     hdr += 4;
     if (f & 0x10) hdr += 4;
     if (p[1] & 0x80) hdr += 4;
-    if (len < hdr) return Verdict::kTruncated;
-    if (proto != kEtherPpp) return Verdict::kTunnelUnsupported;
-    if (len == hdr) return Verdict::kNotTcp;  // ack-only packet
+    if (len < hdr) return FrameClass::kTruncated;
+    if (proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
+    if (len == hdr) return FrameClass::kNotTcp;  // ack-only packet
     return ppp(p + hdr, len - hdr);
   } else {
-    return Verdict::kTunnelUnsupported;
+    return FrameClass::kTunnelUnsupported;
   }
-  if (len < hdr) return Verdict::kTruncated;
+  if (len < hdr) return FrameClass::kTruncated;
   p += hdr;
   len -= hdr;
   switch (proto) {
     case kEtherTransparentBridging:
       return ethernet(p, len);
     case kEtherErspan2:
-      if (len < 8) return Verdict::kTruncated;
+      if (len < 8) return FrameClass::kTruncated;
       return ethernet(p + 8, len - 8);
     case kEtherErspan3: {
-      if (len < 12) return Verdict::kTruncated;
+      if (len < 12) return FrameClass::kTruncated;
       const uint32_t extra = (p[11] & 0x01) ? 8 : 0;  // optional platform-specific subheader
-      if (len < 12 + extra) return Verdict::kTruncated;
+      if (len < 12 + extra) return FrameClass::kTruncated;
       return ethernet(p + 12 + extra, len - 12 - extra);
     }
     default:
@@ -549,19 +549,19 @@ bool link_type_from_number(uint32_t number, LinkType& out) noexcept {
 
 bool DeferredChecksum::ok() const noexcept { return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length); }
 
-Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
+FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
                     PacketMeta& out, DeferredChecksum* deferred) noexcept {
   if (deferred != nullptr) deferred->ip = nullptr;
   Decoder d{options, out, deferred};
   out.tunnel_depth = 0;
-  Verdict v;
+  FrameClass v;
   switch (link) {
     case LinkType::kEthernet:
       v = d.ethernet(data, caplen);
       break;
     case LinkType::kNull:
     case LinkType::kLoop: {
-      if (caplen < 4) return Verdict::kTruncated;
+      if (caplen < 4) return FrameClass::kTruncated;
       uint32_t family;
       if (link == LinkType::kLoop) {
         family = load_be32(data);
@@ -575,7 +575,7 @@ Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const P
       } else if (family == 24 || family == 28 || family == 30) {  // AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS
         v = d.ipv6(data + 4, caplen - 4);
       } else {
-        v = Verdict::kNotIp;
+        v = FrameClass::kNotIp;
       }
       break;
     }
@@ -589,44 +589,44 @@ Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const P
       v = d.ipv6(data, caplen);
       break;
     case LinkType::kLinuxSll:
-      if (caplen < 16) return Verdict::kTruncated;
+      if (caplen < 16) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data + 14), data + 16, caplen - 16);
       break;
     case LinkType::kLinuxSll2:
-      if (caplen < 20) return Verdict::kTruncated;
+      if (caplen < 20) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data), data + 20, caplen - 20);
       break;
     default:
-      v = Verdict::kNotIp;
+      v = FrameClass::kNotIp;
   }
   out.tunnel_depth = d.depth;
   return v;
 }
 
-std::string_view verdict_name(Verdict v) noexcept {
+std::string_view frame_class_name(FrameClass v) noexcept {
   switch (v) {
-    case Verdict::kTcp: return "tcp";
-    case Verdict::kNotIp: return "not_ip";
-    case Verdict::kNotTcp: return "not_tcp";
-    case Verdict::kFragment: return "fragment";
-    case Verdict::kTunnelUnsupported: return "tunnel_unsupported";
-    case Verdict::kTruncated: return "truncated";
-    case Verdict::kBadL2: return "bad_l2";
-    case Verdict::kBadIpHeader: return "bad_ip_header";
-    case Verdict::kBadTcpHeader: return "bad_tcp_header";
-    case Verdict::kBadChecksum: return "bad_checksum";
-    case Verdict::kCount: break;
+    case FrameClass::kTcp: return "tcp";
+    case FrameClass::kNotIp: return "not_ip";
+    case FrameClass::kNotTcp: return "not_tcp";
+    case FrameClass::kFragment: return "fragment";
+    case FrameClass::kTunnelUnsupported: return "tunnel_unsupported";
+    case FrameClass::kTruncated: return "truncated";
+    case FrameClass::kBadL2: return "bad_l2";
+    case FrameClass::kBadIpHeader: return "bad_ip_header";
+    case FrameClass::kBadTcpHeader: return "bad_tcp_header";
+    case FrameClass::kBadChecksum: return "bad_checksum";
+    case FrameClass::kCount: break;
   }
   return "unknown";
 }
 
-std::string_view verdict_class(Verdict v) noexcept {
+std::string_view frame_category(FrameClass v) noexcept {
   switch (v) {
-    case Verdict::kTcp: return "tcp";
-    case Verdict::kNotIp:
-    case Verdict::kNotTcp:
-    case Verdict::kTunnelUnsupported: return "not_tcp";
-    case Verdict::kFragment: return "fragment";
+    case FrameClass::kTcp: return "tcp";
+    case FrameClass::kNotIp:
+    case FrameClass::kNotTcp:
+    case FrameClass::kTunnelUnsupported: return "not_tcp";
+    case FrameClass::kFragment: return "fragment";
     default: return "malformed";
   }
 }

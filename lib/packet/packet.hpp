@@ -30,7 +30,7 @@ enum class LinkType : uint16_t {
 
 /// What a frame turned out to be. Every frame gets exactly one verdict, so the counters of all verdicts
 /// add up to the frames received.
-enum class Verdict : uint8_t {
+enum class FrameClass : uint8_t {
   kTcp = 0,            ///< a usable TCP segment: PacketMeta is filled in
   // not TCP (well-formed traffic we do not analyse)
   kNotIp,              ///< ARP, LLDP, STP, ... or an unknown ethertype
@@ -46,13 +46,13 @@ enum class Verdict : uint8_t {
   kCount
 };
 
-inline constexpr size_t kVerdictCount = static_cast<size_t>(Verdict::kCount);
+inline constexpr size_t kFrameClassCount = static_cast<size_t>(FrameClass::kCount);
 
 /// Snake-case name of a verdict, used as the `reason` label in metrics and summaries.
-[[nodiscard]] std::string_view verdict_name(Verdict v) noexcept;
+[[nodiscard]] std::string_view frame_class_name(FrameClass v) noexcept;
 
 /// The frame class a verdict belongs to: "tcp", "not_tcp", "fragment" or "malformed".
-[[nodiscard]] std::string_view verdict_class(Verdict v) noexcept;
+[[nodiscard]] std::string_view frame_category(FrameClass v) noexcept;
 
 /// TCP flag bits, as in the header.
 namespace tcp_flag {
@@ -126,7 +126,7 @@ struct DeferredChecksum {
 /// Never reads outside [data, data + caplen). With `deferred` non-null and checksums verified, a segment
 /// whose checksum can be checked is returned as kTcp with `*deferred` describing it (else `deferred->ip`
 /// is null): the caller turns it into kBadChecksum if DeferredChecksum::ok() fails.
-[[nodiscard]] Verdict parse_frame(LinkType link, const uint8_t* data, uint32_t caplen,
+[[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen,
                                   const ParseOptions& options, PacketMeta& out,
                                   DeferredChecksum* deferred = nullptr) noexcept;
 

@@ -58,14 +58,14 @@ int main(int argc, char** argv) {
   }
 
   synscope::capture::CaptureReader reader(argv[1]);
-  const synscope::engine::Classifier classifier(synscope::packet::ParseOptions{});
+  const synscope::engine::FrameParser classifier(synscope::packet::ParseOptions{});
   const synscope::flow::FlowHasher dispatcher(1, 2);
   synscope::capture::Frame frame;
   uint64_t sent = 0;
   while (reader.next(frame) == synscope::capture::CaptureReader::Next::kFrame) {
     synscope::engine::ParsedPacket p;
-    classifier.classify(frame.link, frame.data, frame.caplen, frame.ts_ns, p);
-    const uint16_t q = synscope::engine::is_tracked(p.verdict) ? static_cast<uint16_t>(dispatcher.dispatch(p.meta) % queues) : 0;
+    classifier.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p);
+    const uint16_t q = synscope::engine::is_tracked(p.frame_class) ? static_cast<uint16_t>(dispatcher.dispatch(p.meta) % queues) : 0;
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     while (m == nullptr) {  // every mbuf is in a ring the peer has not drained yet
       std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -27,7 +27,7 @@ struct Sessions : SessionSink {
 ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool from_client, uint8_t flags,
                      uint32_t seq, uint32_t ack = 0, uint8_t server_first_octet = 93) {
   ParsedPacket p;
-  p.verdict = packet::Verdict::kTcp;
+  p.frame_class = packet::FrameClass::kTcp;
   p.ts_ns = t;
   packet::IpAddr c, s;
   c.bytes[0] = 10, c.bytes[3] = client_last_octet;
@@ -77,24 +77,24 @@ TEST(Engine, EveryFrameIsAccountedFor) {
   std::vector<ParsedPacket> burst;
   burst.push_back(tcp_pkt(kSec, 1, 40000, true, tf::kSyn, 100));
   ParsedPacket udp;
-  udp.verdict = packet::Verdict::kNotTcp;
+  udp.frame_class = packet::FrameClass::kNotTcp;
   burst.push_back(udp);
   ParsedPacket trunc;
-  trunc.verdict = packet::Verdict::kTruncated;
+  trunc.frame_class = packet::FrameClass::kTruncated;
   burst.push_back(trunc);
   ParsedPacket frag;
-  frag.verdict = packet::Verdict::kFragment;
+  frag.frame_class = packet::FrameClass::kFragment;
   burst.push_back(frag);
   ParsedPacket bad = tcp_pkt(kSec, 1, 40000, false, tf::kSyn | tf::kAck, 500, 101);
-  bad.verdict = packet::Verdict::kBadChecksum;
+  bad.frame_class = packet::FrameClass::kBadChecksum;
   burst.push_back(bad);
   e.process_burst(burst.data(), static_cast<uint32_t>(burst.size()));
   e.finish();
   const EngineCounters& c = e.counters();
   EXPECT_EQ(c.received, 5u);
   EXPECT_EQ(c.accounted(), c.received);
-  EXPECT_EQ(c.by_verdict[static_cast<size_t>(packet::Verdict::kTcp)], 1u);
-  EXPECT_EQ(c.by_verdict[static_cast<size_t>(packet::Verdict::kBadChecksum)], 1u);
+  EXPECT_EQ(c.by_frame_class[static_cast<size_t>(packet::FrameClass::kTcp)], 1u);
+  EXPECT_EQ(c.by_frame_class[static_cast<size_t>(packet::FrameClass::kBadChecksum)], 1u);
   ASSERT_EQ(out.got.size(), 1u);
   EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kS0);  // the bad-checksum SYN-ACK was ignored
 }

@@ -316,7 +316,7 @@ TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   EXPECT_EQ(SessionJsonWriter::render(r, small, sizeof(small)), 0u);  // a cut line is never passed on
 }
 
-// A record that arrives with its line already written (runtime::SessionChannel's producer wrote it) is
+// A record that arrives with its line already written (channel::SessionChannel's producer wrote it) is
 // written as it came; one without is formatted here. Both end up in order in the file.
 TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
   const std::string path = scratch_file();

@@ -82,7 +82,7 @@ Bytes ether(uint16_t type, const Bytes& payload, const Bytes& tags = {}) {
   return f;
 }
 
-Verdict parse(const Bytes& f, PacketMeta& m, LinkType link = LinkType::kEthernet, bool verify = true) {
+FrameClass parse(const Bytes& f, PacketMeta& m, LinkType link = LinkType::kEthernet, bool verify = true) {
   ParseOptions o;
   o.verify_checksums = verify;
   return parse_frame(link, f.data(), static_cast<uint32_t>(f.size()), o, m);
@@ -94,7 +94,7 @@ Bytes v4_segment(uint8_t flags = tcp_flag::kSyn, size_t payload = 0) {
 
 TEST(Parse, EthernetIpv4Tcp) {
   PacketMeta m;
-  ASSERT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kSyn, 5)), m), Verdict::kTcp);
+  ASSERT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kSyn, 5)), m), FrameClass::kTcp);
   EXPECT_EQ(m.ip_version, 4);
   EXPECT_EQ(m.src_port, 40000);
   EXPECT_EQ(m.dst_port, 80);
@@ -108,16 +108,16 @@ TEST(Parse, EthernetIpv4Tcp) {
 TEST(Parse, Ipv4OptionsAndTcpOptions) {
   PacketMeta m;
   const Bytes f = ether(0x0800, ipv4(tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 3, 12), 6, 8));
-  ASSERT_EQ(parse(f, m), Verdict::kTcp);
+  ASSERT_EQ(parse(f, m), FrameClass::kTcp);
   EXPECT_EQ(m.tcp_header_len, 32);
   EXPECT_EQ(m.payload_len, 3u);
 }
 
 TEST(Parse, VlanQinqAndOld9100) {
   PacketMeta m;
-  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x81, 0x00, 0x00, 0x05}), m), Verdict::kTcp);
-  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x88, 0xa8, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), Verdict::kTcp);
-  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x91, 0x00, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x81, 0x00, 0x00, 0x05}), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x88, 0xa8, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x91, 0x00, 0x00, 0x05, 0x81, 0x00, 0x00, 0x06}), m), FrameClass::kTcp);
 }
 
 TEST(Parse, MplsStack) {
@@ -126,7 +126,7 @@ TEST(Parse, MplsStack) {
   Bytes payload = labels;
   const Bytes seg = v4_segment();
   payload.insert(payload.end(), seg.begin(), seg.end());
-  EXPECT_EQ(parse(ether(0x8847, payload), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x8847, payload), m), FrameClass::kTcp);
 }
 
 TEST(Parse, PppoeSession) {
@@ -134,7 +134,7 @@ TEST(Parse, PppoeSession) {
   Bytes p = {0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x21};
   const Bytes seg = v4_segment();
   p.insert(p.end(), seg.begin(), seg.end());
-  EXPECT_EQ(parse(ether(0x8864, p), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x8864, p), m), FrameClass::kTcp);
 }
 
 TEST(Parse, Ipv6WithExtensionHeaders) {
@@ -142,7 +142,7 @@ TEST(Parse, Ipv6WithExtensionHeaders) {
   const Bytes seg = tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 4);
   // hop-by-hop (8 bytes) -> destination options (8 bytes) -> TCP
   const Bytes ext = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
-  ASSERT_EQ(parse(ether(0x86dd, ipv6(seg, 0, ext)), m), Verdict::kTcp);
+  ASSERT_EQ(parse(ether(0x86dd, ipv6(seg, 0, ext)), m), FrameClass::kTcp);
   EXPECT_EQ(m.ip_version, 6);
   EXPECT_EQ(m.payload_len, 4u);
   EXPECT_EQ(m.ip_len, 40u + 16 + 24);
@@ -151,32 +151,32 @@ TEST(Parse, Ipv6WithExtensionHeaders) {
 TEST(Parse, Fragments) {
   PacketMeta m;
   const Bytes seg = tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 16);
-  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), Verdict::kTcp);      // first fragment (MF)
-  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x0010)), m), Verdict::kFragment);  // offset 128
+  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), FrameClass::kTcp);      // first fragment (MF)
+  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x0010)), m), FrameClass::kFragment);  // offset 128
   const Bytes frag_ext = {6, 0, 0x00, 0x10, 0, 0, 0, 1};                            // IPv6 offset 2
-  EXPECT_EQ(parse(ether(0x86dd, ipv6(seg, 44, frag_ext)), m), Verdict::kFragment);
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(seg, 44, frag_ext)), m), FrameClass::kFragment);
 }
 
 TEST(Parse, NotTcpAndNotIp) {
   PacketMeta m;
-  EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), Verdict::kNotIp);                // ARP
-  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 17)), m), Verdict::kNotTcp);      // UDP
-  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 1)), m), Verdict::kNotTcp);       // ICMP
+  EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), FrameClass::kNotIp);                // ARP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 17)), m), FrameClass::kNotTcp);      // UDP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 1)), m), FrameClass::kNotTcp);       // ICMP
 }
 
 TEST(Parse, BadChecksumIsDetectedOnlyWhenVerifying) {
   PacketMeta m;
   Bytes f = ether(0x0800, v4_segment(tcp_flag::kAck, 9));
   f.back() ^= 0x55;
-  EXPECT_EQ(parse(f, m, LinkType::kEthernet, true), Verdict::kBadChecksum);
+  EXPECT_EQ(parse(f, m, LinkType::kEthernet, true), FrameClass::kBadChecksum);
   EXPECT_EQ(m.src_port, 40000);  // fields are filled: the engine records Zeek's 'C' letter
-  EXPECT_EQ(parse(f, m, LinkType::kEthernet, false), Verdict::kTcp);
+  EXPECT_EQ(parse(f, m, LinkType::kEthernet, false), FrameClass::kTcp);
 }
 
 TEST(Parse, ChecksumOddPayloadAndIpv6) {
   PacketMeta m;
-  EXPECT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kAck, 333)), m), Verdict::kTcp);
-  EXPECT_EQ(parse(ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 77))), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kAck, 333)), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 77))), m), FrameClass::kTcp);
 }
 
 TEST(Parse, ChecksumEveryLengthAndEveryCorruptedByte) {
@@ -185,14 +185,14 @@ TEST(Parse, ChecksumEveryLengthAndEveryCorruptedByte) {
   PacketMeta m;
   for (uint32_t len = 0; len <= 300; ++len) {
     Bytes f = ether(0x0800, v4_segment(tcp_flag::kAck, len));
-    ASSERT_EQ(parse(f, m, LinkType::kEthernet, true), Verdict::kTcp) << "length " << len;
+    ASSERT_EQ(parse(f, m, LinkType::kEthernet, true), FrameClass::kTcp) << "length " << len;
     for (size_t at = 14 + 20; at < f.size(); at += 7) {
       Bytes g = f;
       g[at] ^= 0x5a;
-      ASSERT_EQ(parse(g, m, LinkType::kEthernet, true), Verdict::kBadChecksum) << "length " << len << " byte " << at;
+      ASSERT_EQ(parse(g, m, LinkType::kEthernet, true), FrameClass::kBadChecksum) << "length " << len << " byte " << at;
     }
     Bytes v6 = ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, len)));
-    ASSERT_EQ(parse(v6, m, LinkType::kEthernet, true), Verdict::kTcp) << "IPv6 length " << len;
+    ASSERT_EQ(parse(v6, m, LinkType::kEthernet, true), FrameClass::kTcp) << "IPv6 length " << len;
   }
 }
 
@@ -209,11 +209,11 @@ TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
       bad[bad.size() - 1 - (len > 0 ? 0 : 5)] ^= 0x21;  // payload, or a header byte when there is none
       for (const Bytes* f : {&good, &bad}) {
         const auto n = static_cast<uint32_t>(f->size());
-        const Verdict inline_verdict = parse_frame(LinkType::kEthernet, f->data(), n, o, m);
+        const FrameClass inline_verdict = parse_frame(LinkType::kEthernet, f->data(), n, o, m);
         DeferredChecksum d;
-        ASSERT_EQ(parse_frame(LinkType::kEthernet, f->data(), n, o, m, &d), Verdict::kTcp);
+        ASSERT_EQ(parse_frame(LinkType::kEthernet, f->data(), n, o, m, &d), FrameClass::kTcp);
         ASSERT_NE(d.ip, nullptr);
-        EXPECT_EQ(d.ok() ? Verdict::kTcp : Verdict::kBadChecksum, inline_verdict) << "len " << len << " v6 " << v6;
+        EXPECT_EQ(d.ok() ? FrameClass::kTcp : FrameClass::kBadChecksum, inline_verdict) << "len " << len << " v6 " << v6;
       }
       EXPECT_FALSE([&] {
         DeferredChecksum d;
@@ -225,15 +225,15 @@ TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
   // Nothing to defer: not TCP, or checksums not verified. A stale description is cleared.
   DeferredChecksum d;
   Bytes f = ether(0x0800, v4_segment(tcp_flag::kAck, 9));
-  ASSERT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), Verdict::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), FrameClass::kTcp);
   ASSERT_NE(d.ip, nullptr);
   const Bytes icmp = ether(0x0800, ipv4(Bytes(8, 0), 1));
   EXPECT_EQ(parse_frame(LinkType::kEthernet, icmp.data(), static_cast<uint32_t>(icmp.size()), o, m, &d),
-            Verdict::kNotTcp);
+            FrameClass::kNotTcp);
   EXPECT_EQ(d.ip, nullptr);
   o.verify_checksums = false;
   f.back() ^= 0x55;
-  EXPECT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), Verdict::kTcp);
+  EXPECT_EQ(parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, &d), FrameClass::kTcp);
   EXPECT_EQ(d.ip, nullptr);
 }
 
@@ -246,8 +246,8 @@ TEST(Parse, NicChecksumWordIsTakenOnlyOutsideTunnels) {
   Bytes bad = good;
   bad.back() ^= 0x11;
   DeferredChecksum g, b;
-  ASSERT_EQ(parse_frame(LinkType::kEthernet, good.data(), static_cast<uint32_t>(good.size()), o, m, &g), Verdict::kTcp);
-  ASSERT_EQ(parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &b), Verdict::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, good.data(), static_cast<uint32_t>(good.size()), o, m, &g), FrameClass::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &b), FrameClass::kTcp);
   // No word: software.
   EXPECT_TRUE(g.ok(NicChecksum::kUnknown, 0));
   EXPECT_FALSE(b.ok(NicChecksum::kUnknown, 0));
@@ -266,26 +266,26 @@ TEST(Parse, BadHeaders) {
   PacketMeta m;
   Bytes bad_doff = ether(0x0800, v4_segment());
   bad_doff[14 + 20 + 12] = 0x30;  // data offset 3 words
-  EXPECT_EQ(parse(bad_doff, m), Verdict::kBadTcpHeader);
+  EXPECT_EQ(parse(bad_doff, m), FrameClass::kBadTcpHeader);
   Bytes bad_ihl = ether(0x0800, v4_segment());
   bad_ihl[14] = 0x43;
-  EXPECT_EQ(parse(bad_ihl, m), Verdict::kBadIpHeader);
+  EXPECT_EQ(parse(bad_ihl, m), FrameClass::kBadIpHeader);
   Bytes bad_version = ether(0x0800, v4_segment());
   bad_version[14] = 0x55;
-  EXPECT_EQ(parse(bad_version, m), Verdict::kBadIpHeader);
+  EXPECT_EQ(parse(bad_version, m), FrameClass::kBadIpHeader);
 }
 
 TEST(Parse, RawLoopbackAndCookedLinks) {
   PacketMeta m;
   const Bytes seg = v4_segment();
-  EXPECT_EQ(parse(seg, m, LinkType::kRaw), Verdict::kTcp);
+  EXPECT_EQ(parse(seg, m, LinkType::kRaw), FrameClass::kTcp);
   Bytes null_hdr = {2, 0, 0, 0};
   null_hdr.insert(null_hdr.end(), seg.begin(), seg.end());
-  EXPECT_EQ(parse(null_hdr, m, LinkType::kNull), Verdict::kTcp);
+  EXPECT_EQ(parse(null_hdr, m, LinkType::kNull), FrameClass::kTcp);
   Bytes sll(14, 0);
   put16(sll, 0x0800);
   sll.insert(sll.end(), seg.begin(), seg.end());
-  EXPECT_EQ(parse(sll, m, LinkType::kLinuxSll), Verdict::kTcp);
+  EXPECT_EQ(parse(sll, m, LinkType::kLinuxSll), FrameClass::kTcp);
 }
 
 TEST(Parse, TunnelsAreDecapsulated) {
@@ -294,22 +294,22 @@ TEST(Parse, TunnelsAreDecapsulated) {
   // GRE carrying IPv4
   Bytes gre = {0x00, 0x00, 0x08, 0x00};
   gre.insert(gre.end(), inner.begin(), inner.end());
-  ASSERT_EQ(parse(ether(0x0800, ipv4(gre, 47)), m), Verdict::kTcp);
+  ASSERT_EQ(parse(ether(0x0800, ipv4(gre, 47)), m), FrameClass::kTcp);
   EXPECT_EQ(m.tunnel_depth, 1);
   // VXLAN: UDP 4789, 8-byte header, inner Ethernet
   Bytes vx = {0x12, 0x34, 0x12, 0xb5, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 1, 0};
   const Bytes inner_eth = ether(0x0800, inner);
   vx.insert(vx.end(), inner_eth.begin(), inner_eth.end());
-  EXPECT_EQ(parse(ether(0x0800, ipv4(vx, 17)), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, ipv4(vx, 17)), m), FrameClass::kTcp);
   // GTP-U: UDP 2152, G-PDU
   Bytes gtp = {0x08, 0x68, 0x08, 0x68, 0, 0, 0, 0, 0x30, 0xff, 0, 0, 0, 0, 0, 1};
   gtp.insert(gtp.end(), inner.begin(), inner.end());
-  EXPECT_EQ(parse(ether(0x0800, ipv4(gtp, 17)), m), Verdict::kTcp);
+  EXPECT_EQ(parse(ether(0x0800, ipv4(gtp, 17)), m), FrameClass::kTcp);
   // IPv6 in UDP 3544 (Teredo)
   Bytes teredo = {0x0d, 0xd8, 0x0d, 0xd8, 0, 0, 0, 0};
   const Bytes inner6 = ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 0));
   teredo.insert(teredo.end(), inner6.begin(), inner6.end());
-  ASSERT_EQ(parse(ether(0x0800, ipv4(teredo, 17)), m), Verdict::kTcp);
+  ASSERT_EQ(parse(ether(0x0800, ipv4(teredo, 17)), m), FrameClass::kTcp);
   EXPECT_EQ(m.ip_version, 6);
 }
 
@@ -317,7 +317,7 @@ TEST(Parse, TunnelDepthIsBounded) {
   PacketMeta m;
   Bytes pkt = v4_segment();
   for (int i = 0; i < 6; ++i) pkt = ipv4(pkt, 4);  // IP-in-IP six deep
-  EXPECT_EQ(parse(ether(0x0800, pkt), m), Verdict::kTunnelUnsupported);
+  EXPECT_EQ(parse(ether(0x0800, pkt), m), FrameClass::kTunnelUnsupported);
 }
 
 // Every prefix of every frame must parse without reading past the end (ASan checks the reads) and must
@@ -335,9 +335,9 @@ TEST(Parse, EveryTruncationIsSafe) {
     for (size_t len = 0; len < f.size(); ++len) {
       std::vector<uint8_t> copy(f.begin(), f.begin() + static_cast<long>(len));  // exact-size heap buffer
       PacketMeta m;
-      const Verdict v = parse_frame(LinkType::kEthernet, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
+      const FrameClass v = parse_frame(LinkType::kEthernet, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
       if (len < f.size() - 30) {
-        EXPECT_NE(v, Verdict::kTcp) << "len " << len;
+        EXPECT_NE(v, FrameClass::kTcp) << "len " << len;
       }
     }
   }

@@ -1,4 +1,4 @@
-// runtime: the pieces that move work between threads: the BurstChannel that carries parsed bursts from a
+// channel: the pieces that move work between threads: the BurstChannel that carries parsed bursts from a
 // receiving thread (replay reader, or a single-queue RX core spreading by flow hash) to the worker that
 // owns those flows, and the SessionChannel that carries finished sessions back to the thread that writes
 // them, so JSON formatting and file writes never run on a flow-owning core (a replay's worker may opt in to
@@ -21,7 +21,7 @@
 
 struct rte_ring;
 
-namespace synscope::runtime {
+namespace synscope::channel {
 
 /// How a thread waits for another stage: spin with a pause hint for a while, then yield. With spare cores
 /// a wait lasts a few hundred nanoseconds; on an oversubscribed box (CI, a 2-core VM) yielding lets the
@@ -124,7 +124,7 @@ struct Burst {
   /// producer would have given (so verdicts do not depend on which thread checked).
   void check_deferred() noexcept {
     for (uint32_t i = 0; i < n; ++i) {
-      if (!deferred[i].ok()) pkts[i].verdict = packet::Verdict::kBadChecksum;
+      if (!deferred[i].ok()) pkts[i].frame_class = packet::FrameClass::kBadChecksum;
     }
     has_deferred = false;
   }
@@ -254,4 +254,4 @@ class SessionChannel final : public engine::SessionSink {
   uint32_t pressed_below_free_ = 0;  ///< prepare lines when fewer slots than this are free
 };
 
-}  // namespace synscope::runtime
+}  // namespace synscope::channel

@@ -1,6 +1,6 @@
-// runtime: BurstChannel and SessionChannel deliver everything, in order, across two real threads, with
+// channel: BurstChannel and SessionChannel deliver everything, in order, across two real threads, with
 // pools far smaller than the traffic (so the full/empty waits are exercised).
-#include "runtime/runtime.hpp"
+#include "channel/channel.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace synscope::runtime {
+namespace synscope::channel {
 namespace {
 
 TEST(BurstChannel, DeliversEveryBurstInOrderThenEnds) {
@@ -96,20 +96,20 @@ TEST(Burst, CheckDeferredMarksOnlyTheBadChecksums) {
   good[37] = static_cast<uint8_t>(~sum);
   std::vector<uint8_t> bad = good;
   bad.back() ^= 0x40;
-  const engine::Classifier classifier(packet::ParseOptions{});
+  const engine::FrameParser classifier(packet::ParseOptions{});
   Burst b;
   b.has_deferred = true;
   b.n = 3;
-  classifier.classify(packet::LinkType::kRaw, good.data(), 44, 1, b.pkts[0], &b.deferred[0]);
-  classifier.classify(packet::LinkType::kRaw, bad.data(), 44, 2, b.pkts[1], &b.deferred[1]);
-  classifier.classify(packet::LinkType::kRaw, good.data(), 44, 3, b.pkts[2], nullptr);
+  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 1, b.pkts[0], &b.deferred[0]);
+  classifier.parse(packet::LinkType::kRaw, bad.data(), 44, 2, b.pkts[1], &b.deferred[1]);
+  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 3, b.pkts[2], nullptr);
   b.deferred[2] = {};
-  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(b.pkts[i].verdict, packet::Verdict::kTcp) << i;
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(b.pkts[i].frame_class, packet::FrameClass::kTcp) << i;
   b.check_deferred();
   EXPECT_FALSE(b.has_deferred);
-  EXPECT_EQ(b.pkts[0].verdict, packet::Verdict::kTcp);
-  EXPECT_EQ(b.pkts[1].verdict, packet::Verdict::kBadChecksum);
-  EXPECT_EQ(b.pkts[2].verdict, packet::Verdict::kTcp);
+  EXPECT_EQ(b.pkts[0].frame_class, packet::FrameClass::kTcp);
+  EXPECT_EQ(b.pkts[1].frame_class, packet::FrameClass::kBadChecksum);
+  EXPECT_EQ(b.pkts[2].frame_class, packet::FrameClass::kTcp);
 }
 
 /// A producer thread sending sessions uid 0..count-1, each with orig pkts = uid * pkts_per_uid, from one
@@ -145,9 +145,9 @@ TEST(SessionChannel, CarriesSelfContainedCopiesInOrder) {
 }
 
 }  // namespace
-}  // namespace synscope::runtime
+}  // namespace synscope::channel
 
-namespace synscope::runtime {
+namespace synscope::channel {
 namespace {
 
 struct Words {
@@ -184,9 +184,9 @@ TEST(Mirror, ReaderNeverSeesATornCopy) {
 }
 
 }  // namespace
-}  // namespace synscope::runtime
+}  // namespace synscope::channel
 
-namespace synscope::runtime {
+namespace synscope::channel {
 namespace {
 
 struct Uids : engine::SessionSink {
@@ -291,4 +291,4 @@ TEST(SessionChannel, PeekKeepsTheRecordFirstUntilPopped) {
 }
 
 }  // namespace
-}  // namespace synscope::runtime
+}  // namespace synscope::channel

@@ -1,5 +1,5 @@
-// runtime: see runtime.hpp.
-#include "runtime/runtime.hpp"
+// channel: see channel.hpp.
+#include "channel/channel.hpp"
 
 #include <rte_pause.h>
 #include <rte_ring.h>
@@ -13,7 +13,7 @@
 #include <chrono>
 #include <thread>
 
-namespace synscope::runtime {
+namespace synscope::channel {
 
 void Backoff::pause() noexcept {
   ++spins_;
@@ -233,4 +233,4 @@ void SessionChannel::drain_all(engine::SessionSink& out) {
   }
 }
 
-}  // namespace synscope::runtime
+}  // namespace synscope::channel
