@@ -11,13 +11,15 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <new>
+#include <string>
 #include <iostream>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "backtest.hpp"
-#include "capture/capture.hpp"
+#include "error/error.hpp"
 #include "options.hpp"
 #include "replay.hpp"
 #include "run.hpp"
@@ -25,10 +27,47 @@
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+/// Exit code of an exception that is not an Error: a bug, said as one (sysexits' EX_SOFTWARE).
+constexpr int kExitInternal = 70;
+
+/// rte_eal_cleanup() on every way out of live mode once EAL is up.
+struct EalSession {
+  EalSession(int argc, char** argv) {
+    if (rte_eal_init(argc, argv) < 0) {
+      throw synscope::Error(synscope::ErrorKind::kStartup,
+                            std::string("EAL initialisation failed: ") + rte_strerror(rte_errno) +
+                                " (check the EAL options before '--')");
+    }
+  }
+  ~EalSession() { rte_eal_cleanup(); }
+  EalSession(const EalSession&) = delete;
+  EalSession& operator=(const EalSession&) = delete;
+};
+
+/// Runs the parsed command; every failure it throws is mapped to a message and an exit code here.
+template <class F>
+int guarded(F&& command) {
+  try {
+    return command();
+  } catch (const synscope::Error& e) {
+    std::fprintf(stderr, "synscope: error: %s\n", e.what());
+    return synscope::exit_code(e.kind());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "synscope: error: out of memory\n");
+    return synscope::exit_code(synscope::ErrorKind::kResource);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "synscope: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace synscope::app;
+  using synscope::ErrorKind;
+  using synscope::exit_code;
   // Split EAL arguments from ours at the first `--` when it is followed by our `run` command.
   std::vector<char*> eal_args = {argv[0]};
   std::vector<char*> app_args = {argv[0]};
@@ -49,12 +88,15 @@ int main(int argc, char** argv) {
 
   CLI::App app{"synscope: TCP session verdicts and failed-session anomaly detection"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "synscope " SYNSCOPE_VERSION);
   app.footer("Live mode: synscope [EAL options] -- run [options], e.g.\n"
-             "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet");
+             "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet\n"
+             "Exit codes: 0 ok, 1 bad option, 2 input unreadable, 3 input corrupt, 4 output not writable,\n"
+             "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed (README: Exit codes)");
   ReplayOptions replay;
   CLI::App* replay_cmd = add_replay_command(app, replay);
   BacktestOptions backtest;
-  CLI::App* backtest_cmd = add_backtest_command(app, backtest);
+  add_backtest_command(app, backtest);
   RunOptions run;
   CLI::App* run_cmd = add_run_command(app, run);
   app.set_config("--config", "", "TOML file of `run` options under a [run] section (keys: the long option names)")
@@ -66,41 +108,23 @@ int main(int argc, char** argv) {
     if (replay_cmd->parsed()) finalize_replay_options(replay);
     if (run_cmd->parsed()) finalize_run_options(run);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every parse or validation error is a usage error (CLI11's own codes
+    // would be 105-115).
+    return app.exit(e) == 0 ? 0 : exit_code(ErrorKind::kUsage);
   }
   if (run_cmd->parsed() && run.dump_config) {
     std::cout << run_cmd->config_to_str(true, true);
-    return kExitOk;
+    return 0;
   }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   if (run_cmd->parsed()) {
-    const int consumed = rte_eal_init(static_cast<int>(eal_args.size()), eal_args.data());
-    if (consumed < 0) {
-      std::fprintf(stderr, "synscope: error: EAL initialisation failed: %s (check the EAL options before '--')\n",
-                   rte_strerror(rte_errno));
-      return kExitUsage;
-    }
-    int rc = kExitUsage;
-    try {
-      rc = run_live(run, g_stop);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "synscope: error: %s\n", e.what());
-      rc = kExitInput;
-    }
-    rte_eal_cleanup();
-    return rc;
+    return guarded([&] {
+      EalSession eal(static_cast<int>(eal_args.size()), eal_args.data());
+      return run_live(run, g_stop);
+    });
   }
-  try {
-    if (replay_cmd->parsed()) return run_replay(replay, g_stop);
-    if (backtest_cmd->parsed()) return run_backtest(backtest);
-  } catch (const synscope::capture::CaptureError& e) {
-    std::fprintf(stderr, "synscope: error: %s\n", e.what());
-    return kExitInput;
-  } catch (const std::runtime_error& e) {
-    std::fprintf(stderr, "synscope: error: %s\n", e.what());
-    return backtest_cmd->parsed() ? kExitInput : kExitOutput;
-  }
-  return kExitUsage;
+  if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_stop); });
+  return guarded([&] { return run_backtest(backtest); });
 }

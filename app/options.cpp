@@ -104,16 +104,16 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
 
 CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   CLI::App* cmd = app.add_subcommand("replay", "Judge every TCP session in a pcap/pcapng capture");
-  cmd->add_option("capture", out.capture, "Capture file (pcap or pcapng)")->required();
-  cmd->add_option("--sessions-out", out.sessions_out,
+  cmd->add_option("capture", out.replay.capture, "Capture file (pcap or pcapng)")->required();
+  cmd->add_option("--sessions-out", out.consumers.sessions_out,
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
-  cmd->add_option("--buckets-out", out.buckets_out,
+  cmd->add_option("--buckets-out", out.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  add_alert_options(cmd, out.alerts_out, out.alert_policy, out.model_file);
+  add_alert_options(cmd, out.consumers.alerts_out, out.consumers.alert_policy, out.consumers.model_file);
   add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
-  out.threads = usable_cpus() >= 2 ? 2 : 1;
-  cmd->add_option("--threads", out.threads,
+  out.replay.threads = usable_cpus() >= 2 ? 2 : 1;
+  cmd->add_option("--threads", out.replay.threads,
                   "1: one thread reads, classifies and judges; 2: a reader/classifier thread feeds an engine "
                   "thread over SP/SC rings (same output; default when 2 or more CPUs are usable)")
       ->check(CLI::Range(1u, 2u))
@@ -158,18 +158,24 @@ void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& pars
   }
 }
 
-void finalize_replay_options(ReplayOptions& out) { finalize_engine_options(out.engine, out.parse); }
+void finalize_replay_options(ReplayOptions& out) {
+  finalize_engine_options(out.replay.engine, out.replay.parse);
+  out.replay.progress = !out.quiet;
+  out.consumers.bucket_span_ns = out.replay.engine.bucket_span_ns;
+  out.consumers.bucket_settle_ns = out.replay.engine.bucket_settle_ns;
+}
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Live mode on DPDK ports: synscope [EAL options] -- run [options] (ports from -a PCI or --vdev)");
   cmd->fallthrough();  // --config belongs to the app (CLI11 reads config files there), given after `run`
   cmd->add_flag("--dump-config", out.dump_config, "Print the effective configuration as TOML, with descriptions, and exit");
-  cmd->add_option("--sessions-out", out.live.sessions_out,
+  cmd->add_option("--sessions-out", out.live.consumers.sessions_out,
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
-  cmd->add_option("--buckets-out", out.live.buckets_out,
+  cmd->add_option("--buckets-out", out.live.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  add_alert_options(cmd, out.live.alerts_out, out.live.alert_policy, out.live.model_file);
+  add_alert_options(cmd, out.live.consumers.alerts_out, out.live.consumers.alert_policy,
+                    out.live.consumers.model_file);
   add_engine_options(cmd);
   cmd->add_option("--rx-queues", out.live.ports.rx_queues,
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")
@@ -203,11 +209,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   cmd->add_option("--metrics-listen", out.metrics_listen,
                   "ADDRESS:PORT for /metrics and the landing page ('none' disables; port 0 picks one)")
       ->capture_default_str();
-  cmd->add_option("--idle-exit", out.idle_exit_s,
+  cmd->add_option("--idle-exit", out.limits.idle_exit_s,
                   "Stop after this many seconds without a packet on any port (finite inputs; 0 = never)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
-  cmd->add_option("--duration", out.duration_s, "Stop after this many seconds (0 = until SIGINT/SIGTERM)")
+  cmd->add_option("--duration", out.limits.duration_s, "Stop after this many seconds (0 = until SIGINT/SIGTERM)")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", out.quiet, "No start-up report or summary on stderr");

@@ -6,33 +6,28 @@
 
 #include <string>
 
+#include "consumers/consumers.hpp"
 #include "detector/detector.hpp"
 #include "engine/engine.hpp"
 #include "live/live.hpp"
 #include "packet/packet.hpp"
+#include "replay/pipeline.hpp"
 
 namespace synscope::app {
 
+/// Options of `synscope replay`.
 struct ReplayOptions {
-  std::string capture;
-  std::string sessions_out;
-  std::string buckets_out;
-  std::string alerts_out;
-  std::string model_file;
-  detector::AlertPolicy alert_policy;
+  replay::ReplayConfig replay;         ///< threads: 2 by default with 2+ usable CPUs
+  consumers::ConsumerConfig consumers;
   bool quiet = false;
-  unsigned threads = 1;  ///< 1: one thread does everything; 2: reader/classifier + engine worker (default with 2+ CPUs)
-  packet::ParseOptions parse;
-  engine::EngineConfig engine;
 };
 
 /// Options of `synscope [EAL options] -- run`.
 struct RunOptions {
   live::LiveConfig live;
+  live::RunLimits limits;
   std::string clock = "tsc";
   std::string metrics_listen = "127.0.0.1:9355";
-  double idle_exit_s = 0;
-  double duration_s = 0;
   bool quiet = false;
   bool dump_config = false;
 };

@@ -1,5 +1,5 @@
-// replay: the offline replay mode. Reads a capture, feeds bursts through one SessionEngine, writes sessions
-// and buckets, prints a summary. Runs on the calling thread.
+// replay: the `replay` command. Wires options to the replay pipeline (lib/replay) and the consumers
+// (lib/consumers), prints the summary, and maps the result to an exit code. Runs on the calling thread.
 #pragma once
 
 #include <atomic>
@@ -8,16 +8,8 @@
 
 namespace synscope::app {
 
-/// Exit codes shared by every mode.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitUsage = 1,        ///< bad option or value (CLI11 also uses 1..)
-  kExitInput = 2,        ///< input cannot be opened or is not a capture
-  kExitCorrupt = 3,      ///< input corrupt part-way: everything before the corruption was reported
-  kExitOutput = 4,       ///< an output file could not be written
-};
-
-/// Runs a replay; returns an ExitCode. `stop` is polled between bursts (SIGINT/SIGTERM).
+/// Runs a replay; returns the exit code (0, or ErrorKind::kCorrupt / kOutput). Start-up failures throw
+/// Error (main() maps them). `stop` is polled between bursts (SIGINT/SIGTERM).
 int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace synscope::app

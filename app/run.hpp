@@ -1,7 +1,6 @@
-// run: the live mode. EAL is already initialised by main(); this builds the data plane on the ports EAL
-// probed, starts the metrics endpoint and rte_telemetry, launches the lcores, runs the stats core on the
-// main lcore until a signal (or --duration / --idle-exit), then stops RX, drains every ring, reports every
-// open connection and the last buckets, and prints the summary.
+// run: the `run` command (live mode). EAL is already initialised by main(); this builds the data plane on
+// the ports EAL probed (lib/live), starts the metrics endpoint and rte_telemetry (lib/metrics), runs until
+// a signal or a limit, closes the outputs, prints the summary and returns the exit code.
 #pragma once
 
 #include <atomic>
@@ -10,7 +9,7 @@
 
 namespace synscope::app {
 
-/// Returns an ExitCode (replay.hpp). Start-up errors throw std::runtime_error with a clear message.
+/// Returns the exit code (0, or ErrorKind::kOutput). Start-up failures throw Error (main() maps them).
 int run_live(const RunOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace synscope::app

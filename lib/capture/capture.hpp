@@ -13,14 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "error/error.hpp"
 #include "packet/packet.hpp"
 
 namespace synscope::capture {
 
 /// A capture file could not be opened or is not pcap/pcapng (start-up error; the message names the file).
-class CaptureError : public std::runtime_error {
+class CaptureError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CaptureError(const std::string& message) : Error(ErrorKind::kInput, message) {}
 };
 
 /// One captured frame; `data` points into the mapped file and stays valid while the reader lives.

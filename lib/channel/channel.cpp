@@ -52,34 +52,18 @@ RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize) {
   return ring;
 }
 
-BurstChannel::BurstChannel(uint32_t depth) {
-  const uint32_t count = round_up_pow2(depth);
-  pool_ = std::make_unique<Burst[]>(count);
-  full_ = make_spsc_ring("synscope_bursts", count, sizeof(void*));
-  free_ = make_spsc_ring("synscope_free", count, sizeof(void*));
-  for (uint32_t i = 0; i < count; ++i) {
-    void* obj = &pool_[i];
-    (void)rte_ring_sp_enqueue_bulk(free_.get(), &obj, 1, nullptr);
-  }
-}
+BurstRing::BurstRing(uint32_t count)
+    : full_(make_spsc_ring("synscope_bursts", count, sizeof(void*))),
+      free_(make_spsc_ring("synscope_free", count, sizeof(void*))) {}
 
-BurstChannel::~BurstChannel() = default;
-
-namespace {
-
-Burst* dequeue_burst(rte_ring* ring) noexcept {
+void* BurstRing::try_acquire() noexcept {
   void* obj = nullptr;
-  if (rte_ring_sc_dequeue(ring, &obj) != 0) return nullptr;
-  return static_cast<Burst*>(obj);
+  return rte_ring_sc_dequeue(free_.get(), &obj) == 0 ? obj : nullptr;
 }
 
-}  // namespace
-
-Burst* BurstChannel::try_acquire() noexcept { return dequeue_burst(free_.get()); }
-
-Burst* BurstChannel::acquire() noexcept {
+void* BurstRing::acquire() noexcept {
   Backoff backoff;
-  Burst* b;
+  void* b;
   while ((b = try_acquire()) == nullptr) {
     ++producer_waits_;
     backoff.pause();
@@ -87,39 +71,21 @@ Burst* BurstChannel::acquire() noexcept {
   return b;
 }
 
-namespace {
+void BurstRing::publish(void* object) noexcept { (void)rte_ring_sp_enqueue(full_.get(), object); }
 
-// CLDEMOTE (0F 1C /0, address in rsi), encoded by hand as DPDK's rte_cldemote does (experimental API in
-// 22.11): it needs no -mcldemote, and CPUs without it (or non-Intel ones) run it as a hint NOP.
-inline void demote_line(const void* p) noexcept {
-#if defined(__x86_64__)
-  asm volatile(".byte 0x0f, 0x1c, 0x06" ::"S"(p));
-#else
-  (void)p;
-#endif
+void BurstRing::close() noexcept { closed_.store(true, std::memory_order_release); }
+
+uint32_t BurstRing::queued() const noexcept { return rte_ring_count(full_.get()); }
+
+void* BurstRing::try_receive() noexcept {
+  void* obj = nullptr;
+  return rte_ring_sc_dequeue(full_.get(), &obj) == 0 ? obj : nullptr;
 }
 
-}  // namespace
-
-void BurstChannel::publish(Burst* burst) noexcept {
-  // The burst was just written on this core and is read next on the consumer's: CLDEMOTE moves its lines
-  // from this core's private caches to the shared L3, where the consumer's reads find them without a
-  // cross-core snoop. A hint, and a NOP on CPUs without it.
-  burst->for_each_written_line(demote_line);
-  void* obj = burst;
-  (void)rte_ring_sp_enqueue(full_.get(), obj);
-}
-
-void BurstChannel::close() noexcept { closed_.store(true, std::memory_order_release); }
-
-uint32_t BurstChannel::queued() const noexcept { return rte_ring_count(full_.get()); }
-
-Burst* BurstChannel::try_receive() noexcept { return dequeue_burst(full_.get()); }
-
-Burst* BurstChannel::receive(const std::function<bool()>& idle_work) noexcept {
+void* BurstRing::receive(const std::function<bool()>& idle_work) noexcept {
   Backoff backoff;
   while (true) {
-    if (Burst* b = try_receive()) return b;
+    if (void* b = try_receive()) return b;
     // Read `closed_` before the last look: a burst published before close() is then always seen.
     if (closed_.load(std::memory_order_acquire)) return try_receive();
     ++consumer_waits_;
@@ -131,10 +97,7 @@ Burst* BurstChannel::receive(const std::function<bool()>& idle_work) noexcept {
   }
 }
 
-void BurstChannel::release(Burst* burst) noexcept {
-  void* obj = burst;
-  (void)rte_ring_sp_enqueue(free_.get(), obj);
-}
+void BurstRing::release(void* object) noexcept { (void)rte_ring_sp_enqueue(free_.get(), object); }
 
 // ---- SessionChannel -------------------------------------------------------------------------------------
 
@@ -163,13 +126,12 @@ void SessionChannel::on_session(const engine::SessionRecord& record) {
     }
   }
   // The ring's element area starts cache-aligned and sizeof(Message) is a multiple of its alignment.
-  auto* m = new (slot.ptr1) Message{record, *record.session};
+  auto* m = new (slot.ptr1) Message{record, *record.session, {}};
   m->record.session = nullptr;  // points into the worker's table; the consumer points it at the copy
-  m->record.prepared_line = {};
   const uint64_t n = produced_++;
   if (renderer_ != nullptr && free_after < pressed_below_free_) {
     char* line = &lines_[(n & line_mask_) * kPreparedLineBytes];
-    m->record.prepared_line = {line, renderer_(record, line, kPreparedLineBytes)};
+    m->prepared_line = {line, renderer_(record, line, kPreparedLineBytes)};
   }
   rte_ring_enqueue_zc_elem_finish(ring_.get(), 1);
 }
@@ -195,10 +157,10 @@ uint32_t SessionChannel::waiting() const noexcept { return rte_ring_count(ring_.
 
 bool SessionChannel::pressed() const noexcept { return rte_ring_count(ring_.get()) * 2 > rte_ring_get_capacity(ring_.get()); }
 
-uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
+uint32_t SessionChannel::drain(SessionReceiver& out, uint32_t max) {
   uint32_t n = 0;
   if (next_ != nullptr && max > 0) {
-    out.on_session(next_->record);
+    out.receive(next_->record, next_->prepared_line);
     pop();
     ++n;
   }
@@ -212,7 +174,7 @@ uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
       Message* m = i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i
                                 : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
       m->record.session = &m->session;
-      out.on_session(m->record);
+      out.receive(m->record, m->prepared_line);
     }
     rte_ring_dequeue_zc_elem_finish(ring_.get(), got);
     n += got;
@@ -220,7 +182,7 @@ uint32_t SessionChannel::drain(engine::SessionSink& out, uint32_t max) {
   return n;
 }
 
-void SessionChannel::drain_all(engine::SessionSink& out) {
+void SessionChannel::drain_all(SessionReceiver& out) {
   Backoff backoff;
   while (true) {
     const bool done = producer_done();  // read before the last drain: nothing enqueued before it is missed

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 
 #include "engine/engine.hpp"
@@ -91,93 +92,135 @@ RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize);
 /// Packets per burst: DPDK's customary RX burst size.
 inline constexpr uint32_t kBurstSize = 32;
 
-/// A burst of parsed packets, filled by the producer and handed to the consumer whole.
+/// A burst of parsed packets, filled by the producer and handed to the consumer whole (the live spread
+/// path; the replay pipeline sends a burst type of its own, replay::ReplayBurst, with deferred checksums).
 struct Burst {
   uint32_t n = 0;
-  /// Replay only: the producer left some TCP checksums in `deferred` (its frames stay mapped) and the
-  /// consumer checks them with check_deferred() before processing. A live RX core frees its frames and
-  /// never sets it.
-  bool has_deferred = false;
-  uint64_t end_offset = 0;  ///< replay only: capture file offset just past the burst's last frame
   engine::ParsedPacket pkts[kBurstSize];
-  packet::DeferredChecksum deferred[kBurstSize];
 
-  /// Consumer side: asks for the burst's packets (and deferred checksums) to be brought into cache. They
-  /// were written on the producer's core; call it for the next burst while processing this one.
+  /// Consumer side: asks for the burst's packets to be brought into cache. They were written on the
+  /// producer's core; call it for the next burst while processing this one.
   void prefetch() const noexcept {
     for_each_written_line([](const char* line) { __builtin_prefetch(line); });
   }
-
-  /// Calls `f` with each 64-byte step through what the producer wrote for the consumer: the packets, and
-  /// the deferred checksums when it left any (prefetch() on one side, BurstChannel::publish's demotion on
-  /// the other).
+  /// Calls `f` with each 64-byte step through what the producer wrote for the consumer (prefetch() on one
+  /// side, BurstChannel::publish's demotion on the other).
   template <class F>
   void for_each_written_line(F f) const noexcept {
     const char* const p = reinterpret_cast<const char*>(pkts);
     for (size_t off = 0; off < n * sizeof(engine::ParsedPacket); off += 64) f(p + off);
-    if (!has_deferred) return;
-    const char* const d = reinterpret_cast<const char*>(deferred);
-    for (size_t off = 0; off < n * sizeof(packet::DeferredChecksum); off += 64) f(d + off);
-  }
-
-  /// Consumer side: checks the deferred checksums, turning each failure into kBadChecksum, the verdict the
-  /// producer would have given (so verdicts do not depend on which thread checked).
-  void check_deferred() noexcept {
-    for (uint32_t i = 0; i < n; ++i) {
-      if (!deferred[i].ok()) pkts[i].frame_class = packet::FrameClass::kBadChecksum;
-    }
-    has_deferred = false;
   }
 };
 
-/// SP/SC channel of bursts with a fixed pool. The producer acquires an empty burst, fills it and publishes
-/// it; the consumer receives it, processes it and releases it back to the pool. Full or empty rings make
-/// the waiting calls spin briefly and then yield (never sleep on a lock), so backpressure slows the producer
-/// instead of dropping data — the right trade for replay; a live RX core uses the try_ calls and counts.
+/// Moves a cache line from this core's private caches to the shared L3 (CLDEMOTE, 0F 1C /0, encoded by
+/// hand as DPDK's rte_cldemote does: it needs no -mcldemote, and CPUs without it run it as a NOP). A line
+/// written here and read next on another core is then found there without a cross-core snoop.
+inline void demote_line(const void* p) noexcept {
+#if defined(__x86_64__)
+  asm volatile(".byte 0x0f, 0x1c, 0x06" ::"S"(p));
+#else
+  (void)p;
+#endif
+}
+
+/// The pointer rings under a BurstChannel: objects circulate producer -> consumer over one SP/SC ring and
+/// back over another. Untyped; BurstChannel<B> owns the objects and gives them their type.
+class BurstRing {
+ public:
+  /// Room for `count` objects (a power of two). Throws at start-up only.
+  explicit BurstRing(uint32_t count);
+
+  // ---- producer thread ----
+  [[nodiscard]] void* try_acquire() noexcept;
+  [[nodiscard]] void* acquire() noexcept;
+  void publish(void* object) noexcept;
+  void close() noexcept;
+  [[nodiscard]] uint32_t queued() const noexcept;
+
+  // ---- consumer thread ----
+  [[nodiscard]] void* try_receive() noexcept;
+  [[nodiscard]] void* receive(const std::function<bool()>& idle_work) noexcept;
+  void release(void* object) noexcept;
+
+  [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
+  [[nodiscard]] uint64_t consumer_waits() const noexcept { return consumer_waits_; }
+
+ private:
+  RingPtr full_;
+  RingPtr free_;
+  std::atomic<bool> closed_{false};
+  // Each side's counter on a cache line of its own: both sides read the ring pointers above for every
+  // burst, and a wait counted next to them would invalidate the other side's copy.
+  alignas(64) uint64_t producer_waits_ = 0;
+  alignas(64) uint64_t consumer_waits_ = 0;
+};
+
+/// SP/SC channel of bursts of type `B` (which has for_each_written_line()) with a fixed pool. The producer
+/// acquires an empty burst, fills it and publishes it; the consumer receives it, processes it and releases
+/// it back to the pool. Full or empty rings make the waiting calls spin briefly and then yield (never sleep
+/// on a lock), so backpressure slows the producer instead of dropping data — the right trade for replay; a
+/// live RX core uses the try_ calls and counts.
+template <class B>
 class BurstChannel {
  public:
   /// Allocates `depth` bursts (rounded up to a power of two, at least 2). Throws std::bad_alloc or
   /// std::runtime_error (start-up only).
-  explicit BurstChannel(uint32_t depth);
-  ~BurstChannel();
+  explicit BurstChannel(uint32_t depth) : count_(round_up_pow2(depth)), pool_(new B[count_]), ring_(count_) {
+    for (uint32_t i = 0; i < count_; ++i) ring_.release(&pool_[i]);
+  }
   BurstChannel(const BurstChannel&) = delete;
   BurstChannel& operator=(const BurstChannel&) = delete;
 
   // ---- producer thread ----
   /// An empty burst, or nullptr when all are in flight.
-  [[nodiscard]] Burst* try_acquire() noexcept;
+  [[nodiscard]] B* try_acquire() noexcept { return static_cast<B*>(ring_.try_acquire()); }
   /// An empty burst, waiting for the consumer to release one if needed.
-  [[nodiscard]] Burst* acquire() noexcept;
-  /// Hands a filled burst to the consumer (always succeeds: the ring holds the whole pool).
-  void publish(Burst* burst) noexcept;
+  [[nodiscard]] B* acquire() noexcept { return static_cast<B*>(ring_.acquire()); }
+  /// Hands a filled burst to the consumer (always succeeds: the ring holds the whole pool). Its lines are
+  /// demoted to the shared cache first: they are read next on the consumer's core.
+  void publish(B* burst) noexcept {
+    burst->for_each_written_line(demote_line);
+    ring_.publish(burst);
+  }
   /// No more bursts will be published; the consumer's receive() returns nullptr once it drained the rest.
-  void close() noexcept;
-  /// Published bursts the consumer has not taken yet (few: the consumer is about to run dry).
-  [[nodiscard]] uint32_t queued() const noexcept;
+  void close() noexcept { ring_.close(); }
+  /// Published bursts the consumer has not taken yet.
+  [[nodiscard]] uint32_t queued() const noexcept { return ring_.queued(); }
 
   // ---- consumer thread ----
   /// The next published burst, or nullptr when none is waiting.
-  [[nodiscard]] Burst* try_receive() noexcept;
+  [[nodiscard]] B* try_receive() noexcept { return static_cast<B*>(ring_.try_receive()); }
   /// The next published burst, waiting if needed; nullptr once the channel is closed and drained. While it
   /// waits it calls `idle_work` (if given), which returns true when it did something useful.
-  [[nodiscard]] Burst* receive(const std::function<bool()>& idle_work = {}) noexcept;
+  [[nodiscard]] B* receive(const std::function<bool()>& idle_work = {}) noexcept {
+    return static_cast<B*>(ring_.receive(idle_work));
+  }
   /// Returns a processed burst to the pool.
-  void release(Burst* burst) noexcept;
+  void release(B* burst) noexcept { ring_.release(burst); }
 
   /// Times the producer found no free burst / the consumer found nothing to do (diagnostics, any thread
   /// after both stopped).
-  [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
-  [[nodiscard]] uint64_t consumer_waits() const noexcept { return consumer_waits_; }
+  [[nodiscard]] uint64_t producer_waits() const noexcept { return ring_.producer_waits(); }
+  [[nodiscard]] uint64_t consumer_waits() const noexcept { return ring_.consumer_waits(); }
 
  private:
-  std::unique_ptr<Burst[]> pool_;
-  RingPtr full_;
-  RingPtr free_;
-  std::atomic<bool> closed_{false};
-  // Each side's counter on a cache line of its own: both sides read the ring pointers above for every
-  // burst, and a wait counted next to them invalidated the other side's copy.
-  alignas(64) uint64_t producer_waits_ = 0;
-  alignas(64) uint64_t consumer_waits_ = 0;
+  static uint32_t round_up_pow2(uint32_t depth) noexcept {
+    uint32_t count = 2;
+    while (count < depth) count <<= 1;
+    return count;
+  }
+  uint32_t count_;
+  std::unique_ptr<B[]> pool_;
+  BurstRing ring_;
+};
+
+/// Where a SessionChannel's consumer hands the sessions it takes.
+class SessionReceiver {
+ public:
+  virtual ~SessionReceiver() = default;
+  /// `prepared_line` is the record's output line when the producer already wrote it
+  /// (SessionChannel::prepare_lines_when_pressed), else empty.
+  virtual void receive(const engine::SessionRecord& record, std::string_view prepared_line) = 0;
 };
 
 /// SP/SC channel of finished sessions: the flow-owning worker is the producer (it is the SessionSink its
@@ -202,8 +245,8 @@ class SessionChannel final : public engine::SessionSink {
   /// Writes a record's output line into `buf` (`capacity` bytes); returns its length, 0 when it did not fit.
   using LineRenderer = size_t (*)(const engine::SessionRecord& record, char* buf, size_t capacity) noexcept;
   /// Call before the first session. From then on, while the ring is more than half full (the consumer is
-  /// behind), the producer writes each session's line itself and sends it along (SessionRecord::
-  /// prepared_line), so the line is formatted by whichever thread has time. Only for a producer with time
+  /// behind), the producer writes each session's line itself and sends it along (the `prepared_line` a
+  /// SessionReceiver gets), so the line is formatted by whichever thread has time. Only for a producer with time
   /// to spare: a replay's worker, whose finish() reports tens of thousands of open sessions at once at the
   /// end of a busy capture (its consumer then only copies lines). A live RX core never gets one.
   void prepare_lines_when_pressed(LineRenderer renderer);
@@ -220,17 +263,23 @@ class SessionChannel final : public engine::SessionSink {
   /// Consumer side: true when the producer waits or soon will (the ring is more than half full).
   [[nodiscard]] bool pressed() const noexcept;
 
+  /// Consumer side: the line the producer prepared for the peeked session (empty: none).
+  [[nodiscard]] std::string_view peeked_line() const noexcept {
+    return next_ != nullptr ? next_->prepared_line : std::string_view{};
+  }
+
   /// Consumer side: hands up to `max` waiting sessions to `out` in order; returns how many.
-  uint32_t drain(engine::SessionSink& out, uint32_t max);
+  uint32_t drain(SessionReceiver& out, uint32_t max);
   /// Consumer side: true once the producer called mark_done() (sessions may still be waiting: drain them).
   [[nodiscard]] bool producer_done() const noexcept { return done_.load(std::memory_order_acquire); }
   /// Drains until the producer is done and the ring is empty (end of run).
-  void drain_all(engine::SessionSink& out);
+  void drain_all(SessionReceiver& out);
 
  private:
   struct Message {
-    engine::SessionRecord record;
+    engine::SessionRecord record;  ///< its `session` points at the copy below once the consumer takes it
     tcp_session::Session session;
+    std::string_view prepared_line;
   };
   static_assert(sizeof(Message) % 4 == 0, "rte_ring element sizes are multiples of 4 bytes");
 

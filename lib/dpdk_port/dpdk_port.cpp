@@ -23,9 +23,10 @@ void check(int ret, const std::string& port, const char* what) {
 Ports::Ports(const PortOptions& options) {
   const uint16_t count = rte_eth_dev_count_avail();
   if (count == 0) {
-    throw PortError("no DPDK port: give one with -a <PCI address> or --vdev (e.g. --vdev net_pcap0,rx_pcap=FILE)");
+    throw PortError("no DPDK port: give one with -a <PCI address> or --vdev (e.g. --vdev net_pcap0,rx_pcap=FILE)",
+                    ErrorKind::kInput);
   }
-  if (options.rx_queues == 0) throw PortError("--rx-queues must be at least 1");
+  if (options.rx_queues == 0) throw PortError("--rx-queues must be at least 1", ErrorKind::kUsage);
 
   // Mempool: every RX descriptor can hold an mbuf, plus one burst in flight and the per-lcore caches.
   constexpr uint32_t kCache = 256;

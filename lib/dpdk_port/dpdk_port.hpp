@@ -13,13 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "error/error.hpp"
 #include "packet/packet.hpp"
 
 namespace synscope::dpdk_port {
 
-class PortError : public std::runtime_error {
+class PortError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit PortError(const std::string& message, ErrorKind kind = ErrorKind::kStartup) : Error(kind, message) {}
 };
 
 /// How every port is set up.

@@ -2,6 +2,7 @@
 #include "engine/engine.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace synscope::engine {
 
@@ -13,9 +14,9 @@ namespace {
 
 constexpr uint32_t kMaxBurst = 64;
 
-// Sweeping reads a few lines of an entry that is usually not in cache; at one entry per packet it was ~5%
-// of a replay's engine-thread time. One per four packets gave the same sessions, buckets and table size on
-// bench-1m.pcap (the walk floor in maintain() still bounds how late a finished session is reported).
+// Sweeping reads a few lines of an entry that is usually not in cache, so while packets flow a sweep visits
+// at most one entry per four packets (the walk floor in maintain() still bounds how late a finished session
+// is reported). Verdicts never depend on it: every lookup checks expiry itself.
 constexpr uint64_t kPacketsPerSweptEntry = 4;
 
 uint64_t splitmix(uint64_t x) noexcept {
@@ -26,56 +27,6 @@ uint64_t splitmix(uint64_t x) noexcept {
 }
 
 }  // namespace
-
-// ---- NetworkSet ---------------------------------------------------------------------------------------
-
-bool NetworkSet::add(std::string_view cidr) {
-  const size_t slash = cidr.find('/');
-  Prefix p{};
-  packet::IpAddr addr;
-  if (!packet::parse_ip(cidr.substr(0, slash), addr, p.ip_version)) return false;
-  const unsigned max_len = p.ip_version == 4 ? 32 : 128;
-  unsigned len = max_len;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = cidr.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3) return false;
-    len = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return false;
-      len = len * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (len > max_len) return false;
-  }
-  uint8_t mask_bytes[16] = {};
-  for (unsigned bit = 0; bit < len; ++bit) mask_bytes[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
-  std::memcpy(p.mask, mask_bytes, 16);
-  std::memcpy(p.word, addr.bytes.data(), 16);
-  p.word[0] &= p.mask[0];
-  p.word[1] &= p.mask[1];
-  prefixes_.push_back(p);
-  text_.emplace_back(cidr);
-  return true;
-}
-
-bool NetworkSet::contains(const packet::IpAddr& addr, uint8_t ip_version) const noexcept {
-  uint64_t a[2];
-  std::memcpy(a, addr.bytes.data(), 16);
-  for (const Prefix& p : prefixes_) {
-    if (p.ip_version == ip_version && (a[0] & p.mask[0]) == p.word[0] && (a[1] & p.mask[1]) == p.word[1]) {
-      return true;
-    }
-  }
-  return false;
-}
-
-NetworkSet NetworkSet::defaults() {
-  NetworkSet s;
-  for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-                        "fc00::/7", "fe80::/10"}) {
-    (void)s.add(c);
-  }
-  return s;
-}
 
 std::string_view end_reason_name(EndReason r) noexcept {
   switch (r) {
@@ -94,37 +45,40 @@ uint64_t EngineCounters::accounted() const noexcept {
 }
 
 namespace {
-
-constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// Two base-62 digits per entry, least significant first (the order format_uid writes them): entry r holds
-/// the digits of r % 62 and r / 62, so a 64-bit uid takes 6 divisions instead of 11.
-constexpr std::array<char, 2 * 62 * 62> make_base62_pairs() {
-  std::array<char, 2 * 62 * 62> pairs{};
-  for (size_t r = 0; r < 62 * 62; ++r) {
-    pairs[2 * r] = kBase62[r % 62];
-    pairs[2 * r + 1] = kBase62[r / 62];
+template <class T, size_t N>
+void add_each(std::array<T, N>& to, const std::array<T, N>& from) noexcept {
+  for (size_t i = 0; i < N; ++i) {
+    if constexpr (std::is_integral_v<T>) {
+      to[i] += from[i];
+    } else {
+      add_each(to[i], from[i]);
+    }
   }
-  return pairs;
 }
-constexpr std::array<char, 2 * 62 * 62> kBase62Pairs = make_base62_pairs();
-
 }  // namespace
 
-size_t format_uid(uint64_t uid, char* buf) noexcept {
-  // Digits least significant first, one at least (Zeek's order is irrelevant: uids only need to be unique
-  // and stable within a run; this is the order synscope has always written).
-  buf[0] = 'C';
-  size_t n = 1;
-  while (uid >= 62) {
-    const uint64_t q = uid / (62 * 62);
-    std::memcpy(buf + n, &kBase62Pairs[2 * (uid - q * 62 * 62)], 2);
-    n += 2;
-    uid = q;
-    if (uid == 0) return n;
-  }
-  buf[n++] = kBase62[uid];
-  return n;
+EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
+  // Every member by name: a new counter that is not added here fails the size check below.
+  static_assert(sizeof(EngineCounters) ==
+                    sizeof(uint64_t) * (10 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
+                                        buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
+                "EngineCounters gained a member: add it to operator+=");
+  received += o.received;
+  add_each(by_frame_class, o.by_frame_class);
+  dropped_table_full += o.dropped_table_full;
+  evicted_syn_only += o.evicted_syn_only;
+  evicted_other += o.evicted_other;
+  sessions += o.sessions;
+  add_each(by_state, o.by_state);
+  add_each(failed, o.failed);
+  add_each(teardown, o.teardown);
+  verdict_changed_after_close += o.verdict_changed_after_close;
+  rst_without_connection += o.rst_without_connection;
+  syn_retransmits += o.syn_retransmits;
+  handshakes += o.handshakes;
+  handshake_rtt_ns_sum += o.handshake_rtt_ns_sum;
+  add_each(handshake_rtt_hist, o.handshake_rtt_hist);
+  return *this;
 }
 
 buckets::SessionSummary summarize(const SessionRecord& rec) noexcept {
@@ -145,12 +99,10 @@ buckets::SessionSummary summarize(const SessionRecord& rec) noexcept {
 
 // ---- SessionEngine ------------------------------------------------------------------------------------
 
-SessionEngine::SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets)
+SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
     : config_(config),
       session_sink_(sessions),
-      bucket_sink_(buckets),
       table_(config.flow_capacity, config.hasher, config.index_sizing),
-      ring_(config.bucket_span_ns, config.bucket_settle_ns),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
@@ -160,8 +112,8 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
   // time; the passes overlap those misses instead of paying them one after another.
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
-    // Key slots left uninitialised: FlowKey's member initialisers zeroed 2.5 KiB per chunk (a `rep stos`,
-    // 4% of this function), and a slot is only read where tracked[i] says it was written.
+    // Key slots left uninitialised: FlowKey's member initialisers would zero 2.5 KiB per chunk (a `rep
+    // stos`), and a slot is only read where tracked[i] says it was written.
     union KeySlot {
       KeySlot() noexcept {}
       flow::FlowKey key;
@@ -194,15 +146,15 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     pkts += chunk;
     n -= chunk;
   }
-  maintain(/*idle=*/false);
+  maintain(SweepPace::kWithTraffic);
 }
 
 void SessionEngine::advance(uint64_t now_ns) noexcept {
   if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
-  maintain(/*idle=*/true);
+  maintain(SweepPace::kIdle);
 }
 
-void SessionEngine::maintain(bool idle) noexcept {
+void SessionEngine::maintain(SweepPace pace) noexcept {
   // Expiry sweeps run once per millisecond of packet time with a slice of high_water/1024 entries (at
   // least sweep_slice), so the whole table is walked about once per second of packet time at high rates.
   // While packets flow the slice is also capped at one entry per kPacketsPerSweptEntry packets since the
@@ -219,14 +171,13 @@ void SessionEngine::maintain(bool idle) noexcept {
   uint64_t budget = proportional > config_.sweep_slice ? proportional : config_.sweep_slice;
   const uint64_t by_packets = (counters_.received - received_at_sweep_) / kPacketsPerSweptEntry;
   received_at_sweep_ = counters_.received;
-  if (!idle && by_packets < budget) budget = by_packets;
+  if (pace == SweepPace::kWithTraffic && by_packets < budget) budget = by_packets;
   const uint64_t walk_ns = config_.bucket_settle_ns / 4 > kSweepPeriodNs ? config_.bucket_settle_ns / 4 : kSweepPeriodNs;
   const double floor = static_cast<double>(high_water) * static_cast<double>(elapsed) / static_cast<double>(walk_ns);
   if (static_cast<double>(budget) < floor) budget = static_cast<uint64_t>(floor) + 1;
   if (budget > high_water) budget = high_water;
   sweep(static_cast<uint32_t>(budget));
   settled_ns_ = watermark_ns_;
-  if (bucket_sink_ != nullptr) ring_.advance(watermark_ns_, *bucket_sink_);
 }
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
@@ -386,8 +337,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   } else if (*s.counted_as != rec.state) {
     ++counters_.verdict_changed_after_close;
   }
-  if (bucket_sink_ != nullptr) ring_.add(summarize(rec), watermark_ns_);
-  if (session_sink_ != nullptr) session_sink_->on_session(rec);
+  session_sink_.on_session(rec);
 }
 
 void SessionEngine::finish() noexcept {
@@ -400,7 +350,6 @@ void SessionEngine::finish() noexcept {
   }
   // All reported: one clear() instead of an erase per entry (each a probe-run shift in a cold index).
   table_.clear();
-  if (bucket_sink_ != nullptr) ring_.flush(*bucket_sink_);
 }
 
 }  // namespace synscope::engine

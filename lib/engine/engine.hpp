@@ -1,11 +1,11 @@
-// engine: SessionEngine turns bursts of parsed packets into per-connection verdicts and time buckets.
+// engine: SessionEngine turns bursts of parsed packets into per-connection verdicts (session records).
 //
-// One SessionEngine per RX core (or one for the replay loop). It owns its FlowTable and BucketRing and is
-// not thread-safe: only its owning thread calls it. It does not care where packets come from — the replay
+// One SessionEngine per flow-owning core (or one for the replay worker). It owns its FlowTable and is not
+// thread-safe: only its owning thread calls it. It does not care where packets come from — the replay
 // reader and the live DPDK RX loop both hand it ParsedPacket bursts — so verdicts are the same in both modes.
 // All memory is allocated in the constructor; process_burst() never allocates, throws, locks or logs.
-// Finished sessions go to a SessionSink and settled buckets to a BucketSink (both called on this thread,
-// once per session or bucket, never per packet).
+// Finished sessions go to a SessionSink (called on this thread, once per session, never per packet); time
+// buckets are built from those records by the consumers (consumers::RecordBuckets).
 #pragma once
 
 #include <array>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "buckets/buckets.hpp"
+#include "engine/network_set.hpp"
 #include "flow/flow.hpp"
 #include "packet/packet.hpp"
 #include "tcp_session/tcp_session.hpp"
@@ -57,35 +58,16 @@ class FrameParser {
   packet::ParseOptions options_;
 };
 
-/// An IPv4/IPv6 prefix list ("internal networks").
-class NetworkSet {
- public:
-  /// Adds a CIDR such as "10.0.0.0/8" or "fc00::/7"; false (and nothing added) when malformed.
-  [[nodiscard]] bool add(std::string_view cidr);
-  [[nodiscard]] bool contains(const packet::IpAddr& addr, uint8_t ip_version) const noexcept;
-  /// RFC 1918, 100.64.0.0/10 (CGNAT), 169.254.0.0/16, fc00::/7 and fe80::/10.
-  static NetworkSet defaults();
-  [[nodiscard]] const std::vector<std::string>& text() const noexcept { return text_; }
-
- private:
-  /// A prefix as two masked 64-bit words (network byte order in memory), so a match is two ANDs and
-  /// compares instead of a memcmp call per prefix (asked for both addresses of every new session).
-  struct Prefix {
-    uint64_t word[2];
-    uint64_t mask[2];
-    uint8_t ip_version;
-  };
-  std::vector<Prefix> prefixes_;
-  std::vector<std::string> text_;
-};
-
 /// Why a session record was written.
 enum class EndReason : uint8_t { kTimeout, kReuse, kEvicted, kEndOfInput };
 [[nodiscard]] std::string_view end_reason_name(EndReason r) noexcept;
 
-/// A finished session, in Zeek's orientation (orig/resp).
+/// A finished session, in Zeek's orientation (orig/resp). A record is a view: `session` points into the
+/// sender's memory (the engine's flow table, a channel slot) and is valid only during the on_session() call
+/// that hands the record over. A consumer that keeps a record copies the Session with it
+/// (channel::SessionChannel does).
 struct SessionRecord {
-  const tcp_session::Session* session = nullptr;
+  const tcp_session::Session* session = nullptr;  ///< never null in a record handed to a SessionSink
   packet::IpAddr orig_h, resp_h;
   uint16_t orig_p = 0, resp_p = 0;
   uint8_t ip_version = 4;
@@ -100,39 +82,13 @@ struct SessionRecord {
   std::string_view prepared_line;
 };
 
-/// What a finished session contributes to its time bucket (the engine's own BucketRing and the live
-/// stats core's use the same rule).
+/// What a finished session contributes to its time bucket.
 [[nodiscard]] buckets::SessionSummary summarize(const SessionRecord& record) noexcept;
 
 class SessionSink {
  public:
   virtual ~SessionSink() = default;
   virtual void on_session(const SessionRecord& record) = 0;
-};
-
-/// An engine's bucket records rebuilt from its session records on another thread (the live stats core, the
-/// two-thread replay), which is how an engine with no bucket sink still yields buckets. Each record carries
-/// the time its engine had settled its own buckets to (settled_ns); settling to exactly that before adding
-/// the record gives the bucket records the engine itself would have written.
-class RecordBuckets {
- public:
-  RecordBuckets(uint64_t span_ns, uint64_t settle_ns) : ring_(span_ns, settle_ns) {}
-  /// Emits the buckets settled by time `t` to `sink`; earlier or equal times change nothing.
-  void settle(uint64_t t, buckets::BucketSink& sink) {
-    if (t <= settled_ns_) return;
-    settled_ns_ = t;
-    ring_.advance(t, sink);
-  }
-  /// Counts a record in its bucket: call settle(record.settled_ns, ...) first.
-  void add(const SessionRecord& record) noexcept { ring_.add(summarize(record), record.emitted_ns); }
-  /// After the last record: emits every bucket held.
-  void flush(buckets::BucketSink& sink) { ring_.flush(sink); }
-  [[nodiscard]] uint64_t settled_ns() const noexcept { return settled_ns_; }
-  [[nodiscard]] uint64_t late_sessions() const noexcept { return ring_.late_sessions(); }
-
- private:
-  buckets::BucketRing ring_;
-  uint64_t settled_ns_ = 0;
 };
 
 struct EngineConfig {
@@ -145,7 +101,7 @@ struct EngineConfig {
   uint32_t sweep_slice = 256;                   ///< minimum entries examined per millisecond of packet time
   uint32_t evict_scan = 32;                     ///< entries examined to pick a victim when the table is full
   uint16_t core_id = 0;                         ///< mixed into session uids so they are unique across cores
-  flow::FlowHasher hasher;                      ///< per-run random seed; Classifier must share it
+  flow::FlowHasher hasher;                      ///< per-run random seed (the dispatcher shares it)
 };
 
 /// Upper bounds of the handshake RTT histogram (SYN to the originator's ACK), nanoseconds; one more
@@ -183,15 +139,16 @@ struct EngineCounters {
 
   /// received == sum(by_frame_class) + dropped_table_full, by construction; tests check it.
   [[nodiscard]] uint64_t accounted() const noexcept;
+  /// Adds another engine's counters (a stats core's totals over every engine core).
+  EngineCounters& operator+=(const EngineCounters& other) noexcept;
 };
 
 class SessionEngine {
  public:
-  /// Reserves the flow table and bucket ring. Sinks must outlive the engine. A null session sink discards
-  /// the records; a null bucket sink means the engine keeps no buckets at all (bucket_ring() stays empty):
-  /// the caller rebuilds them from the records' settled_ns, as the live stats core and the two-thread
-  /// replay do. Check ok() before use: false when memory could not be reserved.
-  SessionEngine(const EngineConfig& config, SessionSink* sessions, buckets::BucketSink* buckets);
+  /// Reserves the flow table. `sessions` receives every finished session and must outlive the engine;
+  /// buckets are built from those records by whoever consumes them (consumers::RecordBuckets), using each
+  /// record's settled_ns. Check ok() before use: false when memory could not be reserved.
+  SessionEngine(const EngineConfig& config, SessionSink& sessions);
   [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
@@ -205,18 +162,18 @@ class SessionEngine {
   /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
   void advance(uint64_t now_ns) noexcept;
 
-  /// Ends every open session (as Zeek does at the end of a trace) and emits every bucket.
+  /// Ends every open session (as Zeek does at the end of a trace).
   void finish() noexcept;
 
   [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] uint32_t active_flows() const noexcept { return table_.size(); }
   [[nodiscard]] uint32_t flow_capacity() const noexcept { return table_.capacity(); }
   [[nodiscard]] uint64_t watermark_ns() const noexcept { return watermark_ns_; }
-  /// The time the engine last settled its own buckets to (expiry sweeps run every millisecond of packet
-  /// time, not every packet). Records carry it, so a stats core merging several engines settles its
-  /// buckets at exactly the moments this engine would have: live and replay bucket records match.
+  /// The packet time of the engine's last expiry sweep (sweeps run every millisecond of packet time, not
+  /// every packet): every session that ended by then has been reported. Records carry it, and bucket
+  /// consumers settle their buckets to it before adding the record, so bucket records do not depend on
+  /// which thread rebuilds them or how many engines are merged.
   [[nodiscard]] uint64_t settled_ns() const noexcept { return settled_ns_; }
-  [[nodiscard]] const buckets::BucketRing& bucket_ring() const noexcept { return ring_; }
 
  private:
   // The first 64 bytes hold what is read before the session is known to be alive: the key (lookup) and
@@ -243,7 +200,10 @@ class SessionEngine {
   void count_verdict(FlowEntry& e, tcp_session::ConnState state, buckets::Perspective perspective) noexcept;
   [[nodiscard]] buckets::Perspective perspective_of(const FlowEntry& e) const noexcept;
   void sweep(uint32_t budget) noexcept;
-  void maintain(bool idle) noexcept;
+  /// How much of a sweep slice may run: while packets flow it is capped by the packets since the last sweep
+  /// (no traffic pays many entry checks per packet); idle (advance() without packets) the full slice runs.
+  enum class SweepPace : uint8_t { kWithTraffic, kIdle };
+  void maintain(SweepPace pace) noexcept;
   /// Returns the cursor's entry index in [0, limit) and advances the cursor round-robin.
   static uint32_t step_cursor(uint32_t& cursor, uint32_t limit) noexcept;
   /// Finalizes and erases live entry `idx` if Zeek's timers would have removed it by the watermark.
@@ -256,10 +216,8 @@ class SessionEngine {
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
 
   EngineConfig config_;
-  SessionSink* session_sink_;
-  buckets::BucketSink* bucket_sink_;
+  SessionSink& session_sink_;
   flow::FlowTable<FlowEntry> table_;
-  buckets::BucketRing ring_;
   EngineCounters counters_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;
@@ -271,8 +229,5 @@ class SessionEngine {
   uint64_t uid_counter_ = 0;
   uint64_t uid_seed_;
 };
-
-/// Zeek-style connection uid text ("C" + base62) for a uid number; writes into `buf` (>= 16 bytes).
-size_t format_uid(uint64_t uid, char* buf) noexcept;
 
 }  // namespace synscope::engine

@@ -1,6 +1,8 @@
 // output: see output.hpp.
 #include "output/output.hpp"
 
+#include "engine/uid_text.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -16,7 +18,7 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
     owned_ = false;
   } else {
     file_ = std::fopen(path.c_str(), "w");
-    if (file_ == nullptr) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
+    if (file_ == nullptr) throw Error(ErrorKind::kOutput, path + ": cannot open for writing: " + std::strerror(errno));
     owned_ = true;
   }
   // stdio buffers nothing of its own for a file we own: every fwrite is a whole 256 KiB buffer_ (or a
@@ -141,10 +143,6 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
 }
 
 void SessionJsonWriter::on_session(const engine::SessionRecord& r) {
-  if (!r.prepared_line.empty()) {
-    out_.write(r.prepared_line.data(), r.prepared_line.size());
-    return;
-  }
   LineBuffer line(out_.reserve(kMaxLine), kMaxLine);
   format(r, line);
   out_.commit(line.size());

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "error/error.hpp"
 #include "buckets/buckets.hpp"
 #include "engine/engine.hpp"
 
@@ -196,8 +197,10 @@ class LineBuffer {
 class SessionJsonWriter : public engine::SessionSink {
  public:
   explicit SessionJsonWriter(OutputFile& out) : out_(out) {}
-  /// Writes the record's line, or copies its prepared_line when the sender already wrote it.
+  /// Writes the record's line.
   void on_session(const engine::SessionRecord& r) override;
+  /// Writes a line render() already made for a record (on another thread: channel::SessionChannel).
+  void write_prepared(std::string_view line) noexcept { out_.write(line.data(), line.size()); }
   /// The longest line format() can write (the longest addresses, numbers, history and names); it needs that
   /// much room and writes nothing into a smaller buffer (overflowed()).
   static constexpr size_t kMaxSessionLine = 1024;
@@ -218,20 +221,6 @@ class BucketJsonWriter : public buckets::BucketSink {
 
  private:
   OutputFile& out_;
-};
-
-/// Forwards to several sinks (e.g. the JSON writer and the in-memory totals).
-class BucketTee : public buckets::BucketSink {
- public:
-  BucketTee(buckets::BucketSink* a, buckets::BucketSink* b) : a_(a), b_(b) {}
-  void on_bucket(const buckets::Bucket& b) override {
-    if (a_ != nullptr) a_->on_bucket(b);
-    if (b_ != nullptr) b_->on_bucket(b);
-  }
-
- private:
-  buckets::BucketSink* a_;
-  buckets::BucketSink* b_;
 };
 
 /// Human-readable end-of-run summary: frames by class and reason, sessions by state, failed by perspective.

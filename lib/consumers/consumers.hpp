@@ -1,0 +1,95 @@
+// consumers: the one set of consumers of finished sessions that replay and live both own.
+//
+// A Consumers object is where session records leave the data path: it opens the outputs the options ask
+// for (session JSON, bucket JSON, alert JSON), runs the alert engine and loads/saves its model, rebuilds
+// the time buckets from the records (RecordBuckets), and fans each session and each settled bucket out to
+// every consumer in a fixed order. The replay pipeline feeds it from its reader thread (or its only
+// thread), the live data plane from the stats core. A new consumer (an exporter, a top-N view) is added
+// here once and both modes have it.
+//
+// Owned and called by one thread (never a flow-owning core). The constructor and close() may throw or
+// fail (start-up, shutdown); receive()/on_session()/settle() are called once per session or per settle
+// step, never per packet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "alerts/alerts.hpp"
+#include "buckets/buckets.hpp"
+#include "channel/channel.hpp"
+#include "consumers/record_buckets.hpp"
+#include "detector/detector.hpp"
+#include "engine/engine.hpp"
+#include "output/output.hpp"
+
+namespace synscope::consumers {
+
+/// What to consume and where to write it. Empty paths: that consumer is off.
+struct ConsumerConfig {
+  std::string sessions_out;  ///< one conn.log-style JSON line per session ('-' = stdout)
+  std::string buckets_out;   ///< one JSON line per (bucket, perspective)
+  std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here
+  std::string model_file;    ///< detector state loaded at start, saved by close()
+  detector::AlertPolicy alert_policy;
+  uint64_t bucket_span_ns = 60'000'000'000;
+  uint64_t bucket_settle_ns = 360'000'000'000;
+};
+
+class Consumers final : public engine::SessionSink, public channel::SessionReceiver, private buckets::BucketSink {
+ public:
+  /// Opens every output and creates the alert engine, loading its model when one is configured (a
+  /// missing, corrupt or mismatched model file is a warning on stderr and a fresh model). Throws Error
+  /// (ErrorKind::kOutput) naming a path that cannot be opened.
+  explicit Consumers(const ConsumerConfig& config);
+  ~Consumers() override;
+  Consumers(const Consumers&) = delete;
+  Consumers& operator=(const Consumers&) = delete;
+
+  /// A finished session: settles the buckets to its settled_ns, hands it to every consumer, counts it in
+  /// its bucket.
+  void on_session(const engine::SessionRecord& record) override { receive(record, {}); }
+  /// The same, with the line another thread already wrote for it (channel::SessionChannel).
+  void receive(const engine::SessionRecord& record, std::string_view prepared_line) override;
+  /// Lets bucket time pass without a session (a live engine that is quiet up to `t`).
+  void settle(uint64_t t);
+  /// After the last session: emits every bucket still held.
+  void finish();
+  /// Pushes buffered lines to the files (periodically, so tail -f and shippers see them); errors surface
+  /// in close().
+  void flush_files() noexcept;
+  /// Saves the model (when configured) and flushes every output, all of them even after a failure. False
+  /// with `error` naming the first file that failed.
+  [[nodiscard]] bool close(std::string& error);
+
+  /// How a session line is written, for a producer thread that prepares lines while this one is behind
+  /// (channel::SessionChannel::prepare_lines_when_pressed); nullptr when nobody writes session lines.
+  [[nodiscard]] channel::SessionChannel::LineRenderer session_line_renderer() const noexcept;
+
+  [[nodiscard]] uint64_t sessions() const noexcept { return sessions_; }
+  [[nodiscard]] uint64_t buckets_emitted() const noexcept { return buckets_emitted_; }
+  [[nodiscard]] uint64_t late_sessions() const noexcept { return buckets_.late_sessions(); }
+  /// The time up to which buckets are settled.
+  [[nodiscard]] uint64_t settled_ns() const noexcept { return buckets_.settled_ns(); }
+  /// The newest emitted bucket (meaningful once buckets_emitted() > 0).
+  [[nodiscard]] const buckets::Bucket& last_bucket() const noexcept { return last_bucket_; }
+  /// The alert engine, or nullptr when the detector is off.
+  [[nodiscard]] const alerts::AlertEngine* alert_engine() const noexcept { return alert_engine_.get(); }
+
+ private:
+  void on_bucket(const buckets::Bucket& bucket) override;
+
+  std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_, alerts_file_;
+  std::unique_ptr<output::SessionJsonWriter> session_writer_;
+  std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
+  std::unique_ptr<alerts::AlertEngine> alert_engine_;
+  std::string model_file_;
+  RecordBuckets buckets_;
+  buckets::Bucket last_bucket_;
+  uint64_t sessions_ = 0;
+  uint64_t buckets_emitted_ = 0;
+};
+
+}  // namespace synscope::consumers

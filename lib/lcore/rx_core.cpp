@@ -1,0 +1,72 @@
+// rx_core: see rx_core.hpp.
+#include "lcore/rx_core.hpp"
+
+#include <rte_cycles.h>
+
+namespace synscope::lcore {
+
+RxCore::RxCore(std::vector<QueueRef> queues, const RxContext& context, FlowOwner& owner,
+               const std::atomic<bool>& stop) noexcept
+    : rx_(std::move(queues), context), context_(context), owner_(owner), stop_(stop), pacer_(context.clock) {
+  stats_.flow_capacity = owner_.engine->flow_capacity();
+}
+
+bool RxCore::poll_once() noexcept {
+  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
+    owner_.engine->process_burst(pkts, n);
+    owner_.publish_time();
+  });
+  ++stats_.polls;
+  stats_.busy_polls += got;
+  const uint64_t tsc = rte_rdtsc();
+  // Idle with TSC time: let it pass, so timers fire and the stats core's merge is not held back.
+  if (!got && !context_.packet_clock && pacer_.advance_due(tsc)) {
+    owner_.engine->advance(context_.clock.now_ns());
+    owner_.publish_time();
+  }
+  if (pacer_.publish_due(tsc)) publish();
+  return got;
+}
+
+void RxCore::run() noexcept {
+  while (!stop_.load(std::memory_order_relaxed)) (void)poll_once();
+  owner_.finish();
+  publish();
+}
+
+void RxCore::publish() noexcept {
+  owner_.fill(stats_);
+  mirror.publish(stats_);
+}
+
+SpreadRxCore::SpreadRxCore(std::vector<QueueRef> queues, const RxContext& context, Spreader spreader,
+                           const std::atomic<bool>& stop) noexcept
+    : rx_(std::move(queues), context), context_(context), spreader_(std::move(spreader)), stop_(stop),
+      pacer_(context.clock) {}
+
+bool SpreadRxCore::poll_once() noexcept {
+  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
+    stats_.dropped_ring_full += spreader_.spread(pkts, n);
+  });
+  spreader_.flush();  // latency: a partial burst never waits for more traffic
+  if (got) feed_.time_ns.store(rx_.last_packet_ns(), std::memory_order_release);
+  ++stats_.polls;
+  stats_.busy_polls += got;
+  const uint64_t tsc = rte_rdtsc();
+  if (!got && !context_.packet_clock && pacer_.advance_due(tsc)) {
+    feed_.time_ns.store(context_.clock.now_ns(), std::memory_order_release);
+  }
+  if (pacer_.publish_due(tsc)) publish();
+  return got;
+}
+
+void SpreadRxCore::run() noexcept {
+  while (!stop_.load(std::memory_order_relaxed)) (void)poll_once();
+  spreader_.flush();
+  publish();
+  feed_.done.store(true, std::memory_order_release);
+}
+
+void SpreadRxCore::publish() noexcept { mirror.publish(stats_); }
+
+}  // namespace synscope::lcore

@@ -1,0 +1,136 @@
+// stats_core: see stats_core.hpp.
+#include "live/stats_core.hpp"
+
+#include <rte_cycles.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+namespace synscope::live {
+
+StatsCore::StatsCore(const consumers::ConsumerConfig& config, std::vector<lcore::FlowOwner*> engines,
+                     const lcore::TscClock& clock)
+    : engines_(std::move(engines)), consumers_(config), pacer_(clock), ticks_per_flush_(1000 * clock.ticks_per_ms()) {
+  if (!config.alerts_out.empty()) {
+    stats_.detector_enabled = 1;
+    stats_.server_series_capacity = config.alert_policy.server_series;
+  }
+}
+
+bool StatsCore::poll_once() noexcept {
+  const uint32_t taken = merge(/*final=*/false);
+  const uint64_t tsc = rte_rdtsc();
+  if (pacer_.publish_due(tsc)) publish();
+  if (tsc >= next_flush_) {  // JSON lines reach the files within a second (tail -f, shippers)
+    next_flush_ = tsc + ticks_per_flush_;
+    consumers_.flush_files();
+  }
+  return taken > 0;
+}
+
+void StatsCore::finish() noexcept {
+  while (merge(/*final=*/true) > 0) {
+  }
+  try {
+    consumers_.finish();
+  } catch (const std::exception&) {
+    failed("emitting the last buckets");
+  }
+  publish();
+}
+
+bool StatsCore::engines_done() const noexcept {
+  return std::all_of(engines_.begin(), engines_.end(),
+                     [](const lcore::FlowOwner* o) { return o->sessions->producer_done(); });
+}
+
+// Takes finished sessions in the order of the engine time at which they were written (one record of
+// lookahead per channel), settling buckets as that time passes — for one engine exactly what replay does,
+// so bucket records match replay. An engine with nothing waiting holds the merge back only up to the time
+// it last published (every record it writes later is at least that late); a ring filling up overrides
+// that, so nothing stalls.
+uint32_t StatsCore::merge(bool final) noexcept {
+  uint32_t taken = 0;
+  for (; taken < 4096; ++taken) {
+    lcore::FlowOwner* best = nullptr;
+    uint64_t best_t = UINT64_MAX, bound = UINT64_MAX;
+    bool pressed = false;
+    for (lcore::FlowOwner* o : engines_) {
+      const uint64_t published = o->time_ns.load(std::memory_order_acquire);  // before peek(): see above
+      if (const engine::SessionRecord* r = o->sessions->peek()) {
+        pressed = pressed || o->sessions->pressed();
+        if (r->settled_ns < best_t) {
+          best_t = r->settled_ns;
+          best = o;
+        }
+      } else if (!final && published != 0 && !o->sessions->producer_done() && published < bound) {
+        bound = published;
+      }
+    }
+    if (best == nullptr || (best_t > bound && !pressed)) {
+      if (bound != UINT64_MAX) {
+        try {
+          consumers_.settle(bound);
+        } catch (const std::exception&) {
+          failed("settling buckets");
+        }
+      }
+      break;
+    }
+    take(*best);
+  }
+  stats_.watermark_ns = consumers_.settled_ns();
+  if (consumers_.buckets_emitted() != buckets_seen_) refresh_bucket_stats();
+  return taken;
+}
+
+void StatsCore::take(lcore::FlowOwner& owner) noexcept {
+  try {
+    consumers_.receive(*owner.sessions->peek(), owner.sessions->peeked_line());
+  } catch (const std::exception&) {
+    failed("consuming a session");
+  }
+  owner.sessions->pop();  // taken even when a consumer failed on it: the merge goes on
+}
+
+void StatsCore::failed(const char* what) noexcept {
+  if (stats_.consumer_errors++ == 0) {
+    std::fprintf(stderr, "synscope: error: the stats core failed %s (counted in "
+                         "synscope_consumer_errors_total; carrying on)\n", what);
+  }
+}
+
+void StatsCore::refresh_bucket_stats() noexcept {
+  buckets_seen_ = consumers_.buckets_emitted();
+  const buckets::Bucket& b = consumers_.last_bucket();
+  stats_.buckets_emitted = buckets_seen_;
+  stats_.last_bucket_start_ns = b.start_ns;
+  stats_.last_bucket_span_ns = b.span_ns;
+  for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+    stats_.last_bucket_attempts[p] = b.by_perspective[p].attempts;
+    stats_.last_bucket_failed[p] = b.by_perspective[p].failed;
+  }
+  if (const alerts::AlertEngine* a = consumers_.alert_engine()) {
+    stats_.alerts_firing = a->firing();
+    stats_.alert_transitions = a->alerts_written();
+    stats_.server_series = a->server_series();
+    stats_.partitions_firing = a->firing_partitions(stats_.partitions.data(), kMaxExportedPartitions);
+    for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+      const detector::Scored& sc = a->last(p);
+      stats_.expected[p] = sc.typical;
+      stats_.upper[p] = sc.upper;
+      stats_.score[p] = sc.score;
+    }
+  }
+}
+
+void StatsCore::publish() noexcept {
+  stats_.sessions_written = consumers_.sessions();
+  stats_.late_sessions = consumers_.late_sessions();
+  stats_.watermark_ns = consumers_.settled_ns();
+  if (consumers_.buckets_emitted() != buckets_seen_) refresh_bucket_stats();
+  mirror.publish(stats_);
+}
+
+}  // namespace synscope::live

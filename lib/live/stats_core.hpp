@@ -1,0 +1,87 @@
+// stats_core: the lcore role that runs on the main lcore. Drains finished sessions from every flow-owning
+// core over their SP/SC channels in the engines' time order (a k-way merge) into the one set of consumers
+// (consumers::Consumers: session, bucket and alert outputs, the detector), settling buckets as that time
+// passes, and publishes its own counters for scrapes. Nothing on an RX or engine lcore formats, writes or
+// allocates; all of that happens here.
+//
+// Owned by the main lcore. poll_once() never lets an exception out: a consumer that throws (say the alert
+// engine out of memory) is counted (StatsCoreStats::consumer_errors), said once on stderr, and the loop
+// goes on with the next record.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "alerts/alerts.hpp"
+#include "buckets/buckets.hpp"
+#include "channel/channel.hpp"
+#include "consumers/consumers.hpp"
+#include "lcore/flow_owner.hpp"
+#include "lcore/pacer.hpp"
+#include "lcore/tsc_clock.hpp"
+
+namespace synscope::live {
+
+/// Firing partition alerts exported to Prometheus (bounded label cardinality; the rest are only counted).
+inline constexpr size_t kMaxExportedPartitions = 64;
+
+/// What the stats core publishes (uint64_t and double words only: channel::Mirror copies it as words).
+struct StatsCoreStats {
+  uint64_t sessions_written = 0;
+  uint64_t buckets_emitted = 0;
+  uint64_t late_sessions = 0;
+  uint64_t watermark_ns = 0;           ///< the time up to which buckets are settled
+  uint64_t last_bucket_start_ns = 0;   ///< newest emitted bucket (0: none yet)
+  uint64_t last_bucket_span_ns = 0;
+  std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_attempts{};
+  std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_failed{};
+  uint64_t detector_enabled = 0;
+  uint64_t alerts_firing = 0;          ///< perspectives whose alert is firing
+  uint64_t alert_transitions = 0;      ///< alert lines written
+  std::array<double, alerts::kPerspectiveSeries> expected{};  ///< detector, newest bucket (4 + total)
+  std::array<double, alerts::kPerspectiveSeries> upper{};
+  std::array<double, alerts::kPerspectiveSeries> score{};
+  uint64_t server_series = 0;          ///< per-server series in use
+  uint64_t server_series_capacity = 0;
+  uint64_t partitions_firing = 0;      ///< firing server and client alerts (the first kMaxExportedPartitions below)
+  std::array<alerts::FiringPartition, kMaxExportedPartitions> partitions{};
+  uint64_t consumer_errors = 0;        ///< records or buckets a consumer failed on (exception caught, counted)
+};
+
+class StatsCore {
+ public:
+  /// Opens the consumers (throws Error naming an output that cannot be opened).
+  StatsCore(const consumers::ConsumerConfig& config, std::vector<lcore::FlowOwner*> engines,
+            const lcore::TscClock& clock);
+
+  /// One round: takes finished sessions in merged time order (up to 4096), settles buckets, publishes and
+  /// flushes the files when due. True if it took any session.
+  bool poll_once() noexcept;
+  /// True once every engine finished and marked its channel done (sessions may still be waiting).
+  [[nodiscard]] bool engines_done() const noexcept;
+  /// After the engines stopped: takes every session left, emits every bucket held, publishes.
+  void finish() noexcept;
+  /// Saves the model and flushes the outputs; false with `error` naming the first failure.
+  [[nodiscard]] bool close(std::string& error) { return consumers_.close(error); }
+  void publish() noexcept;
+
+  channel::Mirror<StatsCoreStats> mirror;
+
+ private:
+  uint32_t merge(bool final) noexcept;
+  void take(lcore::FlowOwner& owner) noexcept;
+  void failed(const char* what) noexcept;
+  void refresh_bucket_stats() noexcept;
+
+  std::vector<lcore::FlowOwner*> engines_;
+  consumers::Consumers consumers_;
+  lcore::Pacer pacer_;
+  uint64_t ticks_per_flush_;
+  uint64_t next_flush_ = 0;
+  uint64_t buckets_seen_ = 0;
+  StatsCoreStats stats_;
+};
+
+}  // namespace synscope::live
