@@ -91,7 +91,8 @@ summary() {
   (cd "$work/$side" && timeout "$run_timeout" "$bin" replay "$@" --sessions-out "$name.sum-sessions" \
      --buckets-out "$name.sum-buckets" 2> "$name.summary.raw")
   rc=$?
-  grep -Ev '^replay: .* in [0-9.]+ s|^progress: ' "$work/$side/$name.summary.raw" > "$work/$side/$name.summary"
+  grep -Ev '^replay: .* in [0-9.]+ s|^progress: ' "$work/$side/$name.summary.raw" \
+    > "$work/$side/$name.summary"
   echo "exit $rc" >> "$work/$side/$name.summary"
   rm -f "$work/$side/$name.sum-sessions" "$work/$side/$name.sum-buckets" "$work/$side/$name.summary.raw"
 }
@@ -151,8 +152,8 @@ if [ -f "$corpus/INDEX.tsv" ]; then
       --likely-server-ports "$server_ports"
     n_captures=$((n_captures + 1))
   done < <(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    { print $col["name"] "\t" $col["trace_file"] "\t" $col["zeek_checksums"] "\t" $col["likely_server_ports"] }' \
-    "$corpus/INDEX.tsv")
+    { print $col["name"] "\t" $col["trace_file"] "\t" $col["zeek_checksums"] "\t" \
+        $col["likely_server_ports"] }' "$corpus/INDEX.tsv")
   echo "zeek corpus: $n_captures captures from $corpus"
 else
   corpus_missing=1
