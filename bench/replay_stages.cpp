@@ -29,7 +29,7 @@ double run_pass(const std::string& path, int stages, const packet::ParseOptions&
   output::OutputFile devnull("/dev/null");
   output::SessionJsonWriter json(devnull);
   engine::SessionSink* sink = stages >= 4 ? static_cast<engine::SessionSink*>(&json) : &counting;
-  auto eng = std::make_unique<engine::SessionEngine>(cfg, sink, nullptr);
+  auto eng = std::make_unique<engine::SessionEngine>(cfg, *sink);
   const engine::FrameParser classifier(parse);
   constexpr uint32_t kBurst = 32;
   engine::ParsedPacket burst[kBurst];

@@ -14,7 +14,7 @@ namespace synscope::channel {
 namespace {
 
 TEST(BurstChannel, DeliversEveryBurstInOrderThenEnds) {
-  BurstChannel channel(4);
+  BurstChannel<Burst> channel(4);
   constexpr uint64_t kBursts = 20000;
   std::vector<uint64_t> seen;
   seen.reserve(kBursts * kBurstSize);
@@ -41,7 +41,7 @@ TEST(BurstChannel, DeliversEveryBurstInOrderThenEnds) {
 TEST(BurstChannel, WaitingConsumerDoesIdleWorkUntilABurstComes) {
   // One thread plays both sides: the idle work publishes a burst on its third call, so receive() must have
   // called it exactly three times; after close() it still calls it while nothing is left, then ends.
-  BurstChannel channel(2);
+  BurstChannel<Burst> channel(2);
   int idle_calls = 0;
   const std::function<bool()> idle = [&] {
     if (++idle_calls == 3) {
@@ -62,7 +62,7 @@ TEST(BurstChannel, WaitingConsumerDoesIdleWorkUntilABurstComes) {
 }
 
 TEST(BurstChannel, PoolIsBoundedAndRecycled) {
-  BurstChannel channel(3);  // rounds up to 4
+  BurstChannel<Burst> channel(3);  // rounds up to 4
   std::vector<Burst*> taken;
   while (Burst* b = channel.try_acquire()) taken.push_back(b);
   EXPECT_EQ(taken.size(), 4u);
@@ -73,44 +73,14 @@ TEST(BurstChannel, PoolIsBoundedAndRecycled) {
   EXPECT_EQ(channel.try_acquire(), taken[0]);
 }
 
-struct Collect : engine::SessionSink {
+struct Collect : SessionReceiver {
   std::vector<uint64_t> uids;
   std::vector<uint32_t> orig_pkts;
-  void on_session(const engine::SessionRecord& r) override {
+  void receive(const engine::SessionRecord& r, std::string_view) override {
     uids.push_back(r.uid);
     orig_pkts.push_back(r.session->ep[0].pkts);
   }
 };
-
-TEST(Burst, CheckDeferredMarksOnlyTheBadChecksums) {
-  // Two TCP frames over IPv4 (raw IP link): one correct, one with a corrupted payload byte; and a frame
-  // with nothing deferred. The consumer's check must turn exactly the corrupted one into kBadChecksum.
-  std::vector<uint8_t> good = {0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-                               0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
-                               'a', 'b', 'c', 'd'};
-  // TCP checksum over the pseudo-header and segment, written into the segment.
-  uint32_t sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 24;
-  for (size_t i = 20; i < good.size(); i += 2) sum += (good[i] << 8) | good[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  good[36] = static_cast<uint8_t>(~sum >> 8);
-  good[37] = static_cast<uint8_t>(~sum);
-  std::vector<uint8_t> bad = good;
-  bad.back() ^= 0x40;
-  const engine::FrameParser classifier(packet::ParseOptions{});
-  Burst b;
-  b.has_deferred = true;
-  b.n = 3;
-  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 1, b.pkts[0], &b.deferred[0]);
-  classifier.parse(packet::LinkType::kRaw, bad.data(), 44, 2, b.pkts[1], &b.deferred[1]);
-  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 3, b.pkts[2], nullptr);
-  b.deferred[2] = {};
-  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(b.pkts[i].frame_class, packet::FrameClass::kTcp) << i;
-  b.check_deferred();
-  EXPECT_FALSE(b.has_deferred);
-  EXPECT_EQ(b.pkts[0].frame_class, packet::FrameClass::kTcp);
-  EXPECT_EQ(b.pkts[1].frame_class, packet::FrameClass::kBadChecksum);
-  EXPECT_EQ(b.pkts[2].frame_class, packet::FrameClass::kTcp);
-}
 
 /// A producer thread sending sessions uid 0..count-1, each with orig pkts = uid * pkts_per_uid, from one
 /// reused Session (like a flow-table entry: the consumer must see copies), then marking the channel done.
@@ -189,9 +159,9 @@ TEST(Mirror, ReaderNeverSeesATornCopy) {
 namespace synscope::channel {
 namespace {
 
-struct Uids : engine::SessionSink {
+struct Uids : SessionReceiver {
   std::vector<uint64_t> got;
-  void on_session(const engine::SessionRecord& r) override { got.push_back(r.uid); }
+  void receive(const engine::SessionRecord& r, std::string_view) override { got.push_back(r.uid); }
 };
 
 // A test renderer: "uid <n> pkts <p>\n", or nothing (0: does not fit) for uids that are multiples of 5.
@@ -202,12 +172,12 @@ size_t render_uid(const engine::SessionRecord& r, char* buf, size_t capacity) no
   return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
 }
 
-struct Lines : engine::SessionSink {
+struct Lines : SessionReceiver {
   std::vector<uint64_t> uids;
   std::vector<std::string> lines;  // prepared_line as received ("" when the consumer must format)
-  void on_session(const engine::SessionRecord& r) override {
+  void receive(const engine::SessionRecord& r, std::string_view prepared_line) override {
     uids.push_back(r.uid);
-    lines.emplace_back(r.prepared_line);
+    lines.emplace_back(prepared_line);
   }
 };
 

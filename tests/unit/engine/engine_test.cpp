@@ -1,6 +1,7 @@
 // SessionEngine: frame accounting, reuse, eviction when full, expiry, perspectives; NetworkSet against its
 // definition.
 #include "engine/engine.hpp"
+#include "engine/uid_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -73,7 +74,7 @@ TEST(Engine, EveryFrameIsAccountedFor) {
   EngineConfig cfg;
   cfg.flow_capacity = 16;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> burst;
   burst.push_back(tcp_pkt(kSec, 1, 40000, true, tf::kSyn, 100));
   ParsedPacket udp;
@@ -102,7 +103,7 @@ TEST(Engine, EveryFrameIsAccountedFor) {
 TEST(Engine, PortReuseStartsNewConnection) {
   EngineConfig cfg;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> b = {
       tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
       tcp_pkt(1 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 101),
@@ -122,7 +123,7 @@ TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {
   // and the record is written; each session is counted exactly once.
   EngineConfig cfg;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> b = {
       tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
       tcp_pkt(1 * kSec + 1000, 1, 40000, false, tf::kRst | tf::kAck, 0, 101),
@@ -148,7 +149,7 @@ TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {
 TEST(Engine, SynRetransmitAfterAttemptTimeoutIsANewAttempt) {
   EngineConfig cfg;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> b = {tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
                                  tcp_pkt(4 * kSec, 1, 40000, true, tf::kSyn, 100),
                                  tcp_pkt(10 * kSec, 1, 40000, true, tf::kSyn, 100)};
@@ -163,7 +164,7 @@ TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
   EngineConfig cfg;
   cfg.flow_capacity = 4;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> b;
   // Three established sessions and one SYN-only, then a fifth flow.
   for (uint8_t i = 1; i <= 3; ++i) {
@@ -196,7 +197,7 @@ TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
 TEST(Engine, PerspectivesFollowInternalNetworks) {
   EngineConfig cfg;
   Sessions out;
-  SessionEngine e(cfg, &out, nullptr);
+  SessionEngine e(cfg, out);
   std::vector<ParsedPacket> b = {tcp_pkt(kSec, 1, 40001, true, tf::kSyn, 1, 0, 93),    // 10.x -> 93.x
                                  tcp_pkt(kSec, 2, 40002, true, tf::kSyn, 1, 0, 10),    // 10.x -> 10.x
                                  tcp_pkt(kSec, 3, 40003, false, tf::kSyn, 1, 0, 93)};  // 93.x -> 10.x

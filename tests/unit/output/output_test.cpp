@@ -3,6 +3,8 @@
 // files report failures (a path that cannot be opened, a device that is full).
 #include "output/output.hpp"
 
+#include "engine/uid_text.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -316,8 +318,8 @@ TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   EXPECT_EQ(SessionJsonWriter::render(r, small, sizeof(small)), 0u);  // a cut line is never passed on
 }
 
-// A record that arrives with its line already written (channel::SessionChannel's producer wrote it) is
-// written as it came; one without is formatted here. Both end up in order in the file.
+// A line already written on another thread (channel::SessionChannel's producer) is written as it came; a
+// record is formatted here. Both end up in order in the file.
 TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
   const std::string path = scratch_file();
   ASSERT_FALSE(path.empty());
@@ -327,9 +329,7 @@ TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
   {
     OutputFile f(path);
     SessionJsonWriter writer(f);
-    r.prepared_line = "prepared elsewhere\n";
-    writer.on_session(r);
-    r.prepared_line = {};
+    writer.write_prepared("prepared elsewhere\n");
     writer.on_session(r);
     ASSERT_TRUE(f.flush());
   }
