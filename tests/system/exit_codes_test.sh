@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# System test of the exit codes: every code in the README's exit-code table (between the exit-codes
+# markers) is produced by the real binary for the failure it names, with a message naming the culprit,
+# and no code is produced that the table does not list. Usage: exit_codes_test.sh SYNSCOPE GEN README
+set -uo pipefail
+synscope=$1
+gen=$2
+readme=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+documented=$(sed -n '/<!-- exit-codes -->/,/<!-- \/exit-codes -->/p' "$readme" | grep -oE '^\| [0-9]+ ' | tr -dc '0-9\n')
+[ -n "$documented" ] || fail "no exit-code table between <!-- exit-codes --> markers in $readme"
+exercised=""
+
+# expect CODE PATTERN -- COMMAND...: runs COMMAND, checks its exit code and that stderr+stdout match PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  "$@" > "$work/out" 2>&1
+  local rc=$?
+  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc: $* -> $(head -c 400 "$work/out")"
+  [ -z "$pattern" ] || grep -qE -- "$pattern" "$work/out" || fail "exit $code without '$pattern': $* -> $(head -c 400 "$work/out")"
+  grep -qx "$code" <<< "$documented" || fail "exit $code is not in the README's table"
+  exercised="$exercised $code"
+  echo "ok: exit $code: $*"
+}
+
+"$gen" -o "$work/mix.pcap" -n 300 --seed 3 --window 60 2> /dev/null || fail "generator failed"
+head -c 20000 "$work/mix.pcap" > "$work/cut.pcap"
+printf "%s\n" "not a capture at all, just some text in a file" > "$work/text.pcap"
+eal=(--no-huge -m 256 --no-pci --file-prefix "synscope-exit-$$")
+
+expect 0 "synscope [0-9]+\.[0-9]+" -- "$synscope" --version
+expect 0 "" -- "$synscope" replay "$work/mix.pcap" -q
+expect 1 "no-such-option" -- "$synscope" replay "$work/mix.pcap" --no-such-option
+expect 1 "subcommand" -- "$synscope"
+expect 1 "--bucket" -- "$synscope" replay "$work/mix.pcap" --bucket 0
+expect 1 "--internal-nets" -- "$synscope" replay "$work/mix.pcap" --internal-nets 10.0.0.0/99
+expect 2 "missing.pcap" -- "$synscope" replay "$work/missing.pcap"
+expect 2 "not a pcap or pcapng" -- "$synscope" replay "$work/text.pcap"
+expect 3 "byte offset" -- "$synscope" replay "$work/cut.pcap" -q
+expect 4 "nonexistent-dir" -- "$synscope" replay "$work/mix.pcap" --sessions-out /nonexistent-dir/x.jsonl
+expect 4 "/dev/full" -- "$synscope" replay "$work/mix.pcap" --sessions-out /dev/full -q
+# 2^28 flows cannot be reserved in 4 GiB of address space.
+expect 5 "flow-capacity" -- bash -c "ulimit -v 4000000; exec \"$synscope\" replay \"$work/mix.pcap\" --flow-capacity 268435456 -q"
+expect 6 "EAL" -- "$synscope" --no-such-eal-option -- run --metrics-listen none
+expect 2 "no DPDK port" -- "$synscope" -l 0-1 "${eal[@]}" -- run --metrics-listen none
+
+for code in $documented; do
+  grep -qw "$code" <<< "$exercised" || fail "exit $code is in the README's table but no case produces it"
+done
+echo "ok: every documented exit code ($(echo $documented | tr '\n' ' ')) produced and named"
