@@ -1,13 +1,15 @@
 // channel: the pieces that move work between threads: the BurstChannel that carries parsed bursts from a
 // receiving thread (replay reader, or a single-queue RX core spreading by flow hash) to the worker that
-// owns those flows, and the SessionChannel that carries finished sessions back to the thread that writes
+// owns those flows, the SessionChannel that carries finished sessions back to the thread that consumes
 // them, so JSON formatting and file writes never run on a flow-owning core (a replay's worker may opt in to
-// write lines while the writer is behind: SessionChannel::prepare_lines_when_pressed).
+// write lines while the consumer is behind: SessionChannel::prepare_lines_when_pressed), the Mirror that
+// publishes a core's counters, and the Backoff every wait uses.
 //
-// A BurstChannel has exactly one producer thread and one consumer thread (SP/SC). It owns a fixed pool of
-// bursts allocated at construction; bursts circulate producer -> consumer over one rte_ring and back over
-// another, so nothing is allocated, locked or copied per packet. rte_ring is used without EAL: the rings
-// live in memory this object owns (rte_ring_init), which works the same with or without rte_eal_init().
+// Every channel has exactly one producer thread and one consumer thread (SP/SC). A BurstChannel owns a
+// fixed pool of bursts allocated at construction; bursts circulate producer -> consumer over one rte_ring
+// and back over another, so nothing is allocated, locked or copied per packet. rte_ring is used without
+// EAL: the rings live in memory this library allocates (rte_ring_init), which works the same with or
+// without rte_eal_init().
 #pragma once
 
 #include <atomic>
@@ -225,10 +227,10 @@ class SessionReceiver {
 
 /// SP/SC channel of finished sessions: the flow-owning worker is the producer (it is the SessionSink its
 /// engine reports to), a writer thread is the consumer. Each message is a self-contained copy of the
-/// record and its Session (~420 bytes, once per session, never per packet), so the worker can reuse the
-/// flow-table entry at once. Zero-copy both ways (rte_ring's zc API): the producer writes the copy straight
-/// into its ring slot and the consumer reads it there. Copied in and out through rte_ring's 4-byte element
-/// loop (and once more on each side's stack), the channel was ~6% of a two-thread replay's samples.
+/// record and its Session (a few hundred bytes, once per session, never per packet), so the worker can
+/// reuse the flow-table entry at once. Zero-copy both ways (rte_ring's zc API): the producer writes the
+/// copy straight into its ring slot and the consumer reads it there, instead of through rte_ring's 4-byte
+/// element loop and a stack copy on each side.
 class SessionChannel final : public engine::SessionSink {
  public:
   /// Room for `depth` sessions in flight (rounded up to a power of two). Throws at start-up only.

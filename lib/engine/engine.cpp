@@ -108,8 +108,8 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
   // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
   // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
-  // With ~70k live sessions the entries do not fit in cache and one DRAM miss per packet dominated replay
-  // time; the passes overlap those misses instead of paying them one after another.
+  // Once the live entries outgrow the cache, one DRAM miss per packet would dominate; the passes overlap
+  // those misses instead of paying them one after another.
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
     // Key slots left uninitialised: FlowKey's member initialisers would zero 2.5 KiB per chunk (a `rep

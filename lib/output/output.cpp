@@ -83,12 +83,12 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   const tcp_session::Endpoint& o = s.ep[0];
   const tcp_session::Endpoint& p = s.ep[1];
   line.clear();
-  // One room check for the whole line, then a local cursor. Through LineBuffer's checked calls the line was
-  // ~1800 instructions: each character stored through its char* buffer may alias the LineBuffer itself, so
-  // its pointer and length were reloaded and stored back around every call.
+  // One room check for the whole line, then a local cursor: through LineBuffer's checked calls each character
+  // stored through its char* buffer may alias the LineBuffer itself, so its pointer and length would be
+  // reloaded and stored back around every call.
   char* w = line.room(kMaxSessionLine);
   if (w == nullptr) return;
-  // Inlined: as calls (16 per line) they kept `w` in memory and were ~10% of the line's instructions.
+  // Inlined: as calls (16 per line) they would keep `w` in memory.
   const auto number = [&w](std::string_view key, uint64_t value) __attribute__((always_inline)) {
     w = put::u64(put::text(w, key), value);
   };

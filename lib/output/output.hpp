@@ -17,10 +17,9 @@
 
 namespace synscope::output {
 
-/// An output file opened for writing; "-" means stdout. Throws std::runtime_error naming the path.
+/// An output file opened for writing; "-" means stdout. Throws Error (ErrorKind::kOutput) naming the path.
 /// Lines are formatted straight into this object's own 256 KiB buffer (reserve() then commit()), which
-/// goes to the FILE* in one fwrite when full: copying each session line through fwrite (its lock and copy)
-/// was ~7% of the line's instructions.
+/// goes to the FILE* in one fwrite when full, instead of each line paying fwrite's lock and copy.
 class OutputFile {
  public:
   static constexpr size_t kBufferBytes = 1 << 18;
@@ -157,7 +156,7 @@ class LineBuffer {
     len_ = 0;
     overflowed_ = false;
   }
-  // Everything here is inline: a bucket line makes ~40 such calls, and as out-of-line calls they were most
+  // Everything here is inline: a bucket line makes dozens of such calls, and out of line they would be most
   // of the line's cost. raw() copies all or nothing.
   void raw(std::string_view s) noexcept {
     if (char* p = room(s.size())) len_ = put::text(p, s) - buf_;
