@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential meson ninja-build pkg-config
+  build-essential meson ninja-build pkg-config clang-format
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev

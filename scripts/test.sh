@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs the whole test suite twice: an optimised build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/) of the same tests. Exits non-zero if
-# anything fails. This is what .ci/run calls.
+# Installs dependencies, checks the formatting (.clang-format), builds, and runs the whole test suite twice:
+# an optimised build, then an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/) of the same
+# tests. Exits non-zero if anything fails. This is what .ci/run calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/format.sh --check
 bash scripts/build.sh
 meson test -C build --print-errorlogs
 
