@@ -191,7 +191,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
   if (idx != flow::FlowTable<FlowEntry>::kNone) {
     FlowEntry& e = table_.at(idx);
     const bool expired = timed_out(e, p.ts_ns);
-    if (expired || tcp_session::is_reuse(e.session, p.meta, from_lo)) {
+    if (expired || tcp_session::is_reuse(e.session, p.meta)) {
       // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
       finalize(idx, expired ? EndReason::kTimeout : EndReason::kReuse);
       open_session(e, p, from_lo);

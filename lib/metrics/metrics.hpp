@@ -1,5 +1,6 @@
 // metrics: the live figures for Prometheus (prometheus-cpp Exposer + a custom Collectable) and for
-// rte_telemetry (`/synscope/stats`, for dpdk-telemetry.py and Telegraf's dpdk input).
+// rte_telemetry (`/synscope/stats`, for dpdk-telemetry.py and Telegraf's dpdk input). Both read one table
+// of metrics (table.hpp): collector.cpp, http.cpp and telemetry.cpp hold the three ways out.
 //
 // Nothing here runs on an RX lcore. A scrape (a civetweb thread) or a telemetry request (DPDK's
 // telemetry thread) takes a live::Snapshot — each core's last published counters, at most 2 ms old — and

@@ -155,8 +155,6 @@ size_t SessionJsonWriter::render(const engine::SessionRecord& r, char* buf, size
 }
 
 void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
-  static constexpr ConnState kFailedStates[] = {ConnState::kS0, ConnState::kREJ, ConnState::kRSTOS0,
-                                                ConnState::kRSTRH, ConnState::kSH, ConnState::kSHR};
   for (size_t pi = 0; pi < buckets::kPerspectiveCount; ++pi) {
     const buckets::BucketCounters& c = b.by_perspective[pi];
     LineBuffer l(out_.reserve(kMaxLine), kMaxLine);
@@ -184,13 +182,13 @@ void BucketJsonWriter::on_bucket(const buckets::Bucket& b) {
     l.u64(c.failed);
     l.raw(",\"failed_by_state\":{");
     bool first = true;
-    for (ConnState st : kFailedStates) {
+    for (const tcp_session::FailedState& f : tcp_session::kFailedStates) {
       if (!first) l.raw(",");
       first = false;
       l.raw("\"");
-      l.raw(tcp_session::conn_state_name(st));
+      l.raw(tcp_session::conn_state_name(f.state));
       l.raw("\":");
-      l.u64(c.by_state[static_cast<size_t>(st)]);
+      l.u64(c.by_state[static_cast<size_t>(f.state)]);
     }
     l.raw("},\"rst_orig\":");
     l.u64(c.rst_orig);

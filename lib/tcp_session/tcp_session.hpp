@@ -30,11 +30,27 @@ inline constexpr size_t kConnStateCount = static_cast<size_t>(ConnState::kCount)
 /// Zeek's spelling of a conn_state ("S0", "REJ", ...).
 [[nodiscard]] std::string_view conn_state_name(ConnState s) noexcept;
 
-/// True for the states the brief calls a failed session: an attempt whose handshake never completed
-/// (S0, REJ, RSTOS0, RSTRH, SH, SHR).
+/// A failed conn_state and why it failed, in words an operator reads.
+struct FailedState {
+  ConnState state;
+  std::string_view reason;
+};
+
+/// The failed states: an attempt whose handshake never completed. The one list of them; outputs that show
+/// failed sessions by state show them in this order.
+inline constexpr std::array<FailedState, 6> kFailedStates = {{
+    {ConnState::kS0, "no_reply"},                // SYN never answered (filtered, host down)
+    {ConnState::kREJ, "rejected"},               // SYN answered by RST (port closed)
+    {ConnState::kRSTOS0, "client_abort"},        // client gave up with a RST before any reply
+    {ConnState::kRSTRH, "server_reset_no_syn"},  // server reset, client's SYN never seen
+    {ConnState::kSH, "client_fin_no_reply"},     // client closed without any server reply
+    {ConnState::kSHR, "server_fin_no_syn"},      // server closed, client's SYN never seen
+}};
+
+/// True when `s` is one of kFailedStates.
 [[nodiscard]] bool is_failed(ConnState s) noexcept;
 
-/// Why a failed session failed, in words an operator reads ("no_reply", "rejected", ...); "" when not failed.
+/// The reason kFailedStates gives for `s` ("no_reply", "rejected", ...); "" when `s` is not a failed state.
 [[nodiscard]] std::string_view failure_reason(ConnState s) noexcept;
 
 /// Timeouts and role heuristics; defaults are Zeek's (init-bare.zeek).
@@ -76,7 +92,7 @@ struct Endpoint {
   uint32_t syn = 0;              ///< SYN packets (with or without ACK)
   uint32_t fin = 0;
   uint32_t rst = 0;
-  uint32_t chk_cnt = 0;          ///< bad checksums ('C', logarithmic: see scaled_history in tcp_session.cpp)
+  uint32_t chk_cnt = 0;          ///< bad checksums ('C', logarithmic: see scaled_history in history.hpp)
   uint32_t rxmt_cnt = 0;         ///< retransmitted payload ('T', logarithmic)
   uint32_t win0_cnt = 0;         ///< zero windows ('W', logarithmic)
   EndpointState state = EndpointState::kInactive;
@@ -129,9 +145,12 @@ bool update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t no
 /// Records a segment that failed its checksum: Zeek ignores it except for the 'C' history letter.
 void record_bad_checksum(Session& s, bool from_lo) noexcept;
 
-/// True when Zeek would treat this packet as the start of a new connection on the same 5-tuple
-/// (a SYN with a new sequence number, or any SYN after a close).
-[[nodiscard]] bool is_reuse(const Session& s, const packet::PacketMeta& pkt, bool from_lo) noexcept;
+/// True when Zeek would treat this packet as the start of a new connection on the same 5-tuple (Zeek's
+/// TCPSessionAdapter::IsReuse): a SYN whose sequence number is not the originator's start, a SYN-ACK on a
+/// half connection (no originator seen) not matching the responder's start, or any SYN once a side has
+/// closed. Zeek does not ask which side sent it: a SYN's role is judged against the session's originator
+/// (a SYN-ACK's against its responder), whoever the sender, with the SYN/SYN-ACK reversal left to update().
+[[nodiscard]] bool is_reuse(const Session& s, const packet::PacketMeta& pkt) noexcept;
 
 /// True when Zeek's timers would have removed the session by `now_ns`. Checked on every packet, so the
 /// common answer (a young session, nothing scheduled yet) is decided inline; expired_slow() has the rules.
@@ -149,6 +168,9 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 
 /// Zeek's conn_state for the session as it is now.
 [[nodiscard]] ConnState conn_state(const Session& s) noexcept;
+
+/// Signed distance from sequence number `b` to `a`, modulo 2^32.
+[[nodiscard]] inline int32_t seq_delta(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b); }
 
 /// Payload bytes sent by an endpoint, from sequence numbers (Zeek's orig_bytes/resp_bytes).
 [[nodiscard]] uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept;

@@ -288,6 +288,26 @@ TEST(Parse, RawLoopbackAndCookedLinks) {
   EXPECT_EQ(parse(sll, m, LinkType::kLinuxSll), FrameClass::kTcp);
 }
 
+TEST(Parse, UnsupportedLinkTypeIsNotIp) {
+  LinkType link = LinkType::kEthernet;
+  EXPECT_EQ(link_type_of(105), LinkType::kUnsupported);  // 802.11
+  EXPECT_FALSE(link_type_from_number(105, link));
+  EXPECT_EQ(link, LinkType::kUnsupported);
+  EXPECT_EQ(link_type_of(1), LinkType::kEthernet);
+  EXPECT_EQ(link_type_of(12), LinkType::kRaw);
+  EXPECT_TRUE(link_type_from_number(276, link));
+  EXPECT_EQ(link, LinkType::kLinuxSll2);
+  // An Ethernet frame holding a good TCP segment: under an unsupported link type it is not read.
+  PacketMeta m;
+  ParseOptions o;
+  DeferredChecksum d{reinterpret_cast<const uint8_t*>(&m), nullptr, 0, 4};
+  const Bytes f = ether(0x0800, v4_segment());
+  EXPECT_EQ(parse_frame(LinkType::kUnsupported, f.data(), static_cast<uint32_t>(f.size()), o, m, &d),
+            FrameClass::kNotIp);
+  EXPECT_EQ(d.ip, nullptr);
+  EXPECT_EQ(m.tunnel_depth, 0);
+}
+
 TEST(Parse, TunnelsAreDecapsulated) {
   PacketMeta m;
   const Bytes inner = v4_segment(tcp_flag::kSyn, 0);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace synscope::tcp_session {
 namespace {
@@ -320,9 +321,9 @@ TEST(Reuse, NewSynSequenceOnClosedConnectionIsReuse) {
   packet::PacketMeta syn;
   syn.flags = S;
   syn.seq = 9999;
-  EXPECT_TRUE(is_reuse(k.session(), syn, true));
+  EXPECT_TRUE(is_reuse(k.session(), syn));
   syn.seq = 100;
-  EXPECT_TRUE(is_reuse(k.session(), syn, true));  // any SYN after a close
+  EXPECT_TRUE(is_reuse(k.session(), syn));  // any SYN after a close
 }
 
 TEST(Reuse, RetransmittedSynIsNotReuse) {
@@ -331,9 +332,9 @@ TEST(Reuse, RetransmittedSynIsNotReuse) {
   packet::PacketMeta syn;
   syn.flags = S;
   syn.seq = 100;
-  EXPECT_FALSE(is_reuse(k.session(), syn, true));
+  EXPECT_FALSE(is_reuse(k.session(), syn));
   syn.seq = 7;
-  EXPECT_TRUE(is_reuse(k.session(), syn, true));  // SYN_seq_jump starts a new attempt
+  EXPECT_TRUE(is_reuse(k.session(), syn));  // SYN_seq_jump starts a new attempt
 }
 
 TEST(Timers, AttemptExpiresAfterFiveSeconds) {
@@ -361,6 +362,26 @@ TEST(Timers, EstablishedIdleUsesInactivityTimeout) {
   EXPECT_FALSE(expired(k.session(), last + 299'000'000'000, cfg, 40000, 80));
   EXPECT_TRUE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 80));
   EXPECT_FALSE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 22));  // ssh: one hour
+}
+
+TEST(Verdict, FailedStatesAreTheOneList) {
+  std::vector<ConnState> failed;
+  for (size_t i = 0; i < kConnStateCount; ++i) {
+    const auto st = static_cast<ConnState>(i);
+    EXPECT_EQ(is_failed(st), !failure_reason(st).empty()) << conn_state_name(st);
+    if (is_failed(st)) failed.push_back(st);
+  }
+  ASSERT_EQ(failed.size(), kFailedStates.size());
+  for (const FailedState& f : kFailedStates) {
+    EXPECT_TRUE(is_failed(f.state));
+    EXPECT_EQ(failure_reason(f.state), f.reason);
+  }
+  // The order bucket lines and summaries show them in.
+  std::string names;
+  for (const FailedState& f : kFailedStates) names += std::string(conn_state_name(f.state)) + " ";
+  EXPECT_EQ(names, "S0 REJ RSTOS0 RSTRH SH SHR ");
+  EXPECT_FALSE(is_failed(ConnState::kCount));
+  EXPECT_EQ(failure_reason(ConnState::kCount), "");
 }
 
 }  // namespace

@@ -1,8 +1,15 @@
-// tcp_session: Zeek-exact TCP endpoint state machine. See tcp_session.hpp and docs/verdicts.md.
+// update: the per-connection TCP state machine, Zeek's TCPSessionAdapter: start() for a session's first
+// packet, update() for each valid segment after it (endpoint states, role flips, handshake times, sequence
+// tracking, close handling), record_bad_checksum() for the rest. The history letters it writes are in
+// history.hpp.
+//
+// A Session belongs to the RX core whose FlowTable holds it; only that core calls these, so nothing here
+// is thread-safe and nothing needs to be.
 #include "tcp_session/tcp_session.hpp"
 
-#include <array>
 #include <utility>
+
+#include "tcp_session/history.hpp"
 
 namespace synscope::tcp_session {
 namespace {
@@ -11,65 +18,11 @@ using packet::PacketMeta;
 namespace tf = packet::tcp_flag;
 using ES = EndpointState;
 
-// Letters recorded once per role (Zeek's HIST_* masks); the responder's copy is shifted left by 16.
-enum HistBit : uint32_t {
-  kHistSyn = 1u << 0,
-  kHistFin = 1u << 1,
-  kHistRst = 1u << 2,
-  kHistFinRst = 1u << 3,
-  kHistData = 1u << 4,
-  kHistAck = 1u << 5,
-  kHistMulti = 1u << 6,
-};
-
 constexpr int32_t kTooLargeSeqDelta = 1048576;
-
-inline int32_t seq_delta(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b); }
 
 inline void set_state(Endpoint& e, ES s) noexcept {
   e.prev_state = e.state;
   e.state = s;
-}
-
-void add_history(Session& s, char c) noexcept {
-  if (s.history_len < kHistoryMax) {
-    s.history[s.history_len++] = c;
-  } else {
-    s.history_truncated = true;
-  }
-}
-
-inline char role_case(char c, bool is_orig) noexcept {
-  return is_orig ? c : static_cast<char>(c - 'A' + 'a');
-}
-
-// Zeek's Connection::CheckHistory: records `code` the first time this role sees `bit`; returns whether
-// the bit had been seen before.
-bool check_history(Session& s, bool is_orig, uint32_t bit, char code) noexcept {
-  const uint32_t mask = is_orig ? bit : bit << 16;
-  if (s.hist_seen & mask) return true;
-  s.hist_seen |= mask;
-  add_history(s, role_case(code, is_orig));
-  return false;
-}
-
-// Zeek's ScaledHistoryEntry records the letter on the 1st, 10th, 100th, ... occurrence: its uint32 threshold
-// starts at 1 and is multiplied by 10 after each letter unless that would not grow it. The sequence has 11
-// values (10^9 * 10 wraps to 1410065408, and the next product wraps below it), so an endpoint keeps the
-// number of letters recorded (one byte) instead of the threshold.
-constexpr std::array<uint32_t, 11> kScaledThresholds = {
-    1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000, 1'410'065'408};
-
-void scaled_history(Session& s, bool is_orig, uint32_t& counter, uint8_t& level, char code) noexcept {
-  if (++counter == kScaledThresholds[level]) {
-    add_history(s, role_case(code, is_orig));
-    if (level + 1u < kScaledThresholds.size()) ++level;
-  }
-}
-
-void flip_roles(Session& s) noexcept {
-  std::swap(s.ep[0], s.ep[1]);
-  add_history(s, '^');
 }
 
 void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last_seq) noexcept {
@@ -107,52 +60,6 @@ void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last
       break;
     case ES::kClosed:
       break;
-  }
-}
-
-// The letters of a segment without SYN, FIN or RST: data, else a pure ACK.
-inline void update_plain_history(Session& s, bool is_orig, uint8_t flags, uint32_t len) noexcept {
-  if (len > 0) {
-    check_history(s, is_orig, kHistData, 'D');
-  } else if (flags & tf::kAck) {
-    check_history(s, is_orig, kHistAck, 'A');
-  }
-}
-
-void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, uint32_t len) noexcept {
-  Endpoint& e = s.ep[is_orig ? 0 : 1];
-  const bool syn = flags & tf::kSyn, fin = flags & tf::kFin, rst = flags & tf::kRst;
-  const int bits = int{syn} + int{fin} + int{rst};
-  if (bits > 1) {
-    if (fin && rst) {
-      check_history(s, is_orig, kHistFinRst, 'I');
-    } else {
-      check_history(s, is_orig, kHistMulti, 'Q');
-    }
-  } else if (bits == 1) {
-    if (syn) {
-      const char code = (flags & tf::kAck) ? 'H' : 'S';
-      if (check_history(s, is_orig, kHistSyn, code) && rel_seq != e.hist_last_syn) {
-        add_history(s, role_case(code, is_orig));
-      }
-      e.hist_last_syn = rel_seq;
-    }
-    if (fin) {
-      // A FIN's sequence number counts from the end of the data it carries.
-      const int64_t fin_seq = int64_t{rel_seq} + len;
-      if (check_history(s, is_orig, kHistFin, 'F') && fin_seq != e.hist_last_fin) {
-        add_history(s, role_case('F', is_orig));
-      }
-      e.hist_last_fin = fin_seq;
-    }
-    if (rst) {
-      if (check_history(s, is_orig, kHistRst, 'R') && rel_seq != e.hist_last_rst) {
-        add_history(s, role_case('R', is_orig));
-      }
-      e.hist_last_rst = rel_seq;
-    }
-  } else {
-    update_plain_history(s, is_orig, flags, len);
   }
 }
 
@@ -337,7 +244,7 @@ inline void finish_segment(Session& s, bool is_orig, const PacketMeta& pkt, uint
 
 // A segment without SYN, FIN or RST from an endpoint already past kInactive: no role flip, no handshake
 // time but the third step's, no start sequence to set and no state change. Most segments of a connection
-// are these (57% of a short-session capture's, more on bulk transfers), so they skip the control path.
+// are these (more so on bulk transfers), so they skip the control path.
 bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_ns) noexcept {
   const bool completed_handshake = note_handshake_ack(s, is_orig, pkt.flags, now_ns);
   update_plain_history(s, is_orig, pkt.flags, pkt.payload_len);
@@ -348,21 +255,6 @@ bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_
 }
 
 }  // namespace
-
-SessionConfig::SessionConfig() noexcept : likely_server_ports(zeek_full_server_ports()) {
-  for (uint16_t port : {21, 22, 23, 513}) long_lived_ports.set(port);
-}
-
-std::bitset<65536> SessionConfig::zeek_full_server_ports() noexcept {
-  std::bitset<65536> ports;
-  for (uint16_t port : {21,  22,  25,  53,  79,  80,  81,  88,  135,  139,  143,  389,  443,  445,  465,
-                        502, 514, 563, 585, 587, 614, 631, 636, 989,  990,  992,  993,  995,  1080, 1434,
-                        1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668,
-                        6669, 8000, 8080, 8888, 20000}) {
-    ports.set(port);
-  }
-  return ports;
-}
 
 void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
   s = Session{};
@@ -465,146 +357,6 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     s.timers_cancelled = true;
   }
   return completed_handshake;
-}
-
-bool is_reuse(const Session& s, const PacketMeta& pkt, bool from_lo) noexcept {
-  (void)from_lo;
-  if (!(pkt.flags & tf::kSyn)) return false;
-  const Endpoint* conn_orig = &s.ep[0];
-  if (pkt.flags & tf::kAck) {
-    if (s.ep[0].state != ES::kInactive) return false;  // not a half connection
-    conn_orig = &s.ep[1];
-  }
-  const bool closed = s.ep[0].did_close || s.ep[1].did_close;
-  if (!closed) {
-    if (pkt.seq == conn_orig->start_seq) return false;
-    if (!(pkt.flags & tf::kAck) && conn_orig->state == ES::kSynAckSent && s.ep[1].state == ES::kInactive &&
-        pkt.seq == s.ep[1].start_seq) {
-      return false;  // SYN/SYN-ACK reversal, handled by update()
-    }
-  }
-  return true;
-}
-
-bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint16_t port_lo,
-                  uint16_t port_hi) noexcept {
-  if (s.delete_at_ns != 0 && now >= s.delete_at_ns) return true;
-  const Endpoint& o = s.ep[0];
-  const Endpoint& r = s.ep[1];
-  if (!s.timers_cancelled) {
-    if (s.attempt_at_ns != 0 && now >= s.attempt_at_ns && (o.state == ES::kSynSent || o.state == ES::kSynAckSent) &&
-        r.state == ES::kInactive) {
-      return true;
-    }
-    // ExpireTimer fires at first + SYN_timeout + k * session_timer; removal needs the connection idle for
-    // longer than the linger time at a firing, and either a close/reset or a silent side.
-    const uint64_t first_fire = s.first_ns + cfg.syn_timeout_ns;
-    if (now >= first_fire && cfg.session_timer_ns != 0) {
-      const uint64_t fire = first_fire + (now - first_fire) / cfg.session_timer_ns * cfg.session_timer_ns;
-      if (s.last_ns + cfg.connection_linger_ns < fire) {
-        const bool any_closed = o.did_close || r.did_close;
-        if (any_closed && ((o.did_close && r.did_close) || o.state == ES::kReset || r.state == ES::kReset ||
-                           o.state == ES::kInactive || r.state == ES::kInactive)) {
-          return true;
-        }
-        if (o.state == ES::kInactive && r.state == ES::kInactive) return true;
-      }
-    }
-  }
-  const uint16_t resp_port = r.is_lo ? port_lo : port_hi;
-  const bool long_lived = cfg.long_lived_ports.test(resp_port) && s.synack_ns != 0;
-  const uint64_t idle_limit = long_lived ? cfg.long_inactivity_ns : cfg.inactivity_ns;
-  return now >= s.last_packet_ns + idle_limit;
-}
-
-uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept {
-  if (e.prev_state == ES::kSynSent && e.state == ES::kReset && peer.state == ES::kInactive &&
-      (e.ack_seq == e.start_seq || e.ack_seq == e.start_seq + 1)) {
-    return 0;  // a half-open connection discovered and aborted
-  }
-  const int32_t d_last = seq_delta(e.last_seq, e.start_seq);
-  const int32_t d_ack = seq_delta(e.ack_seq, e.start_seq);
-  int64_t size = d_last > d_ack ? d_last : d_ack;
-  if (size < 0) size = 0;
-  if (size > 0) --size;  // the SYN's sequence octet
-  if (e.fin > 0 && size > 0) --size;
-  return static_cast<uint64_t>(size);
-}
-
-ConnState conn_state(const Session& s) noexcept {
-  const Endpoint& o = s.ep[0];
-  const Endpoint& r = s.ep[1];
-  const bool o_inactive = o.state == ES::kInactive || o.state == ES::kPartial;
-  const bool r_inactive = r.state == ES::kInactive || r.state == ES::kPartial;
-  if (r.state == ES::kReset) {
-    if (o.state == ES::kSynSent || o.state == ES::kSynAckSent ||
-        (o.state == ES::kReset && payload_bytes(o, r) == 0 && payload_bytes(r, o) == 0)) {
-      return ConnState::kREJ;
-    }
-    if (o_inactive) return ConnState::kRSTRH;
-    return ConnState::kRSTR;
-  }
-  if (o.state == ES::kReset) {
-    if (r_inactive) {
-      // history matches ^\^?S[^HAFGIQ]*R.*$
-      const std::string_view h = s.history_view();
-      size_t i = (!h.empty() && h[0] == '^') ? 1 : 0;
-      if (i < h.size() && h[i] == 'S') {
-        for (size_t k = i + 1; k < h.size(); ++k) {
-          const char c = h[k];
-          if (c == 'R') return ConnState::kRSTOS0;
-          if (c == 'H' || c == 'A' || c == 'F' || c == 'G' || c == 'I' || c == 'Q') break;
-        }
-      }
-      return ConnState::kOTH;
-    }
-    return ConnState::kRSTO;
-  }
-  if (o.state == ES::kClosed && r.state == ES::kClosed) return ConnState::kSF;
-  if (o.state == ES::kClosed) return r_inactive ? ConnState::kSH : ConnState::kS2;
-  if (r.state == ES::kClosed) return o_inactive ? ConnState::kSHR : ConnState::kS3;
-  if (o.state == ES::kSynSent && r.state == ES::kInactive) return ConnState::kS0;
-  if (o.state == ES::kEstablished && r.state == ES::kEstablished) return ConnState::kS1;
-  return ConnState::kOTH;
-}
-
-bool is_attempt(const Session& s) noexcept { return s.syn_ns != 0; }
-
-bool handshake_completed(const Session& s) noexcept {
-  return s.syn_ns != 0 && s.synack_ns != 0 && s.handshake_ack_ns != 0;
-}
-
-std::string_view conn_state_name(ConnState s) noexcept {
-  static constexpr std::string_view kNames[] = {"S0",   "S1",   "SF",     "REJ",   "S2", "S3", "RSTO",
-                                                "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH"};
-  const auto i = static_cast<size_t>(s);
-  return i < kConnStateCount ? kNames[i] : "OTH";
-}
-
-bool is_failed(ConnState s) noexcept {
-  switch (s) {
-    case ConnState::kS0:
-    case ConnState::kREJ:
-    case ConnState::kRSTOS0:
-    case ConnState::kRSTRH:
-    case ConnState::kSH:
-    case ConnState::kSHR:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string_view failure_reason(ConnState s) noexcept {
-  switch (s) {
-    case ConnState::kS0: return "no_reply";                  // SYN never answered (filtered, host down)
-    case ConnState::kREJ: return "rejected";                 // SYN answered by RST (port closed)
-    case ConnState::kRSTOS0: return "client_abort";          // client gave up with a RST before any reply
-    case ConnState::kRSTRH: return "server_reset_no_syn";    // server reset, client's SYN never seen
-    case ConnState::kSH: return "client_fin_no_reply";       // client closed without any server reply
-    case ConnState::kSHR: return "server_fin_no_syn";        // server closed, client's SYN never seen
-    default: return "";
-  }
 }
 
 }  // namespace synscope::tcp_session

@@ -1,14 +1,11 @@
-// packet: frame decoding. See packet.hpp. Written as a chain of small decoders over a bounds-checked cursor;
-// each decoder either hands the rest of the frame to the next one or returns a FrameClass.
+// decode: parse_frame and the chain of small decoders behind it, one per header (Ethernet and its tags,
+// PPP, IPv4, IPv6, TCP, and the UDP and GRE tunnels). Each decoder either hands the rest of the frame to the
+// next one or returns a FrameClass; every read is bounds-checked against the bytes handed in.
+//
+// Pure functions over caller-owned bytes, called on the thread that owns the frame (an RX lcore or the
+// replay reader); a Decoder lives on that thread's stack for one frame. No shared state, so thread-safe.
 #include "packet/packet.hpp"
 
-#if defined(__AVX2__) || defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
-#include <arpa/inet.h>
-
-#include <bit>
 #include <cstring>
 
 namespace synscope::packet {
@@ -252,132 +249,6 @@ FrameClass Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, con
   }
 }
 
-// One's-complement sum of `len` bytes (RFC 1071): 32-bit words added into four 64-bit accumulators, which
-// cannot overflow for any IP packet, so the loop needs no carry handling; fold() reduces to 16 bits.
-uint64_t ones_sum(const uint8_t* p, uint32_t len, uint64_t acc) noexcept {
-#if defined(__AVX512BW__)
-  // AVX-512: 64 bytes per step, and the last 1-63 bytes in one masked load, which reads only the bytes
-  // asked for (masked-out bytes never fault) and zero-fills the rest: exactly the zero padding an odd
-  // final byte needs. No scalar tail, which was most of the work for a typical 100-200 byte segment.
-  const __m512i zero = _mm512_setzero_si512();
-  __m512i s0 = zero, s1 = zero;
-  // 32-bit words widened to 64-bit lanes by interleaving with zero. The zero-masking forms with a full mask
-  // are the plain instructions; the plain intrinsics trip GCC 12's false -Wmaybe-uninitialized (bug 105593).
-  const auto add_words = [&](__m512i v) {
-    s0 = _mm512_add_epi64(s0, _mm512_maskz_unpacklo_epi32(0xffff, v, zero));
-    s1 = _mm512_add_epi64(s1, _mm512_maskz_unpackhi_epi32(0xffff, v, zero));
-  };
-  while (len >= 64) {
-    add_words(_mm512_loadu_si512(p));
-    p += 64;
-    len -= 64;
-  }
-  if (len != 0) add_words(_mm512_maskz_loadu_epi8((uint64_t{1} << len) - 1, p));
-  alignas(64) uint64_t lanes[8];
-  _mm512_store_si512(lanes, _mm512_add_epi64(s0, s1));
-  for (uint64_t lane : lanes) acc += lane;
-  return acc;
-#else
-  uint64_t a = 0, b = 0, c = 0, d = 0;
-#if defined(__AVX2__) || defined(__SSE2__)
-  // SIMD: the same 32-bit words, widened to 64-bit lanes by interleaving with zero and added lane-wise
-  // (the sum is order-independent). The checksum was a fifth of replay's instructions with the scalar
-  // loop below (~1 instruction per byte); this takes ~8 per 64 bytes.
-  if (len >= 64) {
-#if defined(__AVX2__)
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i s0 = zero, s1 = zero;
-    while (len >= 64) {
-      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-      s0 = _mm256_add_epi64(s0, _mm256_unpacklo_epi32(v0, zero));
-      s1 = _mm256_add_epi64(s1, _mm256_unpackhi_epi32(v0, zero));
-      s0 = _mm256_add_epi64(s0, _mm256_unpacklo_epi32(v1, zero));
-      s1 = _mm256_add_epi64(s1, _mm256_unpackhi_epi32(v1, zero));
-      p += 64;
-      len -= 64;
-    }
-    alignas(32) uint64_t lanes[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(s0, s1));
-#else
-    const __m128i zero = _mm_setzero_si128();
-    __m128i s0 = zero, s1 = zero;
-    while (len >= 64) {
-      for (int k = 0; k < 4; ++k) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-        s0 = _mm_add_epi64(s0, _mm_unpacklo_epi32(v, zero));
-        s1 = _mm_add_epi64(s1, _mm_unpackhi_epi32(v, zero));
-      }
-      p += 64;
-      len -= 64;
-    }
-    alignas(16) uint64_t lanes[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), s0);
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 2), s1);
-#endif
-    a = lanes[0];
-    b = lanes[1];
-    c = lanes[2];
-    d = lanes[3];
-  }
-#endif
-  while (len >= 16) {
-    uint32_t w[4];
-    std::memcpy(w, p, 16);
-    a += w[0];
-    b += w[1];
-    c += w[2];
-    d += w[3];
-    p += 16;
-    len -= 16;
-  }
-  while (len >= 4) {
-    uint32_t w;
-    std::memcpy(&w, p, 4);
-    a += w;
-    p += 4;
-    len -= 4;
-  }
-  // 0-3 final bytes, zero-padded on the right. Loaded as a word and a byte, not memcpy'd into a zeroed
-  // word: a load after narrower stores to the same word misses store forwarding.
-  uint32_t tail = 0;
-  if (len & 2) {
-    uint16_t w;
-    std::memcpy(&w, p, 2);
-    tail = w;
-    p += 2;
-  }
-  if (len & 1) tail += static_cast<uint32_t>(*p) << (std::endian::native == std::endian::little ? 0 : 8);
-  return acc + a + b + c + d + tail;
-#endif
-}
-
-uint16_t fold(uint64_t acc) noexcept {
-  acc = (acc & 0xffffffffu) + (acc >> 32);
-  acc = (acc & 0xffffffffu) + (acc >> 32);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  acc = (acc & 0xffffu) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
-
-bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len) noexcept {
-  // Pseudo-header: the addresses are summed straight from the IP header, the protocol and the length are
-  // added as the 16-bit words they are on the wire (htons = the pair of wire bytes loaded natively). The
-  // one's-complement sum is byte-order independent as long as every term is loaded the same way, and fold()
-  // reduces modulo 0xffff, where a 16-bit word counts the same at any position of the accumulator.
-  // (Built in a stack buffer with byte stores, the word loads that followed missed store forwarding: a
-  // third of the parse time on an RX core.)
-  uint64_t acc = ip_version == 4 ? ones_sum(ip + 12, 8, 0) : ones_sum(ip + 8, 32, 0);
-  acc += htons(kProtoTcp);
-  acc += htons(static_cast<uint16_t>(seg_len));
-  // Each part is summed from its own start, so every part must begin on an even byte of the 16-bit word
-  // sequence: the address blocks (8 and 32 bytes) are even, and an odd final byte of the segment is
-  // zero-padded on the right by the tail load in ones_sum().
-  acc = ones_sum(seg, seg_len, acc);
-  return fold(acc) == 0xffff;
-}
-
 FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
                      uint32_t captured, bool first_fragment) noexcept {
   if (captured < 20) return FrameClass::kTruncated;
@@ -531,23 +402,21 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
 
 }  // namespace
 
-bool link_type_from_number(uint32_t number, LinkType& out) noexcept {
+LinkType link_type_of(uint32_t number) noexcept {
   switch (number) {
-    case 0: out = LinkType::kNull; return true;
-    case 1: out = LinkType::kEthernet; return true;
+    case 0: return LinkType::kNull;
+    case 1: return LinkType::kEthernet;
     case 12:  // DLT_RAW on most BSDs and Linux
     case 14:  // DLT_RAW on OpenBSD
-    case 101: out = LinkType::kRaw; return true;
-    case 108: out = LinkType::kLoop; return true;
-    case 113: out = LinkType::kLinuxSll; return true;
-    case 228: out = LinkType::kIpv4; return true;
-    case 229: out = LinkType::kIpv6; return true;
-    case 276: out = LinkType::kLinuxSll2; return true;
-    default: return false;
+    case 101: return LinkType::kRaw;
+    case 108: return LinkType::kLoop;
+    case 113: return LinkType::kLinuxSll;
+    case 228: return LinkType::kIpv4;
+    case 229: return LinkType::kIpv6;
+    case 276: return LinkType::kLinuxSll2;
+    default: return LinkType::kUnsupported;
   }
 }
-
-bool DeferredChecksum::ok() const noexcept { return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length); }
 
 FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
                     PacketMeta& out, DeferredChecksum* deferred) noexcept {
@@ -596,138 +465,12 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
       if (caplen < 20) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data), data + 20, caplen - 20);
       break;
+    case LinkType::kUnsupported:  // nothing we can decode: counted as not IP, the frame is not read
     default:
       v = FrameClass::kNotIp;
   }
   out.tunnel_depth = d.depth;
   return v;
-}
-
-std::string_view frame_class_name(FrameClass v) noexcept {
-  switch (v) {
-    case FrameClass::kTcp: return "tcp";
-    case FrameClass::kNotIp: return "not_ip";
-    case FrameClass::kNotTcp: return "not_tcp";
-    case FrameClass::kFragment: return "fragment";
-    case FrameClass::kTunnelUnsupported: return "tunnel_unsupported";
-    case FrameClass::kTruncated: return "truncated";
-    case FrameClass::kBadL2: return "bad_l2";
-    case FrameClass::kBadIpHeader: return "bad_ip_header";
-    case FrameClass::kBadTcpHeader: return "bad_tcp_header";
-    case FrameClass::kBadChecksum: return "bad_checksum";
-    case FrameClass::kCount: break;
-  }
-  return "unknown";
-}
-
-std::string_view frame_category(FrameClass v) noexcept {
-  switch (v) {
-    case FrameClass::kTcp: return "tcp";
-    case FrameClass::kNotIp:
-    case FrameClass::kNotTcp:
-    case FrameClass::kTunnelUnsupported: return "not_tcp";
-    case FrameClass::kFragment: return "fragment";
-    default: return "malformed";
-  }
-}
-
-namespace {
-
-/// Each byte's decimal text, padded to 4 bytes, with its length in the last one: an octet is one 4-byte copy.
-constexpr auto kOctetText = [] {
-  std::array<std::array<char, 4>, 256> t{};
-  for (unsigned v = 0; v < 256; ++v) {
-    uint8_t n = 0;
-    if (v >= 100) t[v][n++] = static_cast<char>('0' + v / 100);
-    if (v >= 10) t[v][n++] = static_cast<char>('0' + v / 10 % 10);
-    t[v][n++] = static_cast<char>('0' + v % 10);
-    t[v][3] = static_cast<char>(n);
-  }
-  return t;
-}();
-
-/// "a.b.c.d" from four bytes; returns the length written (7..15). Writes up to 16 bytes of `buf`.
-size_t format_dotted_quad(const uint8_t* b, char* buf) noexcept {
-  size_t n = 0;
-  for (int i = 0; i < 4; ++i) {
-    const std::array<char, 4>& text = kOctetText[b[i]];
-    std::memcpy(buf + n, text.data(), 4);  // the 4th byte is overwritten by the dot or the next octet
-    n += static_cast<size_t>(text[3]);
-    buf[n++] = '.';
-  }
-  return n - 1;
-}
-
-}  // namespace
-
-size_t format_ip(const IpAddr& addr, uint8_t ip_version, char* buf, size_t buf_len) noexcept {
-  // By hand, not inet_ntop: glibc's goes through sprintf per group, and on a capture with IPv6 it was a
-  // third of the instructions of a session's JSON line. The output is inet_ntop's, character for character
-  // (RFC 5952: lower-case hex without leading zeros, the first longest run of two or more zero groups as
-  // "::", and ::a.b.c.d / ::ffff:a.b.c.d for IPv4-compatible and -mapped addresses); a unit test compares.
-  const uint8_t* b = addr.bytes.data();
-  if (ip_version != 6) {
-    if (buf_len < 16) return 0;
-    const size_t n = format_dotted_quad(b, buf);
-    buf[n] = '\0';
-    return n;
-  }
-  if (buf_len < 46) return 0;  // INET6_ADDRSTRLEN
-  uint16_t words[8];
-  for (int i = 0; i < 8; ++i) words[i] = static_cast<uint16_t>(b[2 * i] << 8 | b[2 * i + 1]);
-  int best = -1, best_len = 0;
-  for (int i = 0; i < 8;) {
-    if (words[i] != 0) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < 8 && words[j] == 0) ++j;
-    if (j - i > best_len) {
-      best = i;
-      best_len = j - i;
-    }
-    i = j;
-  }
-  if (best_len < 2) best = -1;
-  static constexpr char kHex[] = "0123456789abcdef";
-  size_t n = 0;
-  for (int i = 0; i < 8; ++i) {
-    if (best >= 0 && i >= best && i < best + best_len) {
-      if (i == best) buf[n++] = ':';
-      continue;
-    }
-    if (i != 0) buf[n++] = ':';
-    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
-      n += format_dotted_quad(b + 12, buf + n);
-      buf[n] = '\0';
-      return n;
-    }
-    const unsigned w = words[i];
-    for (int shift = w >= 0x1000 ? 12 : w >= 0x100 ? 8 : w >= 0x10 ? 4 : 0; shift >= 0; shift -= 4) {
-      buf[n++] = kHex[(w >> shift) & 0xf];
-    }
-  }
-  if (best >= 0 && best + best_len == 8) buf[n++] = ':';
-  buf[n] = '\0';
-  return n;
-}
-
-bool parse_ip(std::string_view text, IpAddr& out, uint8_t& ip_version) noexcept {
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (text.empty() || text.size() >= sizeof(buf)) return false;
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
-  out = IpAddr{};
-  if (inet_pton(AF_INET, buf, out.bytes.data()) == 1) {
-    ip_version = 4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, out.bytes.data()) == 1) {
-    ip_version = 6;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace synscope::packet

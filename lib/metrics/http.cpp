@@ -1,0 +1,102 @@
+// http: the HTTP endpoint: `/metrics` (prometheus-cpp's Exposer serving the Collector) and a landing page
+// at `/` (a civetweb begin_request callback).
+//
+// A MetricsServer is built and destroyed on the main thread; the Exposer and civetweb's threads are
+// started, and joined, on a DPDK control thread it owns, so they never inherit an RX lcore's affinity.
+// The Impl's fields are handed between the two threads under its mutex; the landing page is constant.
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <prometheus/exposer.h>
+#include <rte_lcore.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include "metrics/metrics.hpp"
+
+namespace synscope::metrics {
+namespace {
+
+constexpr const char* kLandingPage =
+    "<!doctype html><html><head><title>synscope</title></head><body>"
+    "<h1>synscope</h1><p>TCP session verdicts and failed-session counts from the live data plane.</p>"
+    "<ul><li><a href=\"/metrics\">/metrics</a> (Prometheus text format)</li>"
+    "<li>rte_telemetry: <code>/synscope/stats</code> (dpdk-telemetry.py)</li></ul></body></html>\n";
+
+int serve_landing_page(mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  if (ri == nullptr || ri->local_uri == nullptr || std::strcmp(ri->local_uri, "/") != 0) return 0;  // not ours
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n%s",
+            std::strlen(kLandingPage), kLandingPage);
+  return 200;
+}
+
+}  // namespace
+
+struct MetricsServer::Impl {
+  std::string listen;
+  std::shared_ptr<Collector> collector;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  CivetCallbacks callbacks;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool ready = false, stop = false;
+  std::string error;
+  int port = 0;
+  pthread_t thread{};
+
+  static void* control_main(void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    try {
+      self->callbacks.begin_request = &serve_landing_page;
+      self->exposer = std::make_unique<prometheus::Exposer>(
+          std::vector<std::string>{"listening_ports", self->listen, "num_threads", "2"}, &self->callbacks);
+      self->exposer->RegisterCollectable(self->collector);
+      const std::vector<int> ports = self->exposer->GetListeningPorts();
+      self->port = ports.empty() ? 0 : ports.front();
+    } catch (const std::exception& e) {
+      self->error = e.what();
+      self->exposer.reset();
+    }
+    std::unique_lock lock(self->mutex);
+    self->ready = true;
+    self->cv.notify_all();
+    self->cv.wait(lock, [self] { return self->stop; });
+    self->exposer.reset();  // joins civetweb's threads on the thread that started them
+    return nullptr;
+  }
+};
+
+MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& plane) : impl_(std::make_unique<Impl>()) {
+  impl_->listen = listen;
+  impl_->collector = std::make_shared<Collector>(plane);
+  // A control thread (DPDK's control-thread CPU set, never an RX lcore) starts the Exposer, so civetweb's
+  // threads inherit its affinity instead of the main lcore's.
+  const int ret = rte_ctrl_thread_create(&impl_->thread, "synscope-http", nullptr, &Impl::control_main, impl_.get());
+  if (ret != 0) throw std::runtime_error("--metrics-listen: cannot start the HTTP control thread");
+  std::unique_lock lock(impl_->mutex);
+  impl_->cv.wait(lock, [this] { return impl_->ready; });
+  if (!impl_->error.empty()) {
+    impl_->stop = true;
+    impl_->cv.notify_all();
+    lock.unlock();
+    pthread_join(impl_->thread, nullptr);
+    throw std::runtime_error("--metrics-listen " + listen + ": cannot listen (" + impl_->error + ")");
+  }
+  port_ = impl_->port;
+}
+
+MetricsServer::~MetricsServer() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  pthread_join(impl_->thread, nullptr);
+}
+
+}  // namespace synscope::metrics
