@@ -69,7 +69,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
   snaplen_ = u32(16);
   const uint32_t network = u32(20);
   pcap_itf_.link_number = network & 0x03ffffff;  // upper bits carry FCS information
-  pcap_itf_.supported = packet::link_type_from_number(pcap_itf_.link_number, pcap_itf_.link);
+  pcap_itf_.link = packet::link_type_of(pcap_itf_.link_number);
   pos_ = 24;
 }
 
@@ -102,7 +102,6 @@ CaptureReader::Next CaptureReader::fail(uint64_t at, const char* what) noexcept 
   frame.wire_len = wire < caplen ? caplen : wire;
   frame.ts_ns = ts_ns;
   frame.link = itf.link;
-  frame.link_supported = itf.supported;
   frame.link_number = itf.link_number;
   return Next::kFrame;
 }
@@ -188,7 +187,7 @@ bool CaptureReader::parse_idb(uint64_t body, uint64_t body_len) noexcept {
   if (body_len < 8) return false;
   Interface itf;
   itf.link_number = u16(body);
-  itf.supported = packet::link_type_from_number(itf.link_number, itf.link);
+  itf.link = packet::link_type_of(itf.link_number);
   uint64_t opt = body + 8;
   const uint64_t end = body + body_len;
   while (opt + 4 <= end) {

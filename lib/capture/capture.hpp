@@ -30,9 +30,8 @@ struct Frame {
   uint32_t caplen = 0;
   uint32_t wire_len = 0;
   uint64_t ts_ns = 0;
-  packet::LinkType link = packet::LinkType::kEthernet;
-  bool link_supported = true;  ///< false: a link type synscope cannot decode (counted as not IP)
-  uint32_t link_number = 0;
+  packet::LinkType link = packet::LinkType::kEthernet;  ///< kUnsupported: parsed as not IP
+  uint32_t link_number = 0;  ///< the capture's own link-type number
 };
 
 class CaptureReader {
@@ -68,7 +67,6 @@ class CaptureReader {
   struct Interface {
     uint32_t link_number = 1;
     packet::LinkType link = packet::LinkType::kEthernet;
-    bool supported = true;
     bool ts_base2 = false;
     uint8_t ts_exp = 6;  ///< timestamp unit 10^-exp (or 2^-exp) seconds
     int64_t ts_offset_s = 0;

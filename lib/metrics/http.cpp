@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "error/error.hpp"
 #include "metrics/metrics.hpp"
 
 namespace synscope::metrics {
@@ -77,7 +78,7 @@ MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& p
   // A control thread (DPDK's control-thread CPU set, never an RX lcore) starts the Exposer, so civetweb's
   // threads inherit its affinity instead of the main lcore's.
   const int ret = rte_ctrl_thread_create(&impl_->thread, "synscope-http", nullptr, &Impl::control_main, impl_.get());
-  if (ret != 0) throw std::runtime_error("--metrics-listen: cannot start the HTTP control thread");
+  if (ret != 0) throw Error(ErrorKind::kStartup, "--metrics-listen: cannot start the HTTP control thread");
   std::unique_lock lock(impl_->mutex);
   impl_->cv.wait(lock, [this] { return impl_->ready; });
   if (!impl_->error.empty()) {
@@ -85,7 +86,7 @@ MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& p
     impl_->cv.notify_all();
     lock.unlock();
     pthread_join(impl_->thread, nullptr);
-    throw std::runtime_error("--metrics-listen " + listen + ": cannot listen (" + impl_->error + ")");
+    throw Error(ErrorKind::kStartup, "--metrics-listen " + listen + ": cannot listen (" + impl_->error + ")");
   }
   port_ = impl_->port;
 }

@@ -351,6 +351,9 @@ constexpr Metric kTable[] = {
     {.name = "synscope_late_sessions_total",
      .help = "Sessions that ended after their bucket was emitted (counted in a later one)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.late_sessions); }},
+    {.name = "synscope_consumer_errors_total",
+     .help = "Sessions or buckets a consumer failed on (caught on the stats core, which carried on)",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.consumer_errors); }},
 };
 
 }  // namespace

@@ -32,12 +32,6 @@ enum class LinkType : uint16_t {
 /// Maps a pcap/pcapng link-type number to a LinkType; kUnsupported when synscope cannot decode it.
 [[nodiscard]] LinkType link_type_of(uint32_t number) noexcept;
 
-/// link_type_of() as a test: sets `out` (kUnsupported included) and returns whether it can be decoded.
-[[nodiscard]] inline bool link_type_from_number(uint32_t number, LinkType& out) noexcept {
-  out = link_type_of(number);
-  return out != LinkType::kUnsupported;
-}
-
 /// TCP flag bits, as in the header.
 namespace tcp_flag {
 inline constexpr uint8_t kFin = 0x01;

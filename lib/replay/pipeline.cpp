@@ -152,14 +152,8 @@ ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader,
     out.status = reader.next(frame);
     if (out.status != capture::CaptureReader::Next::kFrame) break;
     engine::ParsedPacket& p = burst->pkts[burst->n];
-    if (frame.link_supported) {
-      parser.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p,
-                   deferred != nullptr ? &deferred[burst->n] : nullptr);
-    } else {
-      if (deferred != nullptr) deferred[burst->n].ip = nullptr;
-      p.ts_ns = frame.ts_ns;
-      p.frame_class = packet::FrameClass::kNotIp;
-    }
+    parser.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p,
+                 deferred != nullptr ? &deferred[burst->n] : nullptr);
     if (++burst->n < channel::kBurstSize) continue;
     shape.submit(burst, reader.offset());
     burst = shape.acquire();
