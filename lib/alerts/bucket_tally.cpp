@@ -35,10 +35,6 @@ BucketTally* TallyRing::find(uint64_t start_ns) noexcept {
   return t.index == index ? &t : nullptr;
 }
 
-const BucketTally* TallyRing::find(uint64_t start_ns) const noexcept {
-  return const_cast<TallyRing*>(this)->find(start_ns);
-}
-
 void TallyRing::forget_series(uint32_t series) noexcept {
   for (BucketTally& t : tallies_) t.series_counts[series] = 0;
 }

@@ -61,7 +61,6 @@ class TallyRing {
   BucketTally& open(uint64_t ns) noexcept;
   /// The tally of the bucket starting at `start_ns`; nullptr when no failed session was counted in it.
   [[nodiscard]] BucketTally* find(uint64_t start_ns) noexcept;
-  [[nodiscard]] const BucketTally* find(uint64_t start_ns) const noexcept;
   /// Zeroes every tally's count of `series` (a series that now tracks another server).
   void forget_series(uint32_t series) noexcept;
 
