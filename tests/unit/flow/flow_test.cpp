@@ -47,7 +47,8 @@ struct IndexFixture {
   /// Every used slot's entry is found from its home slot (no free slot breaks its probe run), exactly once.
   void expect_consistent(const std::vector<uint64_t>& hashes, size_t live) const {
     size_t used = 0;
-    for (uint64_t slot : std::vector<uint64_t>(memory.begin(), memory.begin() + index.slot_count())) {
+    for (uint64_t pos = 0; pos < index.slot_count(); ++pos) {
+      const uint64_t slot = memory[pos];
       if (slot == 0) continue;
       ++used;
       const uint32_t e = static_cast<uint32_t>(slot) - 1;
