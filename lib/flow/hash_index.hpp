@@ -18,6 +18,9 @@
 
 namespace synscope::flow {
 
+// The lookup, place and erase paths are always_inline: in a FlowTable they must compile exactly as if written
+// in the table's own members, and as calls one level down they change where LTO inlines the engine's hot
+// loop and how it lays out its blocks.
 class HashIndex {
  public:
   /// find()'s answer when no entry matches.
@@ -34,13 +37,13 @@ class HashIndex {
   [[nodiscard]] static uint32_t signature(uint64_t hash) noexcept { return static_cast<uint32_t>(hash); }
 
   /// Prefetches the slot line a lookup of `hash` reads first.
-  void prefetch(uint64_t hash) const noexcept { __builtin_prefetch(&slots_[hash & mask_]); }
+  [[gnu::always_inline]] void prefetch(uint64_t hash) const noexcept { __builtin_prefetch(&slots_[hash & mask_]); }
 
   /// The first entry on `hash`'s probe run whose signature matches and for which `match(entry)` is true,
   /// or kNone at the first free slot. `match` sees only signature-matching entries, in probe order: a
   /// predicate that is always true gives the first candidate (to prefetch it).
   template <class Match>
-  [[nodiscard]] uint32_t find(uint64_t hash, Match&& match) const noexcept {
+  [[nodiscard, gnu::always_inline]] uint32_t find(uint64_t hash, Match&& match) const noexcept {
     const uint32_t sig = signature(hash);
     for (uint64_t pos = hash & mask_;; pos = (pos + 1) & mask_) {
       const uint64_t slot = slots_[pos];
@@ -54,14 +57,14 @@ class HashIndex {
 
   /// Puts `entry` (below UINT32_MAX, not in the index) in the first free slot of `hash`'s probe run. The
   /// index must have a free slot.
-  void place(uint64_t hash, uint32_t entry) noexcept {
+  [[gnu::always_inline]] void place(uint64_t hash, uint32_t entry) noexcept {
     uint64_t pos = hash & mask_;
     while (slots_[pos] != 0) pos = (pos + 1) & mask_;
     slots_[pos] = (uint64_t{signature(hash)} << 32) | (uint64_t{entry} + 1);
   }
 
   /// Removes `entry`, which must have been placed with `hash`.
-  void erase(uint64_t hash, uint32_t entry) noexcept {
+  [[gnu::always_inline]] void erase(uint64_t hash, uint32_t entry) noexcept {
     uint64_t pos = hash & mask_;
     while (static_cast<uint32_t>(slots_[pos]) != entry + 1) pos = (pos + 1) & mask_;
     // Backward-shift deletion: pull later members of the probe run into the hole.
