@@ -36,8 +36,8 @@ void AlertWriter::write(uint64_t start_ns, AlertMetric metric, std::string_view 
   // A client line's actual and typical are counts; a series' typical and upper are model values.
   const bool client = metric == AlertMetric::kFailedSessionsClient;
   const bool resolved = state == LineState::kResolved;
-  char* const buf = out_.reserve(kMaxAlertLine);
-  output::LineBuffer line(buf, kMaxAlertLine);
+  char buf[kMaxAlertLine];
+  output::LineBuffer line(buf);
   line.raw("{\"ts\":");
   line.u64(start_ns / 1'000'000'000);
   line.raw(client ? ",\"metric\":\"failed_sessions_client\",\"perspective\":\""
@@ -58,7 +58,7 @@ void AlertWriter::write(uint64_t start_ns, AlertMetric metric, std::string_view 
   line.raw(resolved ? "\",\"state\":\"resolved\",\"top\":[" : "\",\"state\":\"firing\",\"top\":[");
   line.raw(top.text());
   line.raw("]}\n");
-  if (!line.overflowed()) out_.commit(line.size());
+  if (!line.overflowed()) out_.write(line.data(), line.size());
   ++written_;
 }
 
