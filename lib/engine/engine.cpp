@@ -19,13 +19,6 @@ constexpr uint32_t kMaxBurst = 64;
 // is reported). Verdicts never depend on it: every lookup checks expiry itself.
 constexpr uint64_t kPacketsPerSweptEntry = 4;
 
-uint64_t splitmix(uint64_t x) noexcept {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 }  // namespace
 
 std::string_view end_reason_name(EndReason r) noexcept {
@@ -181,7 +174,7 @@ void SessionEngine::maintain(SweepPace pace) noexcept {
 }
 
 void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
-  e.uid = splitmix(uid_seed_ + ++uid_counter_);
+  e.uid = flow::splitmix64(uid_seed_ + ++uid_counter_);
   tcp_session::start(e.session, p.meta, from_lo, p.ts_ns, config_.session);
   if ((p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin)) == tf::kRst) ++counters_.rst_without_connection;
 }

@@ -1,5 +1,5 @@
-// FlowTable against a reference map under random insert/erase churn (with a full and a growing index), plus
-// key symmetry and the keyed hashes.
+// HashIndex against a reference map (collisions, wrap-around, growth, backward-shift erase), FlowTable against
+// one under random insert/erase churn (with a full and a growing index), plus key symmetry and the keyed hashes.
 #include "flow/flow.hpp"
 
 #include <gtest/gtest.h>
@@ -10,9 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <string>
 #include <random>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace synscope::flow {
@@ -31,6 +32,138 @@ FlowKey key_of(uint32_t n) {
   k.port_lo = static_cast<uint16_t>(n * 7);
   k.port_hi = 80;
   return k;
+}
+
+// ---- HashIndex ------------------------------------------------------------------------------------------
+
+/// A HashIndex over its own zeroed slots, with room to grow to `max_slots`, and the keys of its entries.
+struct IndexFixture {
+  explicit IndexFixture(uint64_t slots, uint64_t max_slots = 0)
+      : memory(max_slots > slots ? max_slots : slots, 0), index(memory.data(), slots) {}
+  /// Entry of `key`, or kNone.
+  uint32_t find(uint64_t key, uint64_t hash) const {
+    return index.find(hash, [&](uint32_t e) { return keys[e] == key; });
+  }
+  /// Every used slot's entry is found from its home slot (no free slot breaks its probe run), exactly once.
+  void expect_consistent(const std::vector<uint64_t>& hashes, size_t live) const {
+    size_t used = 0;
+    for (uint64_t pos = 0; pos < index.slot_count(); ++pos) {
+      const uint64_t slot = memory[pos];
+      if (slot == 0) continue;
+      ++used;
+      const uint32_t e = static_cast<uint32_t>(slot) - 1;
+      ASSERT_EQ(static_cast<uint32_t>(slot >> 32), HashIndex::signature(hashes[e]));
+      ASSERT_EQ(find(keys[e], hashes[e]), e) << "entry " << e << " unreachable";
+    }
+    ASSERT_EQ(used, live);
+  }
+  std::vector<uint64_t> memory;
+  HashIndex index;
+  std::vector<uint64_t> keys;
+};
+
+TEST(HashIndex, CollidingRunsWrapAroundAndEraseShiftsBack) {
+  IndexFixture f(16);
+  // Eight entries whose home is slot 14 (signature differs above the home bits, or not at all), so their run
+  // fills 14, 15 and wraps to 0..5; then two with home 0 and 1, which must sit behind the wrapped run.
+  std::vector<uint64_t> hashes;
+  for (uint32_t e = 0; e < 10; ++e) {
+    const uint64_t home = e < 8 ? 14 : e - 8;
+    const uint64_t sig = home | (e % 3 == 0 ? 0u : e << 8);  // entries 0, 3, 6 share one signature
+    hashes.push_back(sig | uint64_t{0xabcd} << 32);
+    f.keys.push_back(1000 + e);
+    f.index.place(hashes[e], e);
+  }
+  EXPECT_EQ(f.memory[14] & 0xffffffff, 1u);  // entry 0 at its home
+  EXPECT_EQ(f.memory[5] & 0xffffffff, 8u);   // entry 7, wrapped
+  EXPECT_EQ(f.memory[6] & 0xffffffff, 9u);   // entry 8 (home 0) behind the wrapped run
+  EXPECT_EQ(f.memory[7] & 0xffffffff, 10u);  // entry 9 (home 1)
+  f.expect_consistent(hashes, 10);
+  EXPECT_EQ(f.find(999, hashes[0]), HashIndex::kNone);  // same signature as entries 0, 3, 6; no such key
+  // Erase from the middle of the wrapped run, then its head: later members move back, none past its home.
+  std::vector<bool> live(10, true);
+  for (const uint32_t e : {4u, 0u, 7u, 8u}) {
+    f.index.erase(hashes[e], e);
+    live[e] = false;
+    for (uint32_t k = 0; k < 10; ++k) EXPECT_EQ(f.find(f.keys[k], hashes[k]), live[k] ? k : HashIndex::kNone) << e << " " << k;
+  }
+  EXPECT_EQ(f.memory[14] & 0xffffffff, 2u);  // entry 1 moved to the run's home
+  EXPECT_EQ(f.memory[2] & 0xffffffff, 7u);   // entry 6 moved back over the wrap
+  EXPECT_EQ(f.memory[3] & 0xffffffff, 10u);  // entry 9 (home 1) moved back behind the run
+  EXPECT_EQ(f.memory[4], 0u);
+  f.expect_consistent(hashes, 6);
+  // A free slot again takes the next placement.
+  f.keys.push_back(2000);
+  hashes.push_back(hashes[0]);
+  f.index.place(hashes[10], 10);
+  EXPECT_EQ(f.find(2000, hashes[10]), 10u);
+}
+
+TEST(HashIndex, EraseNeverMovesAnEntryBeforeItsHome) {
+  IndexFixture f(16);
+  const std::vector<uint64_t> hashes = {3, 3 | 1u << 8, 5};  // a at 3, b (home 3) at 4, c (home 5) at 5
+  f.keys = {1, 2, 3};
+  for (uint32_t e = 0; e < 3; ++e) f.index.place(hashes[e], e);
+  f.index.erase(hashes[0], 0);
+  EXPECT_EQ(f.memory[3] & 0xffffffff, 2u);  // b moved into the hole at its home
+  EXPECT_EQ(f.memory[4], 0u);                // c stayed: slot 4 is before its home
+  EXPECT_EQ(f.memory[5] & 0xffffffff, 3u);
+  f.expect_consistent(hashes, 2);
+}
+
+TEST(HashIndex, GrowKeepsEveryEntryFindable) {
+  IndexFixture f(16, 256);
+  std::vector<uint64_t> hashes;
+  std::mt19937_64 rng(5);
+  for (uint32_t e = 0; e < 100; ++e) {
+    if (uint64_t{e + 1} * 2 > f.index.slot_count()) {
+      f.index.grow();  // empties every slot: place them all again
+      for (uint32_t k = 0; k < e; ++k) f.index.place(hashes[k], k);
+    }
+    hashes.push_back(rng());
+    f.keys.push_back(e);
+    f.index.place(hashes[e], e);
+  }
+  EXPECT_EQ(f.index.slot_count(), 256u);
+  f.expect_consistent(hashes, 100);
+  f.index.clear();
+  for (uint32_t e = 0; e < 100; ++e) EXPECT_EQ(f.find(e, hashes[e]), HashIndex::kNone);
+}
+
+TEST(HashIndex, MatchesReferenceUnderRandomOps) {
+  // 64 slots, up to 31 live entries, and hashes from few values: long runs that wrap, many equal signatures
+  // (the predicate decides) and equal homes with different signatures.
+  IndexFixture f(64);
+  auto hash_of = [](uint64_t key) { return (key % 23) * 0x10001 % 97 + (key % 5) * 64 + (uint64_t{key} << 40); };
+  std::unordered_map<uint64_t, uint32_t> ref;  // key -> entry
+  std::vector<uint64_t> hashes(32);
+  std::vector<uint32_t> free_entries;
+  for (uint32_t e = 32; e-- > 0;) free_entries.push_back(e);
+  f.keys.assign(32, UINT64_MAX);
+  std::mt19937 rng(11);
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t key = rng() % 200;
+    const auto it = ref.find(key);
+    const uint32_t found = f.find(key, hash_of(key));
+    ASSERT_EQ(found, it == ref.end() ? HashIndex::kNone : it->second) << "step " << step;
+    if (it == ref.end()) {
+      if (ref.size() < 31) {
+        const uint32_t e = free_entries.back();
+        free_entries.pop_back();
+        f.keys[e] = key;
+        hashes[e] = hash_of(key);
+        f.index.place(hashes[e], e);
+        ref.emplace(key, e);
+      }
+    } else if (rng() % 2 == 0) {
+      f.index.erase(hashes[it->second], it->second);
+      f.keys[it->second] = UINT64_MAX;
+      free_entries.push_back(it->second);
+      ref.erase(it);
+    }
+    if (step % 1000 == 0) f.expect_consistent(hashes, ref.size());
+  }
+  for (const auto& [key, e] : ref) EXPECT_EQ(f.find(key, hash_of(key)), e);
 }
 
 TEST(FlowKey, BothDirectionsGiveOneKey) {

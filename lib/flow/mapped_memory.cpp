@@ -1,10 +1,7 @@
-// flow: key canonicalisation and hash seeding. See flow.hpp.
-#include "flow/flow.hpp"
+// flow/mapped_memory: mmap/madvise behind map_zeroed, unmap and populate_for_write. See mapped_memory.hpp.
+#include "flow/mapped_memory.hpp"
 
 #include <sys/mman.h>
-#include <sys/random.h>
-
-#include <chrono>
 
 namespace synscope::flow {
 
@@ -16,7 +13,7 @@ void* map_zeroed(size_t bytes, Paging paging) noexcept {
   // access is random, so 2 MiB pages save TLB misses, and they cut first-touch page faults 512-fold. Those
   // faults matter more than they look: the first read of a fresh page maps the shared zero page and the
   // first write then copies it, which flushes the TLB of every core running this process (an IPI, a VM
-  // exit under virtualisation) — 15% of worker time in a two-thread replay before this.
+  // exit under virtualisation).
   // kSmall says so even where THP is "always": small pages are asked for where a huge one costs more.
   (void)::madvise(p, bytes, paging == Paging::kHuge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return p;
@@ -28,18 +25,6 @@ bool populate_for_write(void* p, size_t bytes) noexcept {
 
 void unmap(void* p, size_t bytes) noexcept {
   if (p != nullptr) ::munmap(p, bytes == 0 ? 1 : bytes);
-}
-
-FlowHasher::FlowHasher() noexcept {
-  uint64_t seed[2];
-  if (getrandom(seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
-    const auto t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    seed[0] = t * 0x9e3779b97f4a7c15ULL;
-    seed[1] = (t ^ reinterpret_cast<uintptr_t>(&seed)) * 0xbf58476d1ce4e5b9ULL;
-  }
-  s0_ = seed[0];
-  s1_ = seed[1] | 1;
-  derive_keys();
 }
 
 }  // namespace synscope::flow
