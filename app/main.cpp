@@ -11,9 +11,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <new>
 #include <string>
-#include <iostream>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -35,9 +35,9 @@ constexpr int kExitInternal = 70;
 struct EalSession {
   EalSession(int argc, char** argv) {
     if (rte_eal_init(argc, argv) < 0) {
-      throw synscope::Error(synscope::ErrorKind::kStartup,
-                            std::string("EAL initialisation failed: ") + rte_strerror(rte_errno) +
-                                " (check the EAL options before '--')");
+      throw synscope::Error(synscope::ErrorKind::kStartup, std::string("EAL initialisation failed: ") +
+                                                               rte_strerror(rte_errno) +
+                                                               " (check the EAL options before '--')");
     }
   }
   ~EalSession() { rte_eal_cleanup(); }
@@ -89,10 +89,11 @@ int main(int argc, char** argv) {
   CLI::App app{"synscope: TCP session verdicts and failed-session anomaly detection"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "synscope " SYNSCOPE_VERSION);
-  app.footer("Live mode: synscope [EAL options] -- run [options], e.g.\n"
-             "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet\n"
-             "Exit codes: 0 ok, 1 bad option, 2 input unreadable, 3 input corrupt, 4 output not writable,\n"
-             "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed (README: Exit codes)");
+  app.footer(
+      "Live mode: synscope [EAL options] -- run [options], e.g.\n"
+      "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet\n"
+      "Exit codes: 0 ok, 1 bad option, 2 input unreadable, 3 input corrupt, 4 output not writable,\n"
+      "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed (README: Exit codes)");
   ReplayOptions replay;
   CLI::App* replay_cmd = add_replay_command(app, replay);
   BacktestOptions backtest;

@@ -48,8 +48,7 @@ void add_engine_options(CLI::App* cmd) {
   cmd->add_option("--bucket", raw.bucket_s, "Bucket span in seconds (sub-second allowed)")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
-  cmd->add_option("--bucket-settle", raw.settle_s,
-                  "Seconds after its end a bucket waits for sessions still running")
+  cmd->add_option("--bucket-settle", raw.settle_s, "Seconds after its end a bucket waits for sessions still running")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--internal-nets", raw.internal_nets,
@@ -169,13 +168,13 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Live mode on DPDK ports: synscope [EAL options] -- run [options] (ports from -a PCI or --vdev)");
   cmd->fallthrough();  // --config belongs to the app (CLI11 reads config files there), given after `run`
-  cmd->add_flag("--dump-config", out.dump_config, "Print the effective configuration as TOML, with descriptions, and exit");
+  cmd->add_flag("--dump-config", out.dump_config,
+                "Print the effective configuration as TOML, with descriptions, and exit");
   cmd->add_option("--sessions-out", out.live.consumers.sessions_out,
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.live.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
-  add_alert_options(cmd, out.live.consumers.alerts_out, out.live.consumers.alert_policy,
-                    out.live.consumers.model_file);
+  add_alert_options(cmd, out.live.consumers.alerts_out, out.live.consumers.alert_policy, out.live.consumers.model_file);
   add_engine_options(cmd);
   cmd->add_option("--rx-queues", out.live.ports.rx_queues,
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")

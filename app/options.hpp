@@ -17,7 +17,7 @@ namespace synscope::app {
 
 /// Options of `synscope replay`.
 struct ReplayOptions {
-  replay::ReplayConfig replay;         ///< threads: 2 by default with 2+ usable CPUs
+  replay::ReplayConfig replay;  ///< threads: 2 by default with 2+ usable CPUs
   consumers::ConsumerConfig consumers;
   bool quiet = false;
 };

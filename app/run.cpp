@@ -14,8 +14,10 @@ namespace synscope::app {
 int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   live::DataPlane plane(options.live);
   std::unique_ptr<metrics::MetricsServer> server;
-  if (options.metrics_listen != "none") server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
-  if (!metrics::register_telemetry(plane)) std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
+  if (options.metrics_listen != "none")
+    server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
+  if (!metrics::register_telemetry(plane))
+    std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
   if (!options.quiet) {
     std::fprintf(stderr, "%s", plane.describe().c_str());
     if (server) {

@@ -3,9 +3,9 @@
 // daily cycle, then times single buckets: serial, and with oneTBB parallel_for over the series (how the
 // stats/control side updates them — never on an RX lcore). Prints ns per bucket and per series.
 // Usage: detector-bench [--series N] [--buckets B] [--threads T]
-#include <CLI/CLI.hpp>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--buckets", buckets, "Timed buckets")->check(CLI::Range(1u, 100000u));
   app.add_option("--threads", threads, "TBB threads (0 = all cores)")->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
-  oneapi::tbb::global_control limit(oneapi::tbb::global_control::max_allowed_parallelism,
-                                    threads > 0 ? static_cast<size_t>(threads) : oneapi::tbb::this_task_arena::max_concurrency());
+  oneapi::tbb::global_control limit(
+      oneapi::tbb::global_control::max_allowed_parallelism,
+      threads > 0 ? static_cast<size_t>(threads) : oneapi::tbb::this_task_arena::max_concurrency());
   using synscope::detector::SeriesModel;
   synscope::detector::DetectorConfig cfg;
   cfg.bucket_s = 900;
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
               series * sizeof(SeriesModel) / 1e6);
   std::printf("serial:        %.2f ms per bucket, %.0f ns per series (median of %u buckets)\n", serial / 1e6,
               serial / series, buckets);
-  std::printf("parallel_for:  %.2f ms per bucket, %.0f ns per series, %d threads\n", parallel / 1e6,
-              parallel / series, oneapi::tbb::this_task_arena::max_concurrency());
+  std::printf("parallel_for:  %.2f ms per bucket, %.0f ns per series, %d threads\n", parallel / 1e6, parallel / series,
+              oneapi::tbb::this_task_arena::max_concurrency());
   return 0;
 }

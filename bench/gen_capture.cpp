@@ -7,8 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -18,8 +18,8 @@
 namespace {
 
 enum class Kind : uint8_t { kNormal, kRefused, kUnanswered, kClientReset, kServerReset, kHalfClose };
-constexpr const char* kKindNames[] = {"normal(SF)", "refused(REJ)", "unanswered(S0)", "client_reset(RSTO)",
-                                      "server_reset(RSTR)", "half_close(SH)"};
+constexpr const char* kKindNames[] = {"normal(SF)",         "refused(REJ)",       "unanswered(S0)",
+                                      "client_reset(RSTO)", "server_reset(RSTR)", "half_close(SH)"};
 
 struct Pkt {
   uint64_t ts_ns;
@@ -49,7 +49,9 @@ uint16_t finish(uint32_t acc) {
   return static_cast<uint16_t>(~acc);
 }
 void put16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8), p[1] = uint8_t(v); }
-void put32(uint8_t* p, uint32_t v) { p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v); }
+void put32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
+}
 
 size_t build_frame(const Session& s, const Pkt& k, uint8_t* f) {
   const uint8_t* src = k.from_client ? s.client : s.server;
@@ -134,10 +136,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 1000u));
   app.add_flag("--microseconds", microseconds, "Write a microsecond-resolution pcap (default: nanoseconds)");
   app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--servers", server_pool,
-                 "Sessions go to N servers with Zipf popularity (server k gets 1/k of server 1's share), so each "
-                 "server has its own baseline of failures and a surge ':one' hits the 10th most popular; 0 = every session "
-                 "its own random server")
+  app.add_option(
+         "--servers", server_pool,
+         "Sessions go to N servers with Zipf popularity (server k gets 1/k of server 1's share), so each "
+         "server has its own baseline of failures and a surge ':one' hits the 10th most popular; 0 = every session "
+         "its own random server")
       ->check(CLI::Range(0u, 1000000u));
   double diurnal = 0;
   app.add_option("--diurnal", diurnal,
@@ -157,7 +160,7 @@ int main(int argc, char** argv) {
   struct Plan {
     Kind kind;
     double t_s;
-    int server_of = -1;  ///< index of the session whose server it reuses
+    int server_of = -1;        ///< index of the session whose server it reuses
     bool same_client = false;  ///< also its client (one client hammering one server: brute force)
   };
   std::mt19937_64 plan_rng(seed ^ 0x5eed);
@@ -176,12 +179,16 @@ int main(int argc, char** argv) {
       }
     }
     const double r = p01(plan_rng);
-    const Kind kind = r < 0.70 ? Kind::kNormal : r < 0.78 ? Kind::kRefused : r < 0.85 ? Kind::kUnanswered
-                      : r < 0.90 ? Kind::kClientReset : r < 0.96 ? Kind::kServerReset : Kind::kHalfClose;
+    const Kind kind = r < 0.70   ? Kind::kNormal
+                      : r < 0.78 ? Kind::kRefused
+                      : r < 0.85 ? Kind::kUnanswered
+                      : r < 0.90 ? Kind::kClientReset
+                      : r < 0.96 ? Kind::kServerReset
+                                 : Kind::kHalfClose;
     plans.push_back({kind, t});
   }
-  static constexpr const char* kKindArgs[] = {"normal", "refused", "unanswered", "client_reset", "server_reset",
-                                              "half_close"};
+  static constexpr const char* kKindArgs[] = {"normal",       "refused",      "unanswered",
+                                              "client_reset", "server_reset", "half_close"};
   for (const std::string& spec : surges) {
     double at = 0, dur = 0;
     char kind_buf[32] = {}, one[8] = {};
@@ -285,25 +292,21 @@ int main(int argc, char** argv) {
     uint32_t cseq = static_cast<uint32_t>(rng()), sseq = static_cast<uint32_t>(rng());
     auto emit = [&](bool from_client, uint8_t flags, uint16_t payload, uint64_t dt) {
       t += dt;
-      pkts.push_back(Pkt{t, i, from_client ? cseq : sseq, (flags & ACK) ? (from_client ? sseq : cseq) : 0,
-                         payload, flags, from_client, 0});
+      pkts.push_back(Pkt{t, i, from_client ? cseq : sseq, (flags & ACK) ? (from_client ? sseq : cseq) : 0, payload,
+                         flags, from_client, 0});
       uint32_t& seq = from_client ? cseq : sseq;
       seq += payload + ((flags & (SYN | FIN)) ? 1 : 0);
     };
     emit(true, SYN, 0, 0);
     switch (kind) {
-      case Kind::kRefused:
-        emit(false, RST | ACK, 0, rtt / 2);
-        break;
+      case Kind::kRefused: emit(false, RST | ACK, 0, rtt / 2); break;
       case Kind::kUnanswered:
         cseq -= 1;  // retransmissions repeat the ISN
         emit(true, SYN, 0, 1'000'000'000);
         cseq -= 1;
         emit(true, SYN, 0, 2'000'000'000);
         break;
-      case Kind::kHalfClose:
-        emit(true, FIN | ACK, 0, 200'000'000);
-        break;
+      case Kind::kHalfClose: emit(true, FIN | ACK, 0, 200'000'000); break;
       default: {
         emit(false, SYN | ACK, 0, rtt / 2);
         emit(true, ACK, 0, rtt / 2);

@@ -30,9 +30,8 @@ void TopList::add(std::string_view kind, std::string_view value, uint64_t count)
   line_.raw("}");
 }
 
-void AlertWriter::write(uint64_t start_ns, AlertMetric metric, std::string_view perspective,
-                        std::string_view partition, const detector::Scored& s, LineState state,
-                        const TopList& top) noexcept {
+void AlertWriter::write(uint64_t start_ns, AlertMetric metric, std::string_view perspective, std::string_view partition,
+                        const detector::Scored& s, LineState state, const TopList& top) noexcept {
   // A client line's actual and typical are counts; a series' typical and upper are model values.
   const bool client = metric == AlertMetric::kFailedSessionsClient;
   const bool resolved = state == LineState::kResolved;

@@ -26,8 +26,7 @@ AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
     : config_(with_bucket_span(config)),
       writer_(out),
       // Every bucket that may still get sessions (the settle time), and a margin.
-      tallies_(config.bucket_settle_ns / config.bucket_span_ns + 8, config.bucket_span_ns,
-               config.policy.server_series),
+      tallies_(config.bucket_settle_ns / config.bucket_span_ns + 8, config.bucket_span_ns, config.policy.server_series),
       servers_(config.policy.server_series, std::exp2(-config_.detector.bucket_s / 86400.0)) {}  // half-life a day
 
 void AlertEngine::on_session(const engine::SessionRecord& r) {

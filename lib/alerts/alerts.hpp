@@ -36,10 +36,10 @@ namespace synscope::alerts {
 /// One firing alert with a partition (a server or a client), for Prometheus while it fires.
 struct FiringPartition {
   packet::IpAddr addr{};
-  uint16_t port = 0;             ///< 0 for a client partition
+  uint16_t port = 0;  ///< 0 for a client partition
   uint8_t ip_version = 4;
-  uint8_t perspective = 0;       ///< buckets::Perspective
-  uint8_t client = 0;            ///< 1: metric failed_sessions_client (partition = client ip)
+  uint8_t perspective = 0;  ///< buckets::Perspective
+  uint8_t client = 0;       ///< 1: metric failed_sessions_client (partition = client ip)
   uint8_t pad[3] = {};
   double actual = 0, typical = 0, upper = 0, score = 0;
 };
@@ -52,7 +52,7 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   AlertEngine(const AlertConfig& config, output::OutputFile& out);
 
   void on_session(const engine::SessionRecord& r) override;  ///< attribution only
-  void on_bucket(const buckets::Bucket& b) override;          ///< scores, alerts
+  void on_bucket(const buckets::Bucket& b) override;         ///< scores, alerts
 
   [[nodiscard]] uint64_t alerts_written() const noexcept { return writer_.written(); }
 

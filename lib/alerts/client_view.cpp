@@ -16,7 +16,8 @@ void ClientView::observe(uint64_t start_ns, const BucketTally* tally, const Aler
     said.typical = static_cast<double>(next);
     said.upper = config.client_ratio * static_cast<double>(std::max<uint64_t>(next, 1));
     said.score = state == LineState::kResolved
-                     ? 0.0 : std::clamp(50.0 + 10.0 * std::log2(ratio / config.client_ratio), 50.0, 100.0);
+                     ? 0.0
+                     : std::clamp(50.0 + 10.0 * std::log2(ratio / config.client_ratio), 50.0, 100.0);
     char client[64];
     packet::format_ip(k.client, k.server.ip_version, client, sizeof(client));
     TopList top;
@@ -30,7 +31,7 @@ void ClientView::observe(uint64_t start_ns, const BucketTally* tally, const Aler
       for (size_t i = 0; i < pairs.size(); ++i) {
         const auto& [key, n] = pairs[i];
         if (n < config.client_min) break;  // sorted: no later pair qualifies
-        uint64_t next = 0;  // the same server's next busiest client in this bucket
+        uint64_t next = 0;                 // the same server's next busiest client in this bucket
         for (size_t j = 0; j < pairs.size(); ++j) {
           if (j != i && pairs[j].key.server == key.server) next = std::max(next, pairs[j].count);
         }

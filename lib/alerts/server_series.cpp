@@ -36,9 +36,8 @@ uint64_t ServerSeriesSet::key_hash(uint8_t perspective, const ServerKey& server)
 
 uint32_t ServerSeriesSet::find(uint8_t perspective, const ServerKey& server) const noexcept {
   if (series_.empty()) return kNone;
-  return index_.find(key_hash(perspective, server), [&](uint32_t i) {
-    return series_[i].perspective == perspective && series_[i].server == server;
-  });
+  return index_.find(key_hash(perspective, server),
+                     [&](uint32_t i) { return series_[i].perspective == perspective && series_[i].server == server; });
 }
 
 void ServerSeriesSet::observe(uint64_t start_ns, BucketTally* tally, TallyRing& tallies, const AlertConfig& config,

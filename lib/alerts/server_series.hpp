@@ -49,8 +49,7 @@ class ServerSeriesSet {
   /// The bucket starting at `start_ns`: admits its busiest untracked servers (from `tally`; nullptr when no
   /// session failed in it), scores every series and writes each transition to `out`. A series given to
   /// another server forgets what `tallies` counted for it.
-  void observe(uint64_t start_ns, BucketTally* tally, TallyRing& tallies, const AlertConfig& config,
-               AlertWriter& out);
+  void observe(uint64_t start_ns, BucketTally* tally, TallyRing& tallies, const AlertConfig& config, AlertWriter& out);
 
   [[nodiscard]] uint32_t capacity() const noexcept { return static_cast<uint32_t>(series_.size()); }
   /// Series in use: [0, used()) of the capacity.

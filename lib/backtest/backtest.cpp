@@ -51,7 +51,8 @@ std::vector<Row> read_series(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const size_t comma = line.find(',');
-    if (comma == std::string::npos) throw Error(ErrorKind::kInput, path + ":" + std::to_string(line_no) + ": expected timestamp,value");
+    if (comma == std::string::npos)
+      throw Error(ErrorKind::kInput, path + ":" + std::to_string(line_no) + ": expected timestamp,value");
     Row r;
     r.ts_text = line.substr(0, comma);
     const std::string value = line.substr(comma + 1);

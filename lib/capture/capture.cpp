@@ -27,7 +27,7 @@ std::string sys_error(const std::string& path, const char* what) {
 CaptureReader::CaptureReader(const std::string& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw CaptureError(sys_error(path, "cannot open"));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     throw CaptureError(sys_error(path, "cannot stat"));
@@ -95,8 +95,9 @@ CaptureReader::Next CaptureReader::fail(uint64_t at, const char* what) noexcept 
   return Next::kError;
 }
 
-[[gnu::always_inline]] inline CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t caplen, uint32_t wire,
-                                        uint64_t ts_ns, const Interface& itf) noexcept {
+[[gnu::always_inline]] inline CaptureReader::Next CaptureReader::emit(Frame& frame, uint64_t data_at, uint32_t caplen,
+                                                                      uint32_t wire, uint64_t ts_ns,
+                                                                      const Interface& itf) noexcept {
   frame.data = base_ + data_at;
   frame.caplen = caplen;
   frame.wire_len = wire < caplen ? caplen : wire;
@@ -267,8 +268,7 @@ CaptureReader::Next CaptureReader::next_pcapng(Frame& frame) noexcept {
         last_ts_ns_ = to_ns(interfaces_[itf_id], (uint64_t{u32(body + 4)} << 32) | u32(body + 8));
         return emit(frame, body + 20, caplen, wire, last_ts_ns_, interfaces_[itf_id]);
       }
-      default:
-        break;  // name resolution, statistics, custom, decryption secrets...: not needed
+      default: break;  // name resolution, statistics, custom, decryption secrets...: not needed
     }
   }
 }

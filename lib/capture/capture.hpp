@@ -31,7 +31,7 @@ struct Frame {
   uint32_t wire_len = 0;
   uint64_t ts_ns = 0;
   packet::LinkType link = packet::LinkType::kEthernet;  ///< kUnsupported: parsed as not IP
-  uint32_t link_number = 0;  ///< the capture's own link-type number
+  uint32_t link_number = 0;                             ///< the capture's own link-type number
 };
 
 class CaptureReader {

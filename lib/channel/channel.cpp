@@ -6,11 +6,11 @@
 #include <rte_ring_elem.h>
 #include <rte_ring_peek_zc.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include <chrono>
 #include <thread>
 
 namespace synscope::channel {
@@ -101,8 +101,7 @@ void BurstRing::release(void* object) noexcept { (void)rte_ring_sp_enqueue(free_
 
 // ---- SessionChannel -------------------------------------------------------------------------------------
 
-SessionChannel::SessionChannel(uint32_t depth)
-    : ring_(make_spsc_ring("synscope_sessions", depth, sizeof(Message))) {}
+SessionChannel::SessionChannel(uint32_t depth) : ring_(make_spsc_ring("synscope_sessions", depth, sizeof(Message))) {}
 
 SessionChannel::~SessionChannel() = default;
 
@@ -155,7 +154,9 @@ void SessionChannel::pop() noexcept {
 // A started zero-copy dequeue counts as still in the ring until it is finished: the peeked one is included.
 uint32_t SessionChannel::waiting() const noexcept { return rte_ring_count(ring_.get()); }
 
-bool SessionChannel::pressed() const noexcept { return rte_ring_count(ring_.get()) * 2 > rte_ring_get_capacity(ring_.get()); }
+bool SessionChannel::pressed() const noexcept {
+  return rte_ring_count(ring_.get()) * 2 > rte_ring_get_capacity(ring_.get());
+}
 
 uint32_t SessionChannel::drain(SessionReceiver& out, uint32_t max) {
   uint32_t n = 0;
@@ -171,8 +172,8 @@ uint32_t SessionChannel::drain(SessionReceiver& out, uint32_t max) {
     const uint32_t got = rte_ring_dequeue_zc_burst_elem_start(ring_.get(), sizeof(Message), want, &slots, nullptr);
     if (got == 0) break;
     for (uint32_t i = 0; i < got; ++i) {
-      Message* m = i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i
-                                : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
+      Message* m =
+          i < slots.n1 ? static_cast<Message*>(slots.ptr1) + i : static_cast<Message*>(slots.ptr2) + (i - slots.n1);
       m->record.session = &m->session;
       out.receive(m->record, m->prepared_line);
     }

@@ -115,7 +115,8 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   const double tail_c = std::max(3.0, tail_c_);
   const double calibrated = std::max(z * 3.0 / tail, (cusum_ / 2.0) * 3.0 / tail_c);
   double score = 0;
-  if (calibrated > cfg.score_knee) score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
+  if (calibrated > cfg.score_knee)
+    score = 100.0 * (1.0 - std::exp2(-(calibrated - cfg.score_knee) / cfg.score_halving));
   const double day_buckets = std::max(1.0, kDay / cfg.bucket_s);
   const bool warming_up = n_ == 0 || ts_s - first_ts_ < cfg.warmup_days * kDay;
   // Tails learn after warm-up only (see the header); until then they stay at their floor of 3.

@@ -44,25 +44,25 @@ enum class Severity : uint8_t { kNone, kWarning, kMinor, kMajor, kCritical };
 /// slow learning, so a two-hour surge does not become the baseline. metric_series_config() has the faster
 /// settings `synscope backtest` uses for general metric series.
 struct DetectorConfig {
-  double bucket_s = 60;            ///< bucket span (sets how many buckets a day has)
-  double profile_alpha = 0.25;     ///< per-visit learning rate of a profile cell (days to adapt ≈ 1/alpha)
-  double drift_alpha = 0.02;       ///< per-bucket learning rate of the level drift
-  double scale_alpha = 0.05;       ///< learning rate of the global scale
-  double clip_sigma = 3.0;         ///< updates use the value clipped to expected ± clip_sigma · scale
-  double rel_scale_floor = 0.02;   ///< scale >= this fraction of |expected|
-  double cusum_slack = 1.0;        ///< CUSUM allowance k (in z units)
-  double warmup_days = 1.0;        ///< scores capped, and the series' tails not learned, until this much history
-  double warmup_cap = 40.0;        ///< the cap (below major) during warm-up
-  bool counts = true;              ///< Poisson floor on the scale (series of counts)
-  double score_knee = 1.5;         ///< calibrated evidence below this scores 0
-  double score_halving = 2.5;      ///< evidence above the knee that halves the distance to 100
-  double tail_halflife_days = 2.0; ///< how fast a series' typical maximum z is forgotten
-  double tail_growth = 2.0;        ///< per bucket, the typical maximum z grows at most by this factor
+  double bucket_s = 60;             ///< bucket span (sets how many buckets a day has)
+  double profile_alpha = 0.25;      ///< per-visit learning rate of a profile cell (days to adapt ≈ 1/alpha)
+  double drift_alpha = 0.02;        ///< per-bucket learning rate of the level drift
+  double scale_alpha = 0.05;        ///< learning rate of the global scale
+  double clip_sigma = 3.0;          ///< updates use the value clipped to expected ± clip_sigma · scale
+  double rel_scale_floor = 0.02;    ///< scale >= this fraction of |expected|
+  double cusum_slack = 1.0;         ///< CUSUM allowance k (in z units)
+  double warmup_days = 1.0;         ///< scores capped, and the series' tails not learned, until this much history
+  double warmup_cap = 40.0;         ///< the cap (below major) during warm-up
+  bool counts = true;               ///< Poisson floor on the scale (series of counts)
+  double score_knee = 1.5;          ///< calibrated evidence below this scores 0
+  double score_halving = 2.5;       ///< evidence above the knee that halves the distance to 100
+  double tail_halflife_days = 2.0;  ///< how fast a series' typical maximum z is forgotten
+  double tail_growth = 2.0;         ///< per bucket, the typical maximum z grows at most by this factor
   /// After warm-up, a bucket scoring at least this leaves the typical maximum z as it is: an incident is
   /// not the series' normal burstiness, and learning it would hide the next, smaller incident for days.
   /// 101 (never) suits NAB's scoring, where a series' big spikes recur and are mostly not labelled.
   double tail_freeze_score = 101;
-  bool weekend_profile = false;    ///< separate hour-of-day profiles for Saturdays/Sundays before a week exists
+  bool weekend_profile = false;  ///< separate hour-of-day profiles for Saturdays/Sundays before a week exists
 };
 
 /// Settings for general metric series (CPU, bytes, request and tweet counts), the defaults of
@@ -77,9 +77,9 @@ struct DetectorConfig {
 /// One scored bucket.
 struct Scored {
   double actual = 0;
-  double typical = 0;   ///< expected value for this bucket
-  double upper = 0;     ///< expected + 3 scales: values above this are unusual
-  double score = 0;     ///< 0-100
+  double typical = 0;  ///< expected value for this bucket
+  double upper = 0;    ///< expected + 3 scales: values above this are unusual
+  double score = 0;    ///< 0-100
   Severity severity = Severity::kNone;
 };
 
@@ -98,14 +98,14 @@ class SeriesModel {
     float mad = 0;
     uint16_t visits = 0;
   };
-  [[nodiscard]] double expected_and_scale(double ts_s, const DetectorConfig& cfg, int& week_cell,
-                                          int& day_cell, double& scale) const noexcept;
+  [[nodiscard]] double expected_and_scale(double ts_s, const DetectorConfig& cfg, int& week_cell, int& day_cell,
+                                          double& scale) const noexcept;
 
   std::array<Cell, kHoursPerWeek> week_{};
   std::array<std::array<Cell, 24>, 2> day_{};  ///< hour of day: [0] weekdays, [1] Saturdays and Sundays
   double first_ts_ = 0;
-  double level_ = 0;   ///< global level (first day)
-  double mad_ = 0;     ///< global scale
+  double level_ = 0;  ///< global level (first day)
+  double mad_ = 0;    ///< global scale
   double drift_ = 0;
   double cusum_ = 0;
   double tail_z_ = 0;  ///< decaying maximum of z: what "large" means for this series

@@ -71,8 +71,8 @@ Ports::Ports(const PortOptions& options) {
     if (port.rx_queues > 1 && rss_hf != 0) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_key = key;
-      conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size != 0 && info.hash_key_size <= sizeof(key)
-                                                  ? info.hash_key_size : 40;
+      conf.rx_adv_conf.rss_conf.rss_key_len =
+          info.hash_key_size != 0 && info.hash_key_size <= sizeof(key) ? info.hash_key_size : 40;
       conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
       port.rss = true;
     }

@@ -25,13 +25,13 @@ class PortError : public Error {
 
 /// How every port is set up.
 struct PortOptions {
-  uint16_t rx_queues = 1;        ///< per port; > 1 needs RSS (or a sender that spreads, as net_memif)
-  uint16_t rx_desc = 1024;       ///< descriptors per RX queue (the PMD may round it)
-  bool rx_timestamps = false;    ///< ask for per-packet RX timestamps (net_pcap: the capture's times)
-  uint32_t lcores = 1;           ///< lcores that will poll, for the mempool's per-lcore caches
-  bool promiscuous = true;       ///< a tap port sees traffic for every address
-  uint32_t mbufs = 0;            ///< mempool size; 0 = from queues, descriptors and lcores (net_pcap with
-                                 ///< infinite_rx=1 keeps the whole capture in mbufs and needs more)
+  uint16_t rx_queues = 1;      ///< per port; > 1 needs RSS (or a sender that spreads, as net_memif)
+  uint16_t rx_desc = 1024;     ///< descriptors per RX queue (the PMD may round it)
+  bool rx_timestamps = false;  ///< ask for per-packet RX timestamps (net_pcap: the capture's times)
+  uint32_t lcores = 1;         ///< lcores that will poll, for the mempool's per-lcore caches
+  bool promiscuous = true;     ///< a tap port sees traffic for every address
+  uint32_t mbufs = 0;          ///< mempool size; 0 = from queues, descriptors and lcores (net_pcap with
+                               ///< infinite_rx=1 keeps the whole capture in mbufs and needs more)
 };
 
 /// The repeated 0x6d5a Toeplitz key: the hash is the same with source and destination swapped, so both
@@ -45,11 +45,11 @@ inline constexpr uint8_t kSymmetricRssKey[52] = {
 /// One configured and started port.
 struct Port {
   uint16_t id = 0;
-  std::string name;        ///< DPDK device name (PCI address or vdev name)
+  std::string name;  ///< DPDK device name (PCI address or vdev name)
   std::string driver;
   uint16_t rx_queues = 0;
-  bool rss = false;        ///< symmetric RSS programmed (false: one queue, or the sender spreads)
-  bool timestamps = false; ///< RX timestamps delivered in the mbuf dynfield
+  bool rss = false;            ///< symmetric RSS programmed (false: one queue, or the sender spreads)
+  bool timestamps = false;     ///< RX timestamps delivered in the mbuf dynfield
   bool tcp_checksums = false;  ///< the NIC verifies TCP checksums (RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 };
 

@@ -53,8 +53,9 @@ void add_each(std::array<T, N>& to, const std::array<T, N>& from) noexcept {
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   // Every member by name: a new counter that is not added here fails the size check below.
   static_assert(sizeof(EngineCounters) ==
-                    sizeof(uint64_t) * (10 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
-                                        buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
+                    sizeof(uint64_t) *
+                        (10 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
+                         buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
                 "EngineCounters gained a member: add it to operator+=");
   received += o.received;
   add_each(by_frame_class, o.by_frame_class);
@@ -165,7 +166,8 @@ void SessionEngine::maintain(SweepPace pace) noexcept {
   const uint64_t by_packets = (counters_.received - received_at_sweep_) / kPacketsPerSweptEntry;
   received_at_sweep_ = counters_.received;
   if (pace == SweepPace::kWithTraffic && by_packets < budget) budget = by_packets;
-  const uint64_t walk_ns = config_.bucket_settle_ns / 4 > kSweepPeriodNs ? config_.bucket_settle_ns / 4 : kSweepPeriodNs;
+  const uint64_t walk_ns =
+      config_.bucket_settle_ns / 4 > kSweepPeriodNs ? config_.bucket_settle_ns / 4 : kSweepPeriodNs;
   const double floor = static_cast<double>(high_water) * static_cast<double>(elapsed) / static_cast<double>(walk_ns);
   if (static_cast<double>(budget) < floor) budget = static_cast<uint64_t>(floor) + 1;
   if (budget > high_water) budget = high_water;
@@ -221,8 +223,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     while (b < kRttBoundsNs.size() && rtt > kRttBoundsNs[b]) ++b;
     ++counters_.handshake_rtt_hist[b];
   }
-  if ((p.meta.flags & (tf::kFin | tf::kRst)) != 0 && !e.session.counted_as &&
-      tcp_session::is_closed(e.session)) {
+  if ((p.meta.flags & (tf::kFin | tf::kRst)) != 0 && !e.session.counted_as && tcp_session::is_closed(e.session)) {
     count_verdict(e, tcp_session::conn_state(e.session), perspective_of(e));
   }
   ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kTcp)];
@@ -242,8 +243,8 @@ uint32_t SessionEngine::make_room() noexcept {
     const FlowEntry& e = table_.at(idx);
     const auto& o = e.session.ep[0];
     const auto& r = e.session.ep[1];
-    const bool syn_only = o.state == tcp_session::EndpointState::kSynSent &&
-                          r.state == tcp_session::EndpointState::kInactive;
+    const bool syn_only =
+        o.state == tcp_session::EndpointState::kSynSent && r.state == tcp_session::EndpointState::kInactive;
     if (syn_only && !victim_syn_only) {
       victim = idx;
       victim_syn_only = true;

@@ -49,7 +49,7 @@ class FrameParser {
   /// Fills `out` for one frame: verdict, time and meta (meta only when tracked). With `deferred`, the TCP
   /// checksum is left to the caller (packet::parse_frame): the frame must stay in memory until it is checked.
   void parse(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
-                packet::DeferredChecksum* deferred = nullptr) const noexcept {
+             packet::DeferredChecksum* deferred = nullptr) const noexcept {
     out.ts_ns = ts_ns;
     out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred);
   }
@@ -107,8 +107,8 @@ struct EngineConfig {
 /// Upper bounds of the handshake RTT histogram (SYN to the originator's ACK), nanoseconds; one more
 /// bucket (+Inf) follows the last bound.
 inline constexpr std::array<uint64_t, 15> kRttBoundsNs = {
-    50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000,
-    50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+    50'000,     100'000,    250'000,     500'000,     1'000'000,   2'500'000,     5'000'000,    10'000'000,
+    25'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
 
 /// How a connection was torn down, per side (a session can count in several).
 enum class Teardown : uint8_t { kOrigFin, kRespFin, kOrigRst, kRespRst, kCount };
@@ -120,8 +120,8 @@ inline constexpr size_t kTeardownCount = static_cast<size_t>(Teardown::kCount);
 struct EngineCounters {
   uint64_t received = 0;
   std::array<uint64_t, packet::kFrameClassCount> by_frame_class{};  ///< kTcp here means classified (tracked)
-  uint64_t dropped_table_full = 0;     ///< TCP segments not tracked: no entry could be freed
-  uint64_t evicted_syn_only = 0;       ///< live entries evicted to make room, SYN-only ones first
+  uint64_t dropped_table_full = 0;  ///< TCP segments not tracked: no entry could be freed
+  uint64_t evicted_syn_only = 0;    ///< live entries evicted to make room, SYN-only ones first
   uint64_t evicted_other = 0;
   /// Sessions by conn_state and perspective, each counted once: when it closes on the wire (a RST, or
   /// both FINs — the verdict is settled then, so a refused connection shows at once) or, if it never
@@ -131,9 +131,9 @@ struct EngineCounters {
   std::array<uint64_t, buckets::kPerspectiveCount> failed{};
   std::array<uint64_t, kTeardownCount> teardown{};
   uint64_t verdict_changed_after_close = 0;  ///< the record's conn_state differs from the one counted
-  uint64_t rst_without_connection = 0; ///< a RST that opened a session (nothing else seen)
-  uint64_t syn_retransmits = 0;        ///< SYNs repeating an attempt's sequence number
-  uint64_t handshakes = 0;             ///< completed three-way handshakes (with an RTT sample)
+  uint64_t rst_without_connection = 0;       ///< a RST that opened a session (nothing else seen)
+  uint64_t syn_retransmits = 0;              ///< SYNs repeating an attempt's sequence number
+  uint64_t handshakes = 0;                   ///< completed three-way handshakes (with an RTT sample)
   uint64_t handshake_rtt_ns_sum = 0;
   std::array<uint64_t, kRttBoundsNs.size() + 1> handshake_rtt_hist{};  ///< per bucket, not cumulative
 

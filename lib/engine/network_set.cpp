@@ -46,8 +46,8 @@ bool NetworkSet::contains(const packet::IpAddr& addr, uint8_t ip_version) const 
 
 NetworkSet NetworkSet::defaults() {
   NetworkSet s;
-  for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-                        "fc00::/7", "fe80::/10"}) {
+  for (const char* c :
+       {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"}) {
     (void)s.add(c);
   }
   return s;

@@ -184,7 +184,7 @@ class FlowTable {
 
   uint32_t capacity_;
   uint32_t reserved_;
-  HashIndex index_;          ///< over map_zeroed memory for max_slots_ slots
+  HashIndex index_;  ///< over map_zeroed memory for max_slots_ slots
   uint64_t max_slots_ = 0;
   FlowHasher hasher_;
   Entry* entries_ = nullptr;

@@ -19,9 +19,7 @@ void* map_zeroed(size_t bytes, Paging paging) noexcept {
   return p;
 }
 
-bool populate_for_write(void* p, size_t bytes) noexcept {
-  return ::madvise(p, bytes, MADV_POPULATE_WRITE) == 0;
-}
+bool populate_for_write(void* p, size_t bytes) noexcept { return ::madvise(p, bytes, MADV_POPULATE_WRITE) == 0; }
 
 void unmap(void* p, size_t bytes) noexcept {
   if (p != nullptr) ::munmap(p, bytes == 0 ? 1 : bytes);

@@ -30,7 +30,7 @@ struct CoreStats {
   uint64_t session_ring_waits = 0;  ///< times the engine waited for the stats core to take sessions
   uint64_t active_flows = 0;
   uint64_t flow_capacity = 0;
-  uint64_t watermark_ns = 0;        ///< the engine's time (0 until its first packet)
+  uint64_t watermark_ns = 0;  ///< the engine's time (0 until its first packet)
   uint64_t polls = 0, busy_polls = 0;
 };
 

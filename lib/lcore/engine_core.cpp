@@ -36,9 +36,8 @@ bool EngineCore::poll_once() noexcept {
 void EngineCore::run() noexcept {
   while (true) {
     // Read before polling: every burst published before a feeder's `done` is then taken below.
-    const bool feeders_done = std::all_of(inputs_.begin(), inputs_.end(), [](const Input& in) {
-      return in.feed->done.load(std::memory_order_acquire);
-    });
+    const bool feeders_done = std::all_of(
+        inputs_.begin(), inputs_.end(), [](const Input& in) { return in.feed->done.load(std::memory_order_acquire); });
     if (!poll_once() && feeders_done) break;
   }
   owner_.finish();

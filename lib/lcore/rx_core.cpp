@@ -41,7 +41,10 @@ void RxCore::publish() noexcept {
 
 SpreadRxCore::SpreadRxCore(std::vector<QueueRef> queues, const RxContext& context, Spreader spreader,
                            const std::atomic<bool>& stop) noexcept
-    : rx_(std::move(queues), context), context_(context), spreader_(std::move(spreader)), stop_(stop),
+    : rx_(std::move(queues), context),
+      context_(context),
+      spreader_(std::move(spreader)),
+      stop_(stop),
       pacer_(context.clock) {}
 
 bool SpreadRxCore::poll_once() noexcept {

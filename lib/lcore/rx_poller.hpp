@@ -54,8 +54,8 @@ class RxPoller {
         const uint64_t ts = context_.packet_clock ? context_.rx_timestamp.ns(m, last_packet_ns_) : now;
         last_packet_ns_ = ts;
         packet::DeferredChecksum sum;
-        parser_.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts,
-                      parsed_[i], &sum);
+        parser_.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts, parsed_[i],
+                      &sum);
         if (!sum.ok(dpdk_port::nic_checksum(m), parsed_[i].meta.tunnel_depth)) {
           parsed_[i].frame_class = packet::FrameClass::kBadChecksum;
         }

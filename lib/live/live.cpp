@@ -70,10 +70,10 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config), started_ns_(wa
   RTE_LCORE_FOREACH_WORKER(id) lcores.push_back(id);
   const uint32_t spread = config.spread_workers;
   if (lcores.size() < spread + 1) {
-    throw Error(ErrorKind::kUsage, "need at least " + std::to_string(spread + 1) + " worker lcore(s) besides the main " +
-                                       "lcore (" + std::to_string(spread) + " engine + 1 RX), EAL gave " +
-                                       std::to_string(lcores.size()) + ": add lcores with -l (e.g. -l 0-" +
-                                       std::to_string(spread + 1) + ")");
+    throw Error(ErrorKind::kUsage, "need at least " + std::to_string(spread + 1) +
+                                       " worker lcore(s) besides the main " + "lcore (" + std::to_string(spread) +
+                                       " engine + 1 RX), EAL gave " + std::to_string(lcores.size()) +
+                                       ": add lcores with -l (e.g. -l 0-" + std::to_string(spread + 1) + ")");
   }
   config_.ports.lcores = static_cast<uint32_t>(lcores.size());
   config_.ports.rx_timestamps = config.packet_clock;
@@ -111,8 +111,8 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config), started_ns_(wa
 
   if (spread == 0) {
     for (size_t r = 0; r < rx_lcores; ++r) {
-      roles_.push_back(std::make_unique<Role>(Role{
-          lcores[r], std::make_unique<lcore::RxCore>(queues_of[r], *rx_context_, *owners_[r], stop_rx_)}));
+      roles_.push_back(std::make_unique<Role>(
+          Role{lcores[r], std::make_unique<lcore::RxCore>(queues_of[r], *rx_context_, *owners_[r], stop_rx_)}));
     }
   } else {
     // Every (RX core, engine core) pair has a channel; the engine reads the RX core's FeedState.
@@ -132,9 +132,11 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config), started_ns_(wa
     }
     for (uint32_t w = 0; w < spread; ++w) {
       std::vector<lcore::EngineCore::Input> in;
-      for (size_t r = 0; r < rx_lcores; ++r) in.push_back({burst_channels_[r * spread + w].get(), &rx_cores[r]->feed()});
-      roles_.push_back(std::make_unique<Role>(Role{
-          lcores[lcores.size() - spread + w], std::make_unique<lcore::EngineCore>(std::move(in), *owners_[w], clock_)}));
+      for (size_t r = 0; r < rx_lcores; ++r)
+        in.push_back({burst_channels_[r * spread + w].get(), &rx_cores[r]->feed()});
+      roles_.push_back(
+          std::make_unique<Role>(Role{lcores[lcores.size() - spread + w],
+                                      std::make_unique<lcore::EngineCore>(std::move(in), *owners_[w], clock_)}));
     }
   }
   std::vector<lcore::FlowOwner*> owners;
@@ -253,8 +255,8 @@ std::string DataPlane::describe() const {
     for (const QueueRef& q : r->queues()) out += " port" + std::to_string(q.port_id) + "/q" + std::to_string(q.queue);
     out += "\n";
   }
-  out += "mempool: " + std::to_string(ports_->mbufs()) + " mbufs; flow table: " +
-         std::to_string(config_.engine.flow_capacity) + " entries per engine\n";
+  out += "mempool: " + std::to_string(ports_->mbufs()) +
+         " mbufs; flow table: " + std::to_string(config_.engine.flow_capacity) + " entries per engine\n";
   return out;
 }
 
@@ -264,8 +266,8 @@ std::string DataPlane::summary() const {
   std::string per_queue;
   for (const auto& c : s.cores) {
     for (size_t q = 0; q < c.queues.size(); ++q) {
-      per_queue += " port" + std::to_string(c.queues[q].port_id) + "/q" + std::to_string(c.queues[q].queue) +
-                   "@lcore" + std::to_string(c.lcore) + "=" + std::to_string(c.stats.rx_packets[q]);
+      per_queue += " port" + std::to_string(c.queues[q].port_id) + "/q" + std::to_string(c.queues[q].queue) + "@lcore" +
+                   std::to_string(c.lcore) + "=" + std::to_string(c.stats.rx_packets[q]);
     }
   }
   std::string out = "rx: " + std::to_string(rx.packets) + " packets on " + std::to_string(s.ports.size()) +

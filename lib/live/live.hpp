@@ -41,11 +41,11 @@ struct LiveConfig {
   packet::ParseOptions parse;
   engine::EngineConfig engine;
   consumers::ConsumerConfig consumers;  ///< outputs and detector (bucket span/settle copied from `engine`)
-  bool packet_clock = false;       ///< time from RX timestamps instead of the TSC
-  uint32_t spread_workers = 0;     ///< 0: RX cores own engines (RSS); N: N EngineCores fed by software
-  bool lossless = false;           ///< spread mode: an RX core waits for a busy engine instead of dropping
-  uint32_t session_ring = 16384;   ///< finished sessions in flight per engine
-  uint32_t burst_ring = 256;       ///< bursts in flight per (RX core, EngineCore) pair
+  bool packet_clock = false;            ///< time from RX timestamps instead of the TSC
+  uint32_t spread_workers = 0;          ///< 0: RX cores own engines (RSS); N: N EngineCores fed by software
+  bool lossless = false;                ///< spread mode: an RX core waits for a busy engine instead of dropping
+  uint32_t session_ring = 16384;        ///< finished sessions in flight per engine
+  uint32_t burst_ring = 256;            ///< bursts in flight per (RX core, EngineCore) pair
 };
 
 /// When run() stops on its own (besides the stop flag).

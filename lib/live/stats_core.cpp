@@ -96,8 +96,10 @@ void StatsCore::take(lcore::FlowOwner& owner) noexcept {
 
 void StatsCore::failed(const char* what) noexcept {
   if (stats_.consumer_errors++ == 0) {
-    std::fprintf(stderr, "synscope: error: the stats core failed %s (counted in "
-                         "synscope_consumer_errors_total; carrying on)\n", what);
+    std::fprintf(stderr,
+                 "synscope: error: the stats core failed %s (counted in "
+                 "synscope_consumer_errors_total; carrying on)\n",
+                 what);
   }
 }
 

@@ -32,22 +32,22 @@ struct StatsCoreStats {
   uint64_t sessions_written = 0;
   uint64_t buckets_emitted = 0;
   uint64_t late_sessions = 0;
-  uint64_t watermark_ns = 0;           ///< the time up to which buckets are settled
-  uint64_t last_bucket_start_ns = 0;   ///< newest emitted bucket (0: none yet)
+  uint64_t watermark_ns = 0;          ///< the time up to which buckets are settled
+  uint64_t last_bucket_start_ns = 0;  ///< newest emitted bucket (0: none yet)
   uint64_t last_bucket_span_ns = 0;
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_attempts{};
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_failed{};
   uint64_t detector_enabled = 0;
-  uint64_t alerts_firing = 0;          ///< perspectives whose alert is firing
-  uint64_t alert_transitions = 0;      ///< alert lines written
+  uint64_t alerts_firing = 0;                                 ///< perspectives whose alert is firing
+  uint64_t alert_transitions = 0;                             ///< alert lines written
   std::array<double, alerts::kPerspectiveSeries> expected{};  ///< detector, newest bucket (4 + total)
   std::array<double, alerts::kPerspectiveSeries> upper{};
   std::array<double, alerts::kPerspectiveSeries> score{};
-  uint64_t server_series = 0;          ///< per-server series in use
+  uint64_t server_series = 0;  ///< per-server series in use
   uint64_t server_series_capacity = 0;
-  uint64_t partitions_firing = 0;      ///< firing server and client alerts (the first kMaxExportedPartitions below)
+  uint64_t partitions_firing = 0;  ///< firing server and client alerts (the first kMaxExportedPartitions below)
   std::array<alerts::FiringPartition, kMaxExportedPartitions> partitions{};
-  uint64_t consumer_errors = 0;        ///< records or buckets a consumer failed on (exception caught, counted)
+  uint64_t consumer_errors = 0;  ///< records or buckets a consumer failed on (exception caught, counted)
 };
 
 class StatsCore {

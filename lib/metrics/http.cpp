@@ -72,7 +72,8 @@ struct MetricsServer::Impl {
   }
 };
 
-MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& plane) : impl_(std::make_unique<Impl>()) {
+MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& plane)
+    : impl_(std::make_unique<Impl>()) {
   impl_->listen = listen;
   impl_->collector = std::make_shared<Collector>(plane);
   // A control thread (DPDK's control-thread CPU set, never an RX lcore) starts the Exposer, so civetweb's

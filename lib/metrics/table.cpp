@@ -40,74 +40,80 @@ constexpr Metric kTable[] = {
     {.name = "synscope_build_info",
      .help = "Build and DPDK version (value is always 1)",
      .type = MetricType::Gauge,
-     .read = [](const Reading&, Samples& out) {
-       out.add({{"version", SYNSCOPE_VERSION}, {"dpdk", rte_version()}}, 1.0);
-     }},
+     .read =
+         [](const Reading&, Samples& out) {
+           out.add({{"version", SYNSCOPE_VERSION}, {"dpdk", rte_version()}}, 1.0);
+         }},
     {.name = "synscope_start_time_seconds",
      .help = "When the data plane started (Unix time)",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       out.add({}, static_cast<double>(r.snapshot.started_ns) * kNs);
-     }},
+     .read = [](const Reading& r, Samples& out) { out.add({}, static_cast<double>(r.snapshot.started_ns) * kNs); }},
 
     // Per RX queue, counted by the lcore that polls it.
     {.name = "synscope_rx_packets_total",
      .help = "Packets received, by port and RX queue",
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) {
-         for (size_t q = 0; q < c.queues.size(); ++q) {
-           out.add({{"port", std::to_string(c.queues[q].port_id)}, {"queue", std::to_string(c.queues[q].queue)},
-                    {"core", std::to_string(c.lcore)}},
-                   c.stats.rx_packets[q]);
-         }
-       }
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             for (size_t q = 0; q < c.queues.size(); ++q) {
+               out.add({{"port", std::to_string(c.queues[q].port_id)},
+                        {"queue", std::to_string(c.queues[q].queue)},
+                        {"core", std::to_string(c.lcore)}},
+                       c.stats.rx_packets[q]);
+             }
+           }
+         },
      .telemetry = {{{.key = "rx_packets"}}}},
     {.name = "synscope_rx_bytes_total",
      .help = "Bytes received (frame length), by port and RX queue",
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) {
-         for (size_t q = 0; q < c.queues.size(); ++q) {
-           out.add({{"port", std::to_string(c.queues[q].port_id)}, {"queue", std::to_string(c.queues[q].queue)},
-                    {"core", std::to_string(c.lcore)}},
-                   c.stats.rx_bytes[q]);
-         }
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             for (size_t q = 0; q < c.queues.size(); ++q) {
+               out.add({{"port", std::to_string(c.queues[q].port_id)},
+                        {"queue", std::to_string(c.queues[q].queue)},
+                        {"core", std::to_string(c.lcore)}},
+                       c.stats.rx_bytes[q]);
+             }
+           }
+         }},
 
     {.name = "synscope_frames_total",
      .help = "Received frames by what they turned out to be (class: tcp, not_tcp, fragment, malformed); "
              "with synscope_drops_total{reason=~\"ring_full|table_full\"} it sums to synscope_rx_packets_total",
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
-         const auto c = static_cast<packet::FrameClass>(v);
-         out.add({{"class", str(packet::frame_category(c))}, {"reason", str(packet::frame_class_name(c))}},
-                 r.totals.by_frame_class[v]);
-       }
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
+             const auto c = static_cast<packet::FrameClass>(v);
+             out.add({{"class", str(packet::frame_category(c))}, {"reason", str(packet::frame_class_name(c))}},
+                     r.totals.by_frame_class[v]);
+           }
+         },
      .telemetry = {{{.key = "frames", .label = "reason"}}}},
 
     {.name = "synscope_drops_total",
      .help = "Losses by reason: imissed/rx_nombuf/rx_errors are the NIC's (never reached synscope); "
              "ring_full and table_full are received packets not tracked; evicted counts flows cut short "
              "to make room in a full flow table (sessions, not packets)",
-     .read = [](const Reading& r, Samples& out) {
-       out.add({{"reason", "imissed"}}, r.rx.imissed);
-       out.add({{"reason", "rx_nombuf"}}, r.rx.rx_nombuf);
-       out.add({{"reason", "rx_errors"}}, r.rx.rx_errors);
-       out.add({{"reason", "ring_full"}}, r.rx.ring_full);
-       out.add({{"reason", "table_full"}}, r.totals.dropped_table_full);
-       out.add({{"reason", "evicted"}}, r.totals.evicted_syn_only + r.totals.evicted_other);
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           out.add({{"reason", "imissed"}}, r.rx.imissed);
+           out.add({{"reason", "rx_nombuf"}}, r.rx.rx_nombuf);
+           out.add({{"reason", "rx_errors"}}, r.rx.rx_errors);
+           out.add({{"reason", "ring_full"}}, r.rx.ring_full);
+           out.add({{"reason", "table_full"}}, r.totals.dropped_table_full);
+           out.add({{"reason", "evicted"}}, r.totals.evicted_syn_only + r.totals.evicted_other);
+         },
      .telemetry = {{{.key = "dropped_ring_full", .label = "reason", .value = "ring_full"},
                     {.key = "dropped_table_full", .label = "reason", .value = "table_full"},
                     {.key = "evicted", .label = "reason", .value = "evicted"}}}},
     {.name = "synscope_flow_evictions_total",
      .help = "Flow-table entries evicted when full, SYN-only first",
-     .read = [](const Reading& r, Samples& out) {
-       out.add({{"kind", "syn_only"}}, r.totals.evicted_syn_only);
-       out.add({{"kind", "other"}}, r.totals.evicted_other);
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           out.add({{"kind", "syn_only"}}, r.totals.evicted_syn_only);
+           out.add({{"kind", "other"}}, r.totals.evicted_other);
+         }},
 
     {.help = "TCP sessions counted (telemetry only; /metrics has them by conn_state and perspective)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.sessions); },
@@ -115,47 +121,52 @@ constexpr Metric kTable[] = {
     {.name = "synscope_sessions_total",
      .help = "TCP sessions by Zeek conn_state and perspective, counted once when the connection closes "
              "on the wire (RST or both FINs) or else when it ends (timeout, reuse, eviction, shutdown)",
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
-         for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-           out.add({{"conn_state", str(tcp_session::conn_state_name(static_cast<tcp_session::ConnState>(st)))},
-                    {"perspective", perspective_text(p)}},
-                   r.totals.by_state[st][p]);
-         }
-       }
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
+             for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+               out.add({{"conn_state", str(tcp_session::conn_state_name(static_cast<tcp_session::ConnState>(st)))},
+                        {"perspective", perspective_text(p)}},
+                       r.totals.by_state[st][p]);
+             }
+           }
+         },
      .telemetry = {{{.key = "sessions", .label = "conn_state"}}}},
     {.name = "synscope_failed_sessions_total",
      .help = "Failed sessions (attempts whose handshake never completed: S0, REJ, RSTOS0, RSTRH, SH, SHR) "
              "by reason and perspective",
-     .read = [](const Reading& r, Samples& out) {
-       // In ConnState order, as the sessions family.
-       for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
-         const auto state = static_cast<tcp_session::ConnState>(st);
-         if (!tcp_session::is_failed(state)) continue;
-         for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-           out.add({{"reason", str(tcp_session::failure_reason(state))},
-                    {"conn_state", str(tcp_session::conn_state_name(state))}, {"perspective", perspective_text(p)}},
-                   r.totals.by_state[st][p]);
-         }
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           // In ConnState order, as the sessions family.
+           for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
+             const auto state = static_cast<tcp_session::ConnState>(st);
+             if (!tcp_session::is_failed(state)) continue;
+             for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+               out.add({{"reason", str(tcp_session::failure_reason(state))},
+                        {"conn_state", str(tcp_session::conn_state_name(state))},
+                        {"perspective", perspective_text(p)}},
+                       r.totals.by_state[st][p]);
+             }
+           }
+         }},
     {.help = "Failed sessions by perspective (telemetry only)",
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-         out.add({{"perspective", perspective_text(p)}}, r.totals.failed[p]);
-       }
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+             out.add({{"perspective", perspective_text(p)}}, r.totals.failed[p]);
+           }
+         },
      .telemetry = {{{.key = "failed", .label = "perspective"}}}},
 
     {.name = "synscope_teardowns_total",
      .help = "Sessions by how each side ended them (a session with FIN then RST counts in both)",
-     .read = [](const Reading& r, Samples& out) {
-       out.add({{"teardown", "fin"}, {"side", "originator"}}, r.totals.teardown[0]);
-       out.add({{"teardown", "fin"}, {"side", "responder"}}, r.totals.teardown[1]);
-       out.add({{"teardown", "rst"}, {"side", "originator"}}, r.totals.teardown[2]);
-       out.add({{"teardown", "rst"}, {"side", "responder"}}, r.totals.teardown[3]);
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           out.add({{"teardown", "fin"}, {"side", "originator"}}, r.totals.teardown[0]);
+           out.add({{"teardown", "fin"}, {"side", "responder"}}, r.totals.teardown[1]);
+           out.add({{"teardown", "rst"}, {"side", "originator"}}, r.totals.teardown[2]);
+           out.add({{"teardown", "rst"}, {"side", "responder"}}, r.totals.teardown[3]);
+         }},
     {.name = "synscope_rst_without_connection_total",
      .help = "RSTs that matched no connection (a lone RST opened the session)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.rst_without_connection); },
@@ -172,21 +183,22 @@ constexpr Metric kTable[] = {
     {.name = "synscope_handshake_rtt_seconds",
      .help = "Time from the originator's SYN to its ACK of the SYN-ACK",
      .type = MetricType::Histogram,
-     .read = [](const Reading& r, Samples& out) {
-       prometheus::ClientMetric::Histogram h;
-       uint64_t cumulative = 0;
-       for (size_t b = 0; b < r.totals.handshake_rtt_hist.size(); ++b) {
-         cumulative += r.totals.handshake_rtt_hist[b];
-         prometheus::ClientMetric::Bucket bucket;
-         bucket.cumulative_count = cumulative;
-         bucket.upper_bound = b < engine::kRttBoundsNs.size() ? static_cast<double>(engine::kRttBoundsNs[b]) * kNs
-                                                              : std::numeric_limits<double>::infinity();
-         h.bucket.push_back(bucket);
-       }
-       h.sample_count = cumulative;
-       h.sample_sum = static_cast<double>(r.totals.handshake_rtt_ns_sum) * kNs;
-       out.add(std::move(h));
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           prometheus::ClientMetric::Histogram h;
+           uint64_t cumulative = 0;
+           for (size_t b = 0; b < r.totals.handshake_rtt_hist.size(); ++b) {
+             cumulative += r.totals.handshake_rtt_hist[b];
+             prometheus::ClientMetric::Bucket bucket;
+             bucket.cumulative_count = cumulative;
+             bucket.upper_bound = b < engine::kRttBoundsNs.size() ? static_cast<double>(engine::kRttBoundsNs[b]) * kNs
+                                                                  : std::numeric_limits<double>::infinity();
+             h.bucket.push_back(bucket);
+           }
+           h.sample_count = cumulative;
+           h.sample_sum = static_cast<double>(r.totals.handshake_rtt_ns_sum) * kNs;
+           out.add(std::move(h));
+         }},
     {.help = "Completed three-way handshakes (telemetry only; /metrics counts them in the RTT histogram)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.handshakes); },
      .telemetry = {{{.key = "handshakes"}}}},
@@ -195,66 +207,76 @@ constexpr Metric kTable[] = {
     {.name = "synscope_flow_table_entries",
      .help = "Live flow-table entries, by engine core",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) {
-         if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.active_flows);
-       }
-     },
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.active_flows);
+           }
+         },
      .telemetry = {{{.key = "flow_table_entries"}}}},
     {.name = "synscope_flow_table_capacity",
      .help = "Flow-table capacity, by engine core",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) {
-         if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.flow_capacity);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.flow_capacity);
+           }
+         }},
     {.name = "synscope_session_ring_waits_total",
      .help = "Times an engine core waited because the stats core had not taken its finished sessions",
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) {
-         if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.session_ring_waits);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.session_ring_waits);
+           }
+         }},
     {.name = "synscope_core_busy_polls_total",
      .help = "Poll rounds that found work, by core and role",
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) out.add({{"core", std::to_string(c.lcore)}, {"role", c.role}}, c.stats.busy_polls);
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores)
+             out.add({{"core", std::to_string(c.lcore)}, {"role", c.role}}, c.stats.busy_polls);
+         }},
     {.name = "synscope_core_polls_total",
      .help = "Poll rounds, by core and role",
-     .read = [](const Reading& r, Samples& out) {
-       for (const auto& c : r.snapshot.cores) out.add({{"core", std::to_string(c.lcore)}, {"role", c.role}}, c.stats.polls);
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores)
+             out.add({{"core", std::to_string(c.lcore)}, {"role", c.role}}, c.stats.polls);
+         }},
 
     // The stats core's buckets.
     {.name = "synscope_bucket_lag_seconds",
      .help = "Wall-clock time since the end of the newest emitted bucket (buckets wait --bucket-settle for "
              "sessions still running)",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       const live::StatsCoreStats& st = r.snapshot.stats_core;
-       if (st.last_bucket_start_ns == 0) return;
-       const uint64_t end = st.last_bucket_start_ns + st.last_bucket_span_ns;
-       const uint64_t now = r.snapshot.now_ns;
-       out.add({}, now > end ? static_cast<double>(now - end) * kNs : 0.0);
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           const live::StatsCoreStats& st = r.snapshot.stats_core;
+           if (st.last_bucket_start_ns == 0) return;
+           const uint64_t end = st.last_bucket_start_ns + st.last_bucket_span_ns;
+           const uint64_t now = r.snapshot.now_ns;
+           out.add({}, now > end ? static_cast<double>(now - end) * kNs : 0.0);
+         }},
     {.name = "synscope_bucket_failed_sessions",
      .help = "Failed sessions in the newest emitted bucket",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-         out.add({{"perspective", perspective_text(p)}}, r.snapshot.stats_core.last_bucket_failed[p]);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+             out.add({{"perspective", perspective_text(p)}}, r.snapshot.stats_core.last_bucket_failed[p]);
+           }
+         }},
     {.name = "synscope_bucket_attempts",
      .help = "Connection attempts in the newest emitted bucket",
      .type = MetricType::Gauge,
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
-         out.add({{"perspective", perspective_text(p)}}, r.snapshot.stats_core.last_bucket_attempts[p]);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
+             out.add({{"perspective", perspective_text(p)}}, r.snapshot.stats_core.last_bucket_attempts[p]);
+           }
+         }},
 
     // The detector's, while it runs.
     {.name = "synscope_alerts_firing",
@@ -271,29 +293,32 @@ constexpr Metric kTable[] = {
      .help = "Detector: failed sessions expected in the newest bucket, by perspective",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-         out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.expected[p]);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.expected[p]);
+           }
+         }},
     {.name = "synscope_failed_sessions_upper",
      .help = "Detector: upper band (expected + 3 scales) for the newest bucket",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-         out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.upper[p]);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.upper[p]);
+           }
+         }},
     {.name = "synscope_failed_sessions_anomaly_score",
      .help = "Detector: anomaly score 0-100 of the newest bucket (warning 3, minor 25, major 50, critical 75)",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read = [](const Reading& r, Samples& out) {
-       for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-         out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.score[p]);
-       }
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.score[p]);
+           }
+         }},
     {.name = "synscope_alert_server_series",
      .help = "Per-server failed-session series in use (the servers with the most failed sessions)",
      .type = MetricType::Gauge,
@@ -316,30 +341,38 @@ constexpr Metric kTable[] = {
      .help = "Firing server/client alert: failed sessions in the bucket that fired or escalated it",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read = [](const Reading& r, Samples& out) {
-       for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.actual); });
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for_each_exported_partition(
+               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.actual); });
+         }},
     {.name = "synscope_alert_partition_expected",
      .help = "Firing server/client alert: expected failed sessions",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read = [](const Reading& r, Samples& out) {
-       for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.typical); });
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for_each_exported_partition(
+               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.typical); });
+         }},
     {.name = "synscope_alert_partition_upper",
      .help = "Firing server/client alert: upper band",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read = [](const Reading& r, Samples& out) {
-       for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.upper); });
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for_each_exported_partition(
+               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.upper); });
+         }},
     {.name = "synscope_alert_partition_anomaly_score",
      .help = "Firing server/client alert: score 0-100",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read = [](const Reading& r, Samples& out) {
-       for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.score); });
-     }},
+     .read =
+         [](const Reading& r, Samples& out) {
+           for_each_exported_partition(
+               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.score); });
+         }},
 
     {.name = "synscope_buckets_emitted_total",
      .help = "Time buckets settled and emitted by the stats core",

@@ -67,7 +67,7 @@ struct Metric {
   prometheus::MetricType type = prometheus::MetricType::Counter;
   Shown shown = Shown::kAlways;
   void (*read)(const Reading&, Samples&) = nullptr;  ///< adds the samples, in /metrics order
-  std::array<TelemetryKey, 3> telemetry{};            ///< keys in /synscope/stats (none: not there)
+  std::array<TelemetryKey, 3> telemetry{};           ///< keys in /synscope/stats (none: not there)
 };
 
 /// Every metric, in /metrics order.

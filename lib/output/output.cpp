@@ -231,8 +231,9 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
   for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
     uint64_t n = 0;
     for (uint64_t v : c.by_state[st]) n += v;
-    if (n != 0) add(" %s=%llu", std::string(tcp_session::conn_state_name(static_cast<ConnState>(st))).c_str(),
-                    (unsigned long long)n);
+    if (n != 0)
+      add(" %s=%llu", std::string(tcp_session::conn_state_name(static_cast<ConnState>(st))).c_str(),
+          (unsigned long long)n);
   }
   s += "\n";
   uint64_t failed = 0;
@@ -254,8 +255,8 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
   if (c.verdict_changed_after_close != 0) {
     add("verdicts changed after the close was counted: %llu\n", (unsigned long long)c.verdict_changed_after_close);
   }
-  if (late_sessions != 0) add("late sessions (ended after their bucket was emitted): %llu\n",
-                              (unsigned long long)late_sessions);
+  if (late_sessions != 0)
+    add("late sessions (ended after their bucket was emitted): %llu\n", (unsigned long long)late_sessions);
   return s;
 }
 

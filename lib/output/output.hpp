@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "error/error.hpp"
 #include "buckets/buckets.hpp"
 #include "engine/engine.hpp"
+#include "error/error.hpp"
 
 namespace synscope::output {
 

@@ -29,7 +29,7 @@ constexpr uint16_t kEtherFabricPath = 0x8903;
 constexpr uint16_t kEtherTransparentBridging = 0x6558;  // Ethernet inside GRE/Geneve
 constexpr uint16_t kEtherErspan2 = 0x88be;
 constexpr uint16_t kEtherErspan3 = 0x22eb;
-constexpr uint16_t kEtherPpp = 0x880b;                  // PPP inside enhanced GRE (PPTP)
+constexpr uint16_t kEtherPpp = 0x880b;  // PPP inside enhanced GRE (PPTP)
 
 constexpr uint8_t kProtoIpInIp = 4;
 constexpr uint8_t kProtoTcp = 6;
@@ -42,7 +42,7 @@ constexpr uint16_t kPortGeneve = 6081;
 constexpr uint16_t kPortGtpU = 2152;
 constexpr uint16_t kPortTeredo = 3544;
 
-constexpr int kMaxL2Layers = 16;   // VLAN/MPLS labels before we call the frame bogus
+constexpr int kMaxL2Layers = 16;  // VLAN/MPLS labels before we call the frame bogus
 constexpr int kMaxIpv6ExtHeaders = 8;
 
 // The decoding context shared by the decoders of one frame.
@@ -58,9 +58,9 @@ struct Decoder {
   FrameClass ipv4(const uint8_t* p, uint32_t len) noexcept;
   FrameClass ipv6(const uint8_t* p, uint32_t len) noexcept;
   FrameClass l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
-             uint32_t captured, bool first_fragment) noexcept;
+                uint32_t captured, bool first_fragment) noexcept;
   FrameClass tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
-              bool first_fragment) noexcept;
+                 bool first_fragment) noexcept;
   FrameClass udp(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
@@ -75,10 +75,8 @@ FrameClass Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
 FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
   for (int layer = 0; layer < kMaxL2Layers; ++layer) {
     switch (type) {
-      case kEtherIpv4:
-        return ipv4(p, len);
-      case kEtherIpv6:
-        return ipv6(p, len);
+      case kEtherIpv4: return ipv4(p, len);
+      case kEtherIpv6: return ipv6(p, len);
       case kEtherVlan:
       case kEtherQinq:
       case kEtherQinqOld:
@@ -123,8 +121,7 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
         p += 16;
         len -= 16;
         continue;
-      default:
-        return FrameClass::kNotIp;
+      default: return FrameClass::kNotIp;
     }
   }
   return FrameClass::kBadL2;
@@ -154,12 +151,9 @@ FrameClass Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
 FrameClass Decoder::ip_by_version(const uint8_t* p, uint32_t len) noexcept {
   if (len < 1) return FrameClass::kTruncated;
   switch (p[0] >> 4) {
-    case 4:
-      return ipv4(p, len);
-    case 6:
-      return ipv6(p, len);
-    default:
-      return FrameClass::kNotIp;
+    case 4: return ipv4(p, len);
+    case 6: return ipv6(p, len);
+    default: return FrameClass::kNotIp;
   }
 }
 
@@ -228,10 +222,9 @@ FrameClass Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
 }
 
 FrameClass Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
-                    uint32_t captured, bool first_fragment) noexcept {
+                       uint32_t captured, bool first_fragment) noexcept {
   switch (proto) {
-    case kProtoTcp:
-      return tcp(ip, ip_version, p, l4_len, captured, first_fragment);
+    case kProtoTcp: return tcp(ip, ip_version, p, l4_len, captured, first_fragment);
     case kProtoUdp:
       if (first_fragment) return FrameClass::kNotTcp;
       return udp(p, captured);
@@ -244,13 +237,12 @@ FrameClass Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, con
     case kProtoIpv6InIp:
       if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return ipv6(p, captured);
-    default:
-      return FrameClass::kNotTcp;
+    default: return FrameClass::kNotTcp;
   }
 }
 
-FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len,
-                     uint32_t captured, bool first_fragment) noexcept {
+FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
+                        bool first_fragment) noexcept {
   if (captured < 20) return FrameClass::kTruncated;
   const uint32_t doff = (p[12] >> 4) * 4u;
   if (doff < 20 || doff > l4_len) return FrameClass::kBadTcpHeader;
@@ -364,9 +356,9 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   const uint16_t proto = load_be16(p + 2);
   uint32_t hdr = 4;
   if (version == 0) {
-    if (f & 0xc0) hdr += 4;  // checksum and/or routing present
-    if (f & 0x20) hdr += 4;  // key
-    if (f & 0x10) hdr += 4;  // sequence
+    if (f & 0xc0) hdr += 4;                               // checksum and/or routing present
+    if (f & 0x20) hdr += 4;                               // key
+    if (f & 0x10) hdr += 4;                               // sequence
     if (f & 0x40) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
   } else if (version == 1) {
     // Enhanced GRE (PPTP): key always present, optional sequence and acknowledgement.
@@ -384,8 +376,7 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   p += hdr;
   len -= hdr;
   switch (proto) {
-    case kEtherTransparentBridging:
-      return ethernet(p, len);
+    case kEtherTransparentBridging: return ethernet(p, len);
     case kEtherErspan2:
       if (len < 8) return FrameClass::kTruncated;
       return ethernet(p + 8, len - 8);
@@ -395,8 +386,7 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
       if (len < 12 + extra) return FrameClass::kTruncated;
       return ethernet(p + 12 + extra, len - 12 - extra);
     }
-    default:
-      return ethertype(proto, p, len);
+    default: return ethertype(proto, p, len);
   }
 }
 
@@ -419,15 +409,13 @@ LinkType link_type_of(uint32_t number) noexcept {
 }
 
 FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                    PacketMeta& out, DeferredChecksum* deferred) noexcept {
+                       PacketMeta& out, DeferredChecksum* deferred) noexcept {
   if (deferred != nullptr) deferred->ip = nullptr;
   Decoder d{options, out, deferred};
   out.tunnel_depth = 0;
   FrameClass v;
   switch (link) {
-    case LinkType::kEthernet:
-      v = d.ethernet(data, caplen);
-      break;
+    case LinkType::kEthernet: v = d.ethernet(data, caplen); break;
     case LinkType::kNull:
     case LinkType::kLoop: {
       if (caplen < 4) return FrameClass::kTruncated;
@@ -448,15 +436,9 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
       }
       break;
     }
-    case LinkType::kRaw:
-      v = d.ip_by_version(data, caplen);
-      break;
-    case LinkType::kIpv4:
-      v = d.ipv4(data, caplen);
-      break;
-    case LinkType::kIpv6:
-      v = d.ipv6(data, caplen);
-      break;
+    case LinkType::kRaw: v = d.ip_by_version(data, caplen); break;
+    case LinkType::kIpv4: v = d.ipv4(data, caplen); break;
+    case LinkType::kIpv6: v = d.ipv6(data, caplen); break;
     case LinkType::kLinuxSll:
       if (caplen < 16) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data + 14), data + 16, caplen - 16);
@@ -466,8 +448,7 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
       v = d.ethertype(load_be16(data), data + 20, caplen - 20);
       break;
     case LinkType::kUnsupported:  // nothing we can decode: counted as not IP, the frame is not read
-    default:
-      v = FrameClass::kNotIp;
+    default: v = FrameClass::kNotIp;
   }
   out.tunnel_depth = d.depth;
   return v;

@@ -13,18 +13,18 @@ namespace synscope::packet {
 /// What a frame turned out to be. Every frame gets exactly one class, so the counters of all classes
 /// add up to the frames received.
 enum class FrameClass : uint8_t {
-  kTcp = 0,            ///< a usable TCP segment: PacketMeta is filled in
+  kTcp = 0,  ///< a usable TCP segment: PacketMeta is filled in
   // not TCP (well-formed traffic we do not analyse)
   kNotIp,              ///< ARP, LLDP, STP, ... an unknown ethertype, or a link type we do not decode
   kNotTcp,             ///< IP, but UDP/ICMP/ESP/... (after any tunnel decapsulation)
   kFragment,           ///< an IP fragment other than the first: no TCP header in it
   kTunnelUnsupported,  ///< an encapsulation we recognise but do not decode (ESP, L2TP, too deep)
   // malformed (counted, never read past the captured bytes)
-  kTruncated,          ///< the capture ends before a header does
-  kBadL2,              ///< a link-layer header with an impossible value
-  kBadIpHeader,        ///< IP version/IHL/total-length inconsistent
-  kBadTcpHeader,       ///< TCP data offset < 5 or past the IP payload
-  kBadChecksum,        ///< TCP checksum wrong (only when checksums are verified)
+  kTruncated,     ///< the capture ends before a header does
+  kBadL2,         ///< a link-layer header with an impossible value
+  kBadIpHeader,   ///< IP version/IHL/total-length inconsistent
+  kBadTcpHeader,  ///< TCP data offset < 5 or past the IP payload
+  kBadChecksum,   ///< TCP checksum wrong (only when checksums are verified)
   kCount
 };
 

@@ -18,14 +18,14 @@ namespace synscope::packet {
 
 /// Link-layer framing of a capture, as numbered by tcpdump.org's LINKTYPE_* registry.
 enum class LinkType : uint16_t {
-  kNull = 0,        ///< BSD loopback: 4-byte address family in host byte order
-  kEthernet = 1,    ///< Ethernet II (with VLAN/QinQ/MPLS/PPPoE/PBB/FabricPath inside)
-  kRaw = 101,       ///< raw IPv4 or IPv6, version from the first nibble
-  kLoop = 108,      ///< OpenBSD loopback: 4-byte address family in network byte order
-  kLinuxSll = 113,  ///< Linux cooked capture v1
-  kIpv4 = 228,      ///< raw IPv4
-  kIpv6 = 229,      ///< raw IPv6
-  kLinuxSll2 = 276, ///< Linux cooked capture v2
+  kNull = 0,              ///< BSD loopback: 4-byte address family in host byte order
+  kEthernet = 1,          ///< Ethernet II (with VLAN/QinQ/MPLS/PPPoE/PBB/FabricPath inside)
+  kRaw = 101,             ///< raw IPv4 or IPv6, version from the first nibble
+  kLoop = 108,            ///< OpenBSD loopback: 4-byte address family in network byte order
+  kLinuxSll = 113,        ///< Linux cooked capture v1
+  kIpv4 = 228,            ///< raw IPv4
+  kIpv6 = 229,            ///< raw IPv6
+  kLinuxSll2 = 276,       ///< Linux cooked capture v2
   kUnsupported = 0xffff,  ///< a link type synscope does not decode: parse_frame says FrameClass::kNotIp
 };
 
@@ -48,16 +48,16 @@ struct PacketMeta {
   IpAddr dst;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
-  uint8_t ip_version = 0;      ///< 4 or 6 (the innermost IP header, after tunnels)
-  uint8_t flags = 0;           ///< TCP flags byte
-  uint8_t window_scale = 0xff; ///< window-scale option on SYNs, 0xff when absent
-  uint8_t tunnel_depth = 0;    ///< number of tunnel layers removed (GRE, VXLAN, GTP-U, Teredo, ...)
+  uint8_t ip_version = 0;       ///< 4 or 6 (the innermost IP header, after tunnels)
+  uint8_t flags = 0;            ///< TCP flags byte
+  uint8_t window_scale = 0xff;  ///< window-scale option on SYNs, 0xff when absent
+  uint8_t tunnel_depth = 0;     ///< number of tunnel layers removed (GRE, VXLAN, GTP-U, Teredo, ...)
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint16_t window = 0;
   uint16_t tcp_header_len = 0;
-  uint32_t payload_len = 0;    ///< TCP payload bytes per the IP length (not the captured length)
-  uint32_t ip_len = 0;         ///< IP total length including the IP header (Zeek's *_ip_bytes)
+  uint32_t payload_len = 0;  ///< TCP payload bytes per the IP length (not the captured length)
+  uint32_t ip_len = 0;       ///< IP total length including the IP header (Zeek's *_ip_bytes)
 };
 
 /// Options that change how a frame is judged.
@@ -71,8 +71,7 @@ struct ParseOptions {
 /// Never reads outside [data, data + caplen). With `deferred` non-null and checksums verified, a segment
 /// whose checksum can be checked is returned as kTcp with `*deferred` describing it (else `deferred->ip`
 /// is null): the caller turns it into kBadChecksum if DeferredChecksum::ok() fails.
-[[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen,
-                                  const ParseOptions& options, PacketMeta& out,
-                                  DeferredChecksum* deferred = nullptr) noexcept;
+[[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
+                                     PacketMeta& out, DeferredChecksum* deferred = nullptr) noexcept;
 
 }  // namespace synscope::packet

@@ -53,8 +53,12 @@ class ReaderWorker {
  public:
   ReaderWorker(const ReplayConfig& config, engine::SessionEngine& engine, channel::SessionChannel& sessions,
                consumers::Consumers& consumers, capture::CaptureReader& reader)
-      : verify_checksums_(config.parse.verify_checksums), engine_(engine), sessions_(sessions),
-        consumers_(consumers), reader_(reader), bursts_(kBurstsInFlight) {
+      : verify_checksums_(config.parse.verify_checksums),
+        engine_(engine),
+        sessions_(sessions),
+        consumers_(consumers),
+        reader_(reader),
+        bursts_(kBurstsInFlight) {
     pinning_.emplace();
     worker_ = std::thread([this] { work(); });
   }
@@ -192,11 +196,10 @@ ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers, co
   // instead of being faulted in whole for --flow-capacity (flow::IndexSizing).
   engine::EngineConfig engine_config = config.engine;
   engine_config.index_sizing = flow::IndexSizing::kGrowing;
-  engine::SessionEngine engine(engine_config,
-                               pipelined ? static_cast<engine::SessionSink&>(sessions) : consumers);
+  engine::SessionEngine engine(engine_config, pipelined ? static_cast<engine::SessionSink&>(sessions) : consumers);
   if (!engine.ok()) {
-    throw Error(ErrorKind::kResource, "cannot reserve memory for --flow-capacity " +
-                                          std::to_string(config.engine.flow_capacity) + " flows");
+    throw Error(ErrorKind::kResource,
+                "cannot reserve memory for --flow-capacity " + std::to_string(config.engine.flow_capacity) + " flows");
   }
 
   ReplayResult result;
@@ -224,8 +227,8 @@ std::string describe(const ReplayConfig& config, const ReplayResult& result) {
   std::string out = output::format_summary(result.counters, result.late_sessions);
   char line[512];
   const double secs = result.seconds > 0 ? result.seconds : 1;
-  std::snprintf(line, sizeof(line), "replay: %s in %.3f s (%.2f Mframes/s)%s\n", config.capture.c_str(),
-                result.seconds, result.counters.received / secs / 1e6, result.interrupted ? " [interrupted]" : "");
+  std::snprintf(line, sizeof(line), "replay: %s in %.3f s (%.2f Mframes/s)%s\n", config.capture.c_str(), result.seconds,
+                result.counters.received / secs / 1e6, result.interrupted ? " [interrupted]" : "");
   return out + line;
 }
 

@@ -21,11 +21,11 @@
 namespace synscope::replay {
 
 struct ReplayConfig {
-  std::string capture;            ///< pcap or pcapng file
+  std::string capture;  ///< pcap or pcapng file
   packet::ParseOptions parse;
   engine::EngineConfig engine;
-  unsigned threads = 1;           ///< 1: single thread; 2: reader + worker
-  bool progress = true;           ///< a progress line on stderr every 2 s of a long replay
+  unsigned threads = 1;  ///< 1: single thread; 2: reader + worker
+  bool progress = true;  ///< a progress line on stderr every 2 s of a long replay
 };
 
 struct ReplayResult {

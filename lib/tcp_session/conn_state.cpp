@@ -71,7 +71,7 @@ bool handshake_completed(const Session& s) noexcept {
 }
 
 std::string_view conn_state_name(ConnState s) noexcept {
-  static constexpr std::string_view kNames[] = {"S0",   "S1",   "SF",     "REJ",   "S2", "S3", "RSTO",
+  static constexpr std::string_view kNames[] = {"S0",   "S1",     "SF",    "REJ", "S2",  "S3", "RSTO",
                                                 "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH"};
   const auto i = static_cast<size_t>(s);
   return i < kConnStateCount ? kNames[i] : "OTH";

@@ -37,9 +37,7 @@ void add_history(Session& s, char c) noexcept {
   }
 }
 
-inline char role_case(char c, bool is_orig) noexcept {
-  return is_orig ? c : static_cast<char>(c - 'A' + 'a');
-}
+inline char role_case(char c, bool is_orig) noexcept { return is_orig ? c : static_cast<char>(c - 'A' + 'a'); }
 
 // Zeek's Connection::CheckHistory: records `code` the first time this role sees `bit`; returns whether
 // the bit had been seen before.

@@ -24,7 +24,22 @@ namespace synscope::tcp_session {
 enum class EndpointState : uint8_t { kInactive, kSynSent, kSynAckSent, kPartial, kEstablished, kClosed, kReset };
 
 /// Zeek's conn_state values.
-enum class ConnState : uint8_t { kS0, kS1, kSF, kREJ, kS2, kS3, kRSTO, kRSTR, kRSTOS0, kRSTRH, kSH, kSHR, kOTH, kCount };
+enum class ConnState : uint8_t {
+  kS0,
+  kS1,
+  kSF,
+  kREJ,
+  kS2,
+  kS3,
+  kRSTO,
+  kRSTR,
+  kRSTOS0,
+  kRSTRH,
+  kSH,
+  kSHR,
+  kOTH,
+  kCount
+};
 inline constexpr size_t kConnStateCount = static_cast<size_t>(ConnState::kCount);
 
 /// Zeek's spelling of a conn_state ("S0", "REJ", ...).
@@ -82,24 +97,24 @@ struct SessionConfig {
 /// entry's lines are what a many-flow replay waits for. All-zero is the initial value (see Session).
 struct Endpoint {
   uint64_t ip_bytes = 0;
-  int64_t hist_last_fin = 0;     ///< relative seq just past the last FIN's data (can pass 2^31), for 'F' repeats
+  int64_t hist_last_fin = 0;  ///< relative seq just past the last FIN's data (can pass 2^31), for 'F' repeats
   uint32_t start_seq = 0;
   uint32_t last_seq = 0;
-  uint32_t ack_seq = 0;          ///< highest ack the peer sent for this side's data
-  int32_t hist_last_syn = 0;     ///< relative seq of the last SYN and RST, for letter repeats
+  uint32_t ack_seq = 0;       ///< highest ack the peer sent for this side's data
+  int32_t hist_last_syn = 0;  ///< relative seq of the last SYN and RST, for letter repeats
   int32_t hist_last_rst = 0;
   uint32_t pkts = 0;
-  uint32_t syn = 0;              ///< SYN packets (with or without ACK)
+  uint32_t syn = 0;  ///< SYN packets (with or without ACK)
   uint32_t fin = 0;
   uint32_t rst = 0;
-  uint32_t chk_cnt = 0;          ///< bad checksums ('C', logarithmic: see scaled_history in history.hpp)
-  uint32_t rxmt_cnt = 0;         ///< retransmitted payload ('T', logarithmic)
-  uint32_t win0_cnt = 0;         ///< zero windows ('W', logarithmic)
+  uint32_t chk_cnt = 0;   ///< bad checksums ('C', logarithmic: see scaled_history in history.hpp)
+  uint32_t rxmt_cnt = 0;  ///< retransmitted payload ('T', logarithmic)
+  uint32_t win0_cnt = 0;  ///< zero windows ('W', logarithmic)
   EndpointState state = EndpointState::kInactive;
   EndpointState prev_state = EndpointState::kInactive;
   bool did_close = false;
-  bool is_lo = false;            ///< this endpoint is the key's lo side (fixed, survives flips)
-  uint8_t chk_level = 0;         ///< how many times each logarithmic letter was recorded (its next threshold)
+  bool is_lo = false;     ///< this endpoint is the key's lo side (fixed, survives flips)
+  uint8_t chk_level = 0;  ///< how many times each logarithmic letter was recorded (its next threshold)
   uint8_t rxmt_level = 0;
   uint8_t win0_level = 0;
 };
@@ -112,16 +127,16 @@ inline constexpr size_t kHistoryMax = 23;
 struct Session {
   // First: expired()'s inline test reads only these two, on every packet and every sweep step, so the
   // table entry that holds a Session can keep them in the cache line of its key (engine's FlowEntry).
-  uint64_t first_ns = 0;         ///< first packet (Zeek's ts, start_time)
-  uint64_t delete_at_ns = 0;     ///< delete timer deadline after a complete close (0 = none)
-  std::array<Endpoint, 2> ep;    ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
-  uint64_t last_ns = 0;          ///< Zeek's last_time: not advanced once both sides closed
-  uint64_t last_packet_ns = 0;   ///< any packet, for idle eviction
-  uint64_t attempt_at_ns = 0;    ///< attempt timer deadline (0 = none)
-  uint64_t syn_ns = 0;           ///< originator's first SYN
-  uint64_t synack_ns = 0;        ///< responder's first SYN-ACK
-  uint64_t handshake_ack_ns = 0; ///< originator's first ACK after the SYN-ACK
-  uint32_t hist_seen = 0;        ///< letters recorded once per role: bit b (orig) and b+16 (resp)
+  uint64_t first_ns = 0;          ///< first packet (Zeek's ts, start_time)
+  uint64_t delete_at_ns = 0;      ///< delete timer deadline after a complete close (0 = none)
+  std::array<Endpoint, 2> ep;     ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
+  uint64_t last_ns = 0;           ///< Zeek's last_time: not advanced once both sides closed
+  uint64_t last_packet_ns = 0;    ///< any packet, for idle eviction
+  uint64_t attempt_at_ns = 0;     ///< attempt timer deadline (0 = none)
+  uint64_t syn_ns = 0;            ///< originator's first SYN
+  uint64_t synack_ns = 0;         ///< responder's first SYN-ACK
+  uint64_t handshake_ack_ns = 0;  ///< originator's first ACK after the SYN-ACK
+  uint32_t hist_seen = 0;         ///< letters recorded once per role: bit b (orig) and b+16 (resp)
   uint8_t history_len = 0;
   bool history_truncated = false;
   bool timers_cancelled = false;
@@ -134,8 +149,7 @@ struct Session {
 /// Starts a session for its first packet. `from_lo` says whether the packet's sender is the key's lo side.
 /// Chooses the originator as Zeek does: the sender, unless the packet is not a pure SYN and its source
 /// port is a likely server port (then the receiver).
-void start(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
-           const SessionConfig& cfg) noexcept;
+void start(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept;
 
 /// Applies one valid TCP segment. `from_lo` as in start(). Returns true when this segment completed the
 /// three-way handshake (handshake_completed() became true), so a caller need not test it before and after.
@@ -185,8 +199,7 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 /// for tcp_close_delay, but its conn_state is settled (live counters count it at this moment).
 [[nodiscard]] inline bool is_closed(const Session& s) noexcept {
   using enum EndpointState;
-  return s.ep[0].state == kReset || s.ep[1].state == kReset ||
-         (s.ep[0].state == kClosed && s.ep[1].state == kClosed);
+  return s.ep[0].state == kReset || s.ep[1].state == kReset || (s.ep[0].state == kClosed && s.ep[1].state == kClosed);
 }
 
 }  // namespace synscope::tcp_session

@@ -58,8 +58,7 @@ void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last
         e.last_seq = last_seq;
       }
       break;
-    case ES::kClosed:
-      break;
+    case ES::kClosed: break;
   }
 }
 
@@ -262,9 +261,7 @@ void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, con
   bool flip = false;
   const bool pure_syn = (pkt.flags & tf::kSyn) && !(pkt.flags & tf::kAck);
   if (!pure_syn && cfg.likely_server_ports.test(pkt.src_port)) {
-    flip = cfg.likely_server_ports.test(pkt.dst_port)
-               ? !(pkt.flags & tf::kSyn) && pkt.src_port < pkt.dst_port
-               : true;
+    flip = cfg.likely_server_ports.test(pkt.dst_port) ? !(pkt.flags & tf::kSyn) && pkt.src_port < pkt.dst_port : true;
   }
   s.ep[0].is_lo = flip ? !from_lo : from_lo;
   s.ep[1].is_lo = !s.ep[0].is_lo;
@@ -289,8 +286,7 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
   // A connection whose only packet so far was a SYN-ACK, answered by the other side's ACK or data:
   // Zeek concludes it had the roles backwards, flips them and rewrites the history to "^h".
   if (!is_orig && s.history_len == 1 && s.history[0] == 'H' && (f & tf::kAck) &&
-      !(f & (tf::kSyn | tf::kFin | tf::kRst)) && s.ep[0].state == ES::kSynAckSent &&
-      s.ep[1].state == ES::kInactive) {
+      !(f & (tf::kSyn | tf::kFin | tf::kRst)) && s.ep[0].state == ES::kSynAckSent && s.ep[1].state == ES::kInactive) {
     std::swap(s.ep[0], s.ep[1]);
     s.hist_seen = (s.hist_seen >> 16) | (s.hist_seen << 16);
     s.history[0] = '^';
@@ -333,22 +329,13 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
   CloseOutcome out;
   bool still_active = true;  // Zeek's is_active: cleared when the connection finishes or is reset
   switch (s.ep[is_orig ? 0 : 1].state) {
-    case ES::kInactive:
-      is_orig = update_inactive(s, is_orig, pkt, now_ns, cfg, out);
-      break;
+    case ES::kInactive: is_orig = update_inactive(s, is_orig, pkt, now_ns, cfg, out); break;
     case ES::kSynSent:
-    case ES::kSynAckSent:
-      update_syn_sent(s, is_orig, f, out, still_active);
-      break;
+    case ES::kSynAckSent: update_syn_sent(s, is_orig, f, out, still_active); break;
     case ES::kEstablished:
-    case ES::kPartial:
-      update_established(s, is_orig, f, out, still_active);
-      break;
-    case ES::kClosed:
-      update_closed(s, is_orig, f, now_ns, cfg, out);
-      break;
-    case ES::kReset:
-      break;
+    case ES::kPartial: update_established(s, is_orig, f, out, still_active); break;
+    case ES::kClosed: update_closed(s, is_orig, f, now_ns, cfg, out); break;
+    case ES::kReset: break;
   }
   if (out.do_close) connection_closed(s, is_orig, out.gen_event, cfg, still_active);
   // An inactive connection ignores its attempt and expire timers (only the delete timer still runs).

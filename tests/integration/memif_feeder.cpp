@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   while (reader.next(frame) == synscope::capture::CaptureReader::Next::kFrame) {
     synscope::engine::ParsedPacket p;
     classifier.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p);
-    const uint16_t q = synscope::engine::is_tracked(p.frame_class) ? static_cast<uint16_t>(dispatcher.dispatch(p.meta) % queues) : 0;
+    const uint16_t q =
+        synscope::engine::is_tracked(p.frame_class) ? static_cast<uint16_t>(dispatcher.dispatch(p.meta) % queues) : 0;
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     while (m == nullptr) {  // every mbuf is in a ring the peer has not drained yet
       std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -59,8 +59,7 @@ engine::ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cpo
   return p;
 }
 
-std::vector<engine::ParsedPacket> mixed_sessions(uint32_t sessions, uint64_t seed, uint64_t start_ns,
-                                                 uint64_t gap_ns) {
+std::vector<engine::ParsedPacket> mixed_sessions(uint32_t sessions, uint64_t seed, uint64_t start_ns, uint64_t gap_ns) {
   std::mt19937_64 rng(seed);
   std::vector<engine::ParsedPacket> out;
   constexpr uint64_t kMs = 1'000'000;

@@ -129,7 +129,8 @@ TEST(AlertEngine, TotalSeriesCatchesASpreadRiseAndDefersToPerspectiveAlerts) {
   ASSERT_EQ(at_rise.size(), 1u) << "the spread rise must raise exactly the total's alert";
   EXPECT_NE(at_rise[0].find("\"perspective\":\"all\",\"partition\":\"all\",\"actual\":26"), std::string::npos)
       << at_rise[0];
-  EXPECT_NE(at_rise[0].find("{\"kind\":\"conn_state\",\"value\":\"SH\",\"count\":26}"), std::string::npos) << at_rise[0];
+  EXPECT_NE(at_rise[0].find("{\"kind\":\"conn_state\",\"value\":\"SH\",\"count\":26}"), std::string::npos)
+      << at_rise[0];
   ASSERT_EQ(at_surge.size(), 1u) << "the one-perspective surge must raise that perspective's alert only";
   EXPECT_NE(at_surge[0].find("\"perspective\":\"inbound\""), std::string::npos) << at_surge[0];
   EXPECT_TRUE(elsewhere.empty()) << elsewhere.front();
@@ -288,7 +289,8 @@ TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
         r.resp_h.bytes[0] = 10, r.resp_h.bytes[2] = b2, r.resp_h.bytes[3] = b3;
         r.resp_p = port;
         for (uint64_t i = 0; i < n; ++i) {  // many clients: no client-over-server alert
-          r.orig_h.bytes[0] = 203, r.orig_h.bytes[2] = static_cast<uint8_t>(rng()), r.orig_h.bytes[3] = static_cast<uint8_t>(rng());
+          r.orig_h.bytes[0] = 203, r.orig_h.bytes[2] = static_cast<uint8_t>(rng()),
+          r.orig_h.bytes[3] = static_cast<uint8_t>(rng());
           engine.on_session(r);
         }
         failed += n;

@@ -109,7 +109,7 @@ TEST(BucketRing, EmptyRingDoesNotSkipBucketsStillOpen) {
   ring.advance(101 * kSec, out);
   ring.advance(200 * kSec, out);  // [60,120) settled at 150 s and emitted; the ring is empty
   ASSERT_EQ(out.got.size(), 1u);
-  ring.advance(250 * kSec, out);  // nothing held, time moves on into bucket [240,300)
+  ring.advance(250 * kSec, out);                // nothing held, time moves on into bucket [240,300)
   ring.add(failed_at(238 * kSec), 251 * kSec);  // began in [180,240), still open until 270 s
   EXPECT_EQ(ring.late_sessions(), 0u);
   ring.flush(out);
@@ -135,7 +135,7 @@ TEST(BucketRing, LateSessionsAreCountedNotLost) {
   ring.add(failed_at(100 * kSec), 101 * kSec);
   ring.add(failed_at(125 * kSec), 125 * kSec);
   ring.advance(126 * kSec, out);
-  ASSERT_EQ(out.got.size(), 1u);  // [100,110) settled; [120,130) still open
+  ASSERT_EQ(out.got.size(), 1u);                // [100,110) settled; [120,130) still open
   ring.add(failed_at(101 * kSec), 126 * kSec);  // its bucket [100,110) is gone
   EXPECT_EQ(ring.late_sessions(), 1u);
   ring.flush(out);

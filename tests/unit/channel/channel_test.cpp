@@ -167,8 +167,8 @@ struct Uids : SessionReceiver {
 // A test renderer: "uid <n> pkts <p>\n", or nothing (0: does not fit) for uids that are multiples of 5.
 size_t render_uid(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept {
   if (r.uid % 5 == 0) return 0;
-  const int n = std::snprintf(buf, capacity, "uid %llu pkts %u\n", static_cast<unsigned long long>(r.uid),
-                              r.session->ep[0].pkts);
+  const int n =
+      std::snprintf(buf, capacity, "uid %llu pkts %u\n", static_cast<unsigned long long>(r.uid), r.session->ep[0].pkts);
   return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
 }
 

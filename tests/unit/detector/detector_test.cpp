@@ -11,7 +11,7 @@
 namespace synscope::detector {
 namespace {
 
-constexpr double kBucket = 300;  // 5-minute buckets
+constexpr double kBucket = 300;           // 5-minute buckets
 constexpr double kStart = 1'700'006'400;  // a Wednesday 00:00 UTC
 
 /// Failed sessions per bucket with a daily shape: ~5 at night, ~40 at the afternoon peak.

@@ -85,7 +85,8 @@ TEST(HashIndex, CollidingRunsWrapAroundAndEraseShiftsBack) {
   for (const uint32_t e : {4u, 0u, 7u, 8u}) {
     f.index.erase(hashes[e], e);
     live[e] = false;
-    for (uint32_t k = 0; k < 10; ++k) EXPECT_EQ(f.find(f.keys[k], hashes[k]), live[k] ? k : HashIndex::kNone) << e << " " << k;
+    for (uint32_t k = 0; k < 10; ++k)
+      EXPECT_EQ(f.find(f.keys[k], hashes[k]), live[k] ? k : HashIndex::kNone) << e << " " << k;
   }
   EXPECT_EQ(f.memory[14] & 0xffffffff, 2u);  // entry 1 moved to the run's home
   EXPECT_EQ(f.memory[2] & 0xffffffff, 7u);   // entry 6 moved back over the wrap
@@ -106,7 +107,7 @@ TEST(HashIndex, EraseNeverMovesAnEntryBeforeItsHome) {
   for (uint32_t e = 0; e < 3; ++e) f.index.place(hashes[e], e);
   f.index.erase(hashes[0], 0);
   EXPECT_EQ(f.memory[3] & 0xffffffff, 2u);  // b moved into the hole at its home
-  EXPECT_EQ(f.memory[4], 0u);                // c stayed: slot 4 is before its home
+  EXPECT_EQ(f.memory[4], 0u);               // c stayed: slot 4 is before its home
   EXPECT_EQ(f.memory[5] & 0xffffffff, 3u);
   f.expect_consistent(hashes, 2);
 }
@@ -360,7 +361,7 @@ TEST(FlowTable, PopulateAheadFaultsInWhatInsertsWillTouchNext) {
   if (calls == 0) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux >= 5.14)";
   EXPECT_EQ(resident_pages(base + used / 4096 * 4096 + 4096, ahead - 8192), (ahead - 8192) / 4096);
   EXPECT_EQ(resident_pages(base + (8u << 20), 1u << 20), 0u);  // nothing far beyond
-  EXPECT_FALSE(t.populate_ahead());  // nothing more until more entries are handed out
+  EXPECT_FALSE(t.populate_ahead());                            // nothing more until more entries are handed out
   // The populated memory is still zero and takes entries like any other.
   for (uint32_t n = 1000; n < 9000; ++n) ASSERT_NE(t.insert(key_of(n), t.hash(key_of(n))), FlowTable<Entry>::kNone);
   for (uint32_t n = 0; n < 9000; ++n) ASSERT_EQ(t.find(key_of(n), t.hash(key_of(n))), n);

@@ -40,8 +40,8 @@ TEST(LineBuffer, IntegersMatchToStringAtEveryDigitBoundary) {
   EXPECT_EQ(u64_text(UINT64_MAX), std::to_string(UINT64_MAX));
   // Around 2^32, where the 32-bit path ends, and with zeros inside the eight-digit groups above it.
   for (uint64_t v : std::initializer_list<uint64_t>{UINT32_MAX, uint64_t{UINT32_MAX} + 1, 100'000'000'000ULL,
-                                                   1'000'000'000'000'000'000ULL, 10'000'000'000'000'000'000ULL,
-                                                   1'234'500'000'000'000'001ULL, 12'000'000'700'000'000ULL}) {
+                                                    1'000'000'000'000'000'000ULL, 10'000'000'000'000'000'000ULL,
+                                                    1'234'500'000'000'000'001ULL, 12'000'000'700'000'000ULL}) {
     EXPECT_EQ(u64_text(v), std::to_string(v)) << v;
   }
   std::mt19937_64 rng(7);

@@ -151,17 +151,17 @@ TEST(Parse, Ipv6WithExtensionHeaders) {
 TEST(Parse, Fragments) {
   PacketMeta m;
   const Bytes seg = tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 16);
-  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), FrameClass::kTcp);      // first fragment (MF)
+  EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), FrameClass::kTcp);       // first fragment (MF)
   EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x0010)), m), FrameClass::kFragment);  // offset 128
-  const Bytes frag_ext = {6, 0, 0x00, 0x10, 0, 0, 0, 1};                            // IPv6 offset 2
+  const Bytes frag_ext = {6, 0, 0x00, 0x10, 0, 0, 0, 1};                               // IPv6 offset 2
   EXPECT_EQ(parse(ether(0x86dd, ipv6(seg, 44, frag_ext)), m), FrameClass::kFragment);
 }
 
 TEST(Parse, NotTcpAndNotIp) {
   PacketMeta m;
-  EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), FrameClass::kNotIp);                // ARP
-  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 17)), m), FrameClass::kNotTcp);      // UDP
-  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 1)), m), FrameClass::kNotTcp);       // ICMP
+  EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), FrameClass::kNotIp);            // ARP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 17)), m), FrameClass::kNotTcp);  // UDP
+  EXPECT_EQ(parse(ether(0x0800, ipv4(Bytes(8, 0), 1)), m), FrameClass::kNotTcp);   // ICMP
 }
 
 TEST(Parse, BadChecksumIsDetectedOnlyWhenVerifying) {
@@ -213,7 +213,8 @@ TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
         DeferredChecksum d;
         ASSERT_EQ(parse_frame(LinkType::kEthernet, f->data(), n, o, m, &d), FrameClass::kTcp);
         ASSERT_NE(d.ip, nullptr);
-        EXPECT_EQ(d.ok() ? FrameClass::kTcp : FrameClass::kBadChecksum, inline_verdict) << "len " << len << " v6 " << v6;
+        EXPECT_EQ(d.ok() ? FrameClass::kTcp : FrameClass::kBadChecksum, inline_verdict)
+            << "len " << len << " v6 " << v6;
       }
       EXPECT_FALSE([&] {
         DeferredChecksum d;
@@ -246,8 +247,10 @@ TEST(Parse, NicChecksumWordIsTakenOnlyOutsideTunnels) {
   Bytes bad = good;
   bad.back() ^= 0x11;
   DeferredChecksum g, b;
-  ASSERT_EQ(parse_frame(LinkType::kEthernet, good.data(), static_cast<uint32_t>(good.size()), o, m, &g), FrameClass::kTcp);
-  ASSERT_EQ(parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &b), FrameClass::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, good.data(), static_cast<uint32_t>(good.size()), o, m, &g),
+            FrameClass::kTcp);
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, bad.data(), static_cast<uint32_t>(bad.size()), o, m, &b),
+            FrameClass::kTcp);
   // No word: software.
   EXPECT_TRUE(g.ok(NicChecksum::kUnknown, 0));
   EXPECT_FALSE(b.ok(NicChecksum::kUnknown, 0));

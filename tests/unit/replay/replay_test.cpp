@@ -19,9 +19,9 @@ namespace {
 TEST(ReplayBurst, CheckDeferredMarksOnlyTheBadChecksums) {
   // Two TCP frames over IPv4 (raw IP link): one correct, one with a corrupted payload byte; and a frame
   // with nothing deferred. The consumer's check must turn exactly the corrupted one into kBadChecksum.
-  std::vector<uint8_t> good = {0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-                               0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
-                               'a', 'b', 'c', 'd'};
+  std::vector<uint8_t> good = {0x45, 0,  0,    44,   0,    0,    0x40, 0, 64, 6, 0,   0,   10,  0,  0,
+                               1,    10, 0,    0,    2,    0x9c, 0x40, 0, 80, 0, 0,   0,   1,   0,  0,
+                               0,    0,  0x50, 0x18, 0xff, 0xff, 0,    0, 0,  0, 'a', 'b', 'c', 'd'};
   // TCP checksum over the pseudo-header and segment, written into the segment.
   uint32_t sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 24;
   for (size_t i = 20; i < good.size(); i += 2) sum += (good[i] << 8) | good[i + 1];
