@@ -96,21 +96,30 @@ inline constexpr uint32_t kBurstSize = 32;
 
 /// A burst of parsed packets, filled by the producer and handed to the consumer whole (the live spread
 /// path; the replay pipeline sends a burst type of its own, replay::ReplayBurst, with deferred checksums).
+/// Calls `f` with each 64-byte step through `count` objects of type T at `objects`: the cache lines a burst
+/// type's for_each_written_line() walks.
+template <class T, class F>
+void for_each_line(const T* objects, uint32_t count, F&& f) noexcept {
+  const char* const p = reinterpret_cast<const char*>(objects);
+  for (size_t off = 0; off < count * sizeof(T); off += 64) f(p + off);
+}
+
+/// Consumer side: asks for what the producer wrote into `burst` to be brought into cache. It was written on
+/// the producer's core; call it for the next burst while processing this one.
+template <class B>
+void prefetch_burst(const B& burst) noexcept {
+  burst.for_each_written_line([](const char* line) { __builtin_prefetch(line); });
+}
+
 struct Burst {
   uint32_t n = 0;
   engine::ParsedPacket pkts[kBurstSize];
 
-  /// Consumer side: asks for the burst's packets to be brought into cache. They were written on the
-  /// producer's core; call it for the next burst while processing this one.
-  void prefetch() const noexcept {
-    for_each_written_line([](const char* line) { __builtin_prefetch(line); });
-  }
-  /// Calls `f` with each 64-byte step through what the producer wrote for the consumer (prefetch() on one
-  /// side, BurstChannel::publish's demotion on the other).
+  /// Calls `f` with each 64-byte step through what the producer wrote for the consumer (prefetch_burst() on
+  /// one side, BurstChannel::publish's demotion on the other).
   template <class F>
   void for_each_written_line(F f) const noexcept {
-    const char* const p = reinterpret_cast<const char*>(pkts);
-    for (size_t off = 0; off < n * sizeof(engine::ParsedPacket); off += 64) f(p + off);
+    for_each_line(pkts, n, f);
   }
 };
 

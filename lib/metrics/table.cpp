@@ -36,6 +36,12 @@ void for_each_exported_partition(const Reading& r, F&& f) {
   }
 }
 
+/// A per-partition gauge: one field of every exported firing partition.
+template <double alerts::FiringPartition::*Field>
+void read_partitions(const Reading& r, Samples& out) {
+  for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.*Field); });
+}
+
 constexpr Metric kTable[] = {
     {.name = "synscope_build_info",
      .help = "Build and DPDK version (value is always 1)",
@@ -341,38 +347,22 @@ constexpr Metric kTable[] = {
      .help = "Firing server/client alert: failed sessions in the bucket that fired or escalated it",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for_each_exported_partition(
-               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.actual); });
-         }},
+     .read = read_partitions<&alerts::FiringPartition::actual>},
     {.name = "synscope_alert_partition_expected",
      .help = "Firing server/client alert: expected failed sessions",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for_each_exported_partition(
-               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.typical); });
-         }},
+     .read = read_partitions<&alerts::FiringPartition::typical>},
     {.name = "synscope_alert_partition_upper",
      .help = "Firing server/client alert: upper band",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for_each_exported_partition(
-               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.upper); });
-         }},
+     .read = read_partitions<&alerts::FiringPartition::upper>},
     {.name = "synscope_alert_partition_anomaly_score",
      .help = "Firing server/client alert: score 0-100",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetectorSamples,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for_each_exported_partition(
-               r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.score); });
-         }},
+     .read = read_partitions<&alerts::FiringPartition::score>},
 
     {.name = "synscope_buckets_emitted_total",
      .help = "Time buckets settled and emitted by the stats core",

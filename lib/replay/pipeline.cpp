@@ -115,7 +115,7 @@ class ReaderWorker {
     ReplayBurst* b = bursts_.receive(idle_work);
     while (b != nullptr) {
       ReplayBurst* const next = bursts_.try_receive();
-      if (next != nullptr) next->prefetch();
+      if (next != nullptr) channel::prefetch_burst(*next);
       if (b->has_deferred) b->check_deferred();
       engine_.process_burst(b->pkts, b->n);
       bursts_.release(b);

@@ -22,21 +22,12 @@ struct ReplayBurst {
   engine::ParsedPacket pkts[channel::kBurstSize];
   packet::DeferredChecksum deferred[channel::kBurstSize];
 
-  /// Worker side: asks for the burst's packets (and deferred checksums) to be brought into cache. They
-  /// were written on the reader's core; called for the next burst while this one is processed.
-  void prefetch() const noexcept {
-    for_each_written_line([](const char* line) { __builtin_prefetch(line); });
-  }
-
   /// Calls `f` with each 64-byte step through what the reader wrote for the worker: the packets, and the
-  /// deferred checksums when it left any.
+  /// deferred checksums when it left any (channel::prefetch_burst and BurstChannel::publish walk them).
   template <class F>
   void for_each_written_line(F f) const noexcept {
-    const char* const p = reinterpret_cast<const char*>(pkts);
-    for (size_t off = 0; off < n * sizeof(engine::ParsedPacket); off += 64) f(p + off);
-    if (!has_deferred) return;
-    const char* const d = reinterpret_cast<const char*>(deferred);
-    for (size_t off = 0; off < n * sizeof(packet::DeferredChecksum); off += 64) f(d + off);
+    channel::for_each_line(pkts, n, f);
+    if (has_deferred) channel::for_each_line(deferred, n, f);
   }
 
   /// Worker side: checks the deferred checksums, turning each failure into kBadChecksum, the class the
