@@ -36,6 +36,14 @@ void for_each_exported_partition(const Reading& r, F&& f) {
   }
 }
 
+/// A detector gauge per series (the four perspectives and their total) for the newest bucket.
+template <std::array<double, alerts::kPerspectiveSeries> live::StatsCoreStats::*Field>
+void read_by_series(const Reading& r, Samples& out) {
+  for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+    out.add({{"perspective", str(alerts::series_name(p))}}, (r.snapshot.stats_core.*Field)[p]);
+  }
+}
+
 /// A per-partition gauge: one field of every exported firing partition.
 template <double alerts::FiringPartition::*Field>
 void read_partitions(const Reading& r, Samples& out) {
@@ -299,32 +307,17 @@ constexpr Metric kTable[] = {
      .help = "Detector: failed sessions expected in the newest bucket, by perspective",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.expected[p]);
-           }
-         }},
+     .read = read_by_series<&live::StatsCoreStats::expected>},
     {.name = "synscope_failed_sessions_upper",
      .help = "Detector: upper band (expected + 3 scales) for the newest bucket",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.upper[p]);
-           }
-         }},
+     .read = read_by_series<&live::StatsCoreStats::upper>},
     {.name = "synscope_failed_sessions_anomaly_score",
      .help = "Detector: anomaly score 0-100 of the newest bucket (warning 3, minor 25, major 50, critical 75)",
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
-     .read =
-         [](const Reading& r, Samples& out) {
-           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.score[p]);
-           }
-         }},
+     .read = read_by_series<&live::StatsCoreStats::score>},
     {.name = "synscope_alert_server_series",
      .help = "Per-server failed-session series in use (the servers with the most failed sessions)",
      .type = MetricType::Gauge,
