@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "error/error.hpp"
-#include "support.hpp"
+#include "support/files.hpp"
+#include "support/packets.hpp"
 
 namespace synscope::consumers {
 namespace {

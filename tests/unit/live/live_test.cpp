@@ -15,7 +15,8 @@
 #include "lcore/engine_core.hpp"
 #include "lcore/spreader.hpp"
 #include "live/stats_core.hpp"
-#include "support.hpp"
+#include "support/files.hpp"
+#include "support/packets.hpp"
 
 namespace synscope::live {
 namespace {
