@@ -81,8 +81,8 @@ std::vector<engine::ParsedPacket> mixed_sessions(uint32_t sessions, uint64_t see
 
 Bytes frame_of(const engine::ParsedPacket& p, packet::LinkType link) {
   const packet::PacketMeta& m = p.meta;
-  const TcpFields fields{.src_port = m.src_port, .dst_port = m.dst_port, .seq = m.seq, .ack = m.ack,
-                         .flags = m.flags, .window = m.window};
+  const TcpFields fields{
+      .src_port = m.src_port, .dst_port = m.dst_port, .seq = m.seq, .ack = m.ack, .flags = m.flags, .window = m.window};
   const bool v6 = m.ip_version == 6;
   const size_t alen = v6 ? 16 : 4;
   const Bytes segment = tcp_segment(fields, std::span(m.src.bytes.data(), alen), std::span(m.dst.bytes.data(), alen));

@@ -13,6 +13,7 @@
 #include "replay/replay_burst.hpp"
 #include "support/files.hpp"
 #include "support/frames.hpp"
+#include "support/outputs.hpp"
 #include "support/packets.hpp"
 
 namespace synscope::replay {
@@ -74,15 +75,6 @@ Outputs replay_with(const std::string& capture, unsigned threads) {
   return out;
 }
 
-/// The session lines without their uid (random per run).
-std::string without_uids(std::string text) {
-  for (size_t at = text.find("\"uid\":\""); at != std::string::npos; at = text.find("\"uid\":\"", at)) {
-    const size_t end = text.find('"', at + 7);
-    text.erase(at, end + 2 - at);  // the value, its quotes and the comma after it
-  }
-  return text;
-}
-
 TEST(Pipeline, OneThreadAndReaderPlusWorkerGiveTheSameOutputs) {
   // 20000 sessions over 1000 s: long enough for many buckets and for the reader + worker rings to wrap.
   test::TempFile capture("synscope-replay-pcap");
@@ -97,8 +89,8 @@ TEST(Pipeline, OneThreadAndReaderPlusWorkerGiveTheSameOutputs) {
   EXPECT_TRUE(one.result.corrupt.empty());
   EXPECT_GT(one.buckets.size(), 1000u);
   EXPECT_EQ(one.buckets, two.buckets);
-  EXPECT_EQ(without_uids(one.sessions), without_uids(two.sessions));
-  EXPECT_EQ(std::count(one.sessions.begin(), one.sessions.end(), '\n'), 20000);
+  EXPECT_EQ(test::without_uids(one.sessions), test::without_uids(two.sessions));
+  EXPECT_EQ(test::count_lines(one.sessions), 20000u);
 }
 
 TEST(Pipeline, ACorruptRecordIsReportedWithEverythingBeforeIt) {
