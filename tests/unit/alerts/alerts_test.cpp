@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "support/files.hpp"
 
 namespace synscope::alerts {
 namespace {
@@ -31,9 +31,9 @@ TEST(SpaceSaving, FindsTheHeavyHittersInBoundedMemory) {
 constexpr uint64_t kSec = 1'000'000'000;
 
 TEST(AlertEngine, FiresWithAttributionAndResolves) {
-  const std::string path = ::testing::TempDir() + "/alerts_test.jsonl";
+  const test::TempFile alerts_file("synscope-alerts-test");
   {
-    output::OutputFile out(path);
+    output::OutputFile out(alerts_file.path());
     AlertConfig cfg;
     cfg.bucket_span_ns = 900 * kSec;
     cfg.bucket_settle_ns = 3600 * kSec;
@@ -67,7 +67,7 @@ TEST(AlertEngine, FiresWithAttributionAndResolves) {
     EXPECT_EQ(engine.firing(), 0u);  // resolved after the surge
     ASSERT_TRUE(out.flush());
   }
-  std::ifstream in(path);
+  std::ifstream in(alerts_file.path());
   std::string line, firing, resolved;
   while (std::getline(in, line)) {
     if (line.find("\"state\":\"firing\"") != std::string::npos && firing.empty()) firing = line;
@@ -79,19 +79,18 @@ TEST(AlertEngine, FiresWithAttributionAndResolves) {
   EXPECT_NE(firing.find("{\"kind\":\"conn_state\",\"value\":\"REJ\",\"count\":60}"), std::string::npos) << firing;
   EXPECT_NE(firing.find("{\"kind\":\"server\",\"value\":\"10.0.0.7:443\",\"count\":60}"), std::string::npos) << firing;
   EXPECT_FALSE(resolved.empty());
-  std::remove(path.c_str());
 }
 
 // The total series (perspective "all") fires on a rise spread thinly over the four perspectives, which no
 // perspective series can tell from noise, and stays silent (its alert covered) when one perspective's own
 // series already reports a surge.
 TEST(AlertEngine, TotalSeriesCatchesASpreadRiseAndDefersToPerspectiveAlerts) {
-  const std::string path = ::testing::TempDir() + "/alerts_total_test.jsonl";
+  const test::TempFile alerts_file("synscope-alerts-total-test");
   const uint64_t start = 1699920000;  // midnight UTC
   const uint64_t rise = start + 2 * 86400 + 3 * 3600, surge = start + 2 * 86400 + 14 * 3600;
   uint32_t firing_at_end = 1;
   {
-    output::OutputFile out(path);
+    output::OutputFile out(alerts_file.path());
     AlertConfig cfg;
     cfg.bucket_span_ns = 900 * kSec;
     cfg.bucket_settle_ns = 3600 * kSec;
@@ -112,7 +111,7 @@ TEST(AlertEngine, TotalSeriesCatchesASpreadRiseAndDefersToPerspectiveAlerts) {
     firing_at_end = engine.firing();
     ASSERT_TRUE(out.flush());
   }
-  std::ifstream in(path);
+  std::ifstream in(alerts_file.path());
   std::string line;
   std::vector<std::string> at_rise, at_surge, elsewhere;
   bool all_resolved = false;
@@ -136,7 +135,6 @@ TEST(AlertEngine, TotalSeriesCatchesASpreadRiseAndDefersToPerspectiveAlerts) {
   EXPECT_TRUE(elsewhere.empty()) << elsewhere.front();
   EXPECT_TRUE(all_resolved);
   EXPECT_EQ(firing_at_end, 0u);
-  std::remove(path.c_str());
 }
 
 }  // namespace
@@ -153,14 +151,8 @@ buckets::Bucket bucket_at(uint64_t t, uint64_t failed) {
   return b;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
-  const std::string dir = ::testing::TempDir();
-  const std::string model = dir + "/model.bin", out_a = dir + "/a.jsonl", out_b = dir + "/b.jsonl";
+  const test::TempFile model("synscope-alerts-model"), out_a("synscope-alerts-a"), out_b("synscope-alerts-b");
   AlertConfig cfg;
   cfg.bucket_span_ns = 900 * kSec;
   cfg.bucket_settle_ns = 3600 * kSec;
@@ -184,40 +176,41 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
     e.on_bucket(bucket_at(t, n));
   };
   {  // uninterrupted
-    output::OutputFile out(out_a);
+    output::OutputFile out(out_a.path());
     AlertEngine e(cfg, out);
     for (uint64_t t = start; t < end; t += 900) feed(e, t);
     EXPECT_EQ(e.server_series(), 3u);
     ASSERT_TRUE(out.flush());
   }
   {  // saved at the split, loaded into a new engine that carries on
-    output::OutputFile out(out_b);
+    output::OutputFile out(out_b.path());
     {
       AlertEngine first(cfg, out);
       for (uint64_t t = start; t < split; t += 900) feed(first, t);
       std::string error;
-      ASSERT_TRUE(first.save(model, error)) << error;
+      ASSERT_TRUE(first.save(model.path(), error)) << error;
     }
     AlertEngine second(cfg, out);
     std::string warning;
-    ASSERT_TRUE(second.load(model, warning)) << warning;
+    ASSERT_TRUE(second.load(model.path(), warning)) << warning;
     EXPECT_EQ(second.server_series(), 3u);
     for (uint64_t t = split; t < end; t += 900) feed(second, t);
     ASSERT_TRUE(out.flush());
   }
-  EXPECT_EQ(read_all(out_a), read_all(out_b));
-  EXPECT_NE(read_all(out_a).find("\"state\":\"firing\""), std::string::npos);
-  EXPECT_NE(read_all(out_a).find("\"partition\":\"0.0.0.1:22\""), std::string::npos);  // a per-server alert too
+  EXPECT_EQ(out_a.read(), out_b.read());
+  EXPECT_NE(out_a.read().find("\"state\":\"firing\""), std::string::npos);
+  EXPECT_NE(out_a.read().find("\"partition\":\"0.0.0.1:22\""), std::string::npos);  // a per-server alert too
 
   // Damaged or foreign files: a warning naming the problem, and a fresh model (no crash).
-  const std::string good = read_all(model);
-  output::OutputFile sink(dir + "/c.jsonl");
+  const std::string good = model.read();
+  const test::TempFile sink_file("synscope-alerts-c");
+  output::OutputFile sink(sink_file.path());
   auto try_load = [&](const std::string& bytes, AlertConfig c = AlertConfig{}) {
     c.bucket_span_ns = c.bucket_span_ns == 60'000'000'000 ? 900 * kSec : c.bucket_span_ns;
-    std::ofstream(model, std::ios::binary | std::ios::trunc) << bytes;
+    model.write(bytes);
     AlertEngine e(c, sink);
     std::string warning;
-    EXPECT_FALSE(e.load(model, warning));
+    EXPECT_FALSE(e.load(model.path(), warning));
     return warning;
   };
   EXPECT_NE(try_load(good.substr(0, good.size() / 2)).find("corrupt"), std::string::npos);
@@ -227,11 +220,11 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
   EXPECT_NE(try_load("not a model at all, just text").find("not a synscope model"), std::string::npos);
   AlertConfig other;
   other.bucket_span_ns = 60 * kSec + 1;
-  std::ofstream(model, std::ios::binary | std::ios::trunc) << good;
+  model.write(good);
   {
     AlertEngine e(other, sink);
     std::string warning;
-    EXPECT_FALSE(e.load(model, warning));
+    EXPECT_FALSE(e.load(model.path(), warning));
     EXPECT_NE(warning.find("buckets"), std::string::npos) << warning;
   }
   {
@@ -239,17 +232,16 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
     fewer.policy.server_series = 4;
     AlertEngine e(fewer, sink);
     std::string warning;
-    EXPECT_FALSE(e.load(model, warning));
+    EXPECT_FALSE(e.load(model.path(), warning));
     EXPECT_NE(warning.find("server series"), std::string::npos) << warning;
     EXPECT_EQ(e.server_series(), 0u);
   }
   {
     AlertEngine e(cfg, sink);
     std::string warning;
-    EXPECT_FALSE(e.load(dir + "/missing.bin", warning));
+    EXPECT_FALSE(e.load(::testing::TempDir() + "/synscope-missing-model.bin", warning));
     EXPECT_NE(warning.find("not found"), std::string::npos);
   }
-  std::remove(model.c_str());
 }
 
 }  // namespace
@@ -264,10 +256,10 @@ namespace {
 // capacity, the steady servers keep their series (and history) through the churn, and only the outage fires
 // among the per-server series.
 TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
-  const std::string path = ::testing::TempDir() + "/alerts_servers_test.jsonl";
+  const test::TempFile alerts_file("synscope-alerts-servers-test");
   uint32_t tracked = 0;
   {
-    output::OutputFile out(path);
+    output::OutputFile out(alerts_file.path());
     AlertConfig cfg;
     cfg.bucket_span_ns = 900 * kSec;
     cfg.bucket_settle_ns = 3600 * kSec;
@@ -308,7 +300,7 @@ TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
     }
   }
   EXPECT_EQ(tracked, 8u);
-  std::ifstream in(path);
+  std::ifstream in(alerts_file.path());
   std::string line, outage_line;
   std::vector<std::string> others;
   while (std::getline(in, line)) {
@@ -323,7 +315,6 @@ TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
   EXPECT_NE(outage_line.find("\"ts\":1700143200"), std::string::npos) << outage_line;
   EXPECT_NE(outage_line.find("{\"kind\":\"client\""), std::string::npos) << outage_line;
   EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
-  std::remove(path.c_str());
 }
 
 }  // namespace

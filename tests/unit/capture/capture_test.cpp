@@ -5,65 +5,34 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdio>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/files.hpp"
+#include "support/frames.hpp"
+
 namespace synscope::capture {
 namespace {
 
-/// A temporary file removed at the end of the test.
-struct TempFile {
-  std::string path;
-  TempFile() {
-    char name[] = "/tmp/synscope-capture-test-XXXXXX";
-    const int fd = mkstemp(name);
-    if (fd >= 0) close(fd);
-    path = name;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-  void write(const std::vector<uint8_t>& bytes) const {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
-    std::fclose(f);
-  }
-};
-
-void put32(std::vector<uint8_t>& b, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
 /// A microsecond pcap (Ethernet) whose frame i has 60 + i % 1400 bytes, each byte a function of (i, offset).
 std::vector<uint8_t> make_pcap(uint32_t frames) {
-  std::vector<uint8_t> b;
-  put32(b, 0xa1b2c3d4);
-  put32(b, 0x00040002);  // version 2.4
-  put32(b, 0);
-  put32(b, 0);
-  put32(b, 65535);
-  put32(b, 1);
+  test::PcapBuilder pcap(1);  // LINKTYPE_ETHERNET
+  std::vector<uint8_t> frame;
   for (uint32_t i = 0; i < frames; ++i) {
-    const uint32_t len = 60 + i % 1400;
-    put32(b, 1700000000 + i / 1000);
-    put32(b, (i % 1000) * 1000);
-    put32(b, len);
-    put32(b, len);
-    for (uint32_t k = 0; k < len; ++k) b.push_back(static_cast<uint8_t>(i * 31 + k));
+    frame.resize(60 + i % 1400);
+    for (uint32_t k = 0; k < frame.size(); ++k) frame[k] = static_cast<uint8_t>(i * 31 + k);
+    pcap.add((1700000000ULL + i / 1000) * 1'000'000'000ULL + (i % 1000) * 1'000'000ULL, frame);
   }
-  return b;
+  return pcap.bytes();
 }
 
 TEST(CaptureReader, FramesSurvivePagesMappedAheadAndReleasedBehindByAnotherThread) {
   constexpr uint32_t kFrames = 60000;  // ~44 MB: several 8 MiB windows
-  TempFile file;
+  test::TempFile file("synscope-capture-test");
   file.write(make_pcap(kFrames));
-  CaptureReader reader(file.path);
+  CaptureReader reader(file.path());
   std::atomic<uint64_t> consumed{0};
   std::atomic<bool> done{false};
   uint64_t mapped_by_helper = 0;
@@ -101,12 +70,12 @@ TEST(CaptureReader, FramesSurvivePagesMappedAheadAndReleasedBehindByAnotherThrea
 }
 
 TEST(CaptureReader, TruncatedRecordIsAnErrorAtItsOffset) {
-  TempFile file;
+  test::TempFile file("synscope-capture-test");
   std::vector<uint8_t> b = make_pcap(3);
   const uint64_t third = 24 + (16 + 60) + (16 + 61);
   b.resize(third + 16 + 10);  // the third record's header promises 62 bytes; 10 are there
   file.write(b);
-  CaptureReader reader(file.path);
+  CaptureReader reader(file.path());
   Frame f;
   ASSERT_EQ(reader.next(f), CaptureReader::Next::kFrame);
   ASSERT_EQ(reader.next(f), CaptureReader::Next::kFrame);
@@ -115,13 +84,13 @@ TEST(CaptureReader, TruncatedRecordIsAnErrorAtItsOffset) {
 }
 
 TEST(CaptureReader, NotACaptureIsAnErrorNamingTheFile) {
-  TempFile file;
+  test::TempFile file("synscope-capture-test");
   file.write(std::vector<uint8_t>(100, 'x'));
   try {
-    CaptureReader reader(file.path);
+    CaptureReader reader(file.path());
     FAIL() << "accepted a file of 'x' bytes";
   } catch (const CaptureError& e) {
-    EXPECT_NE(std::string(e.what()).find(file.path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(file.path()), std::string::npos) << e.what();
   }
   EXPECT_THROW(CaptureReader("/nonexistent/synscope.pcap"), CaptureError);
 }

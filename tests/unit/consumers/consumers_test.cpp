@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "error/error.hpp"
-#include "support.hpp"
+#include "support/files.hpp"
+#include "support/outputs.hpp"
+#include "support/packets.hpp"
 
 namespace synscope::consumers {
 namespace {
@@ -24,8 +26,6 @@ ConsumerConfig config(const test::TempFile& sessions, const test::TempFile& buck
   c.bucket_settle_ns = 30 * kSec;
   return c;
 }
-
-size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
 
 TEST(Consumers, EverySessionAndBucketReachesTheOutputs) {
   test::TempFile sessions("synscope-consumers-s"), buckets("synscope-consumers-b");
@@ -47,11 +47,11 @@ TEST(Consumers, EverySessionAndBucketReachesTheOutputs) {
     std::string error;
     ASSERT_TRUE(consumers.close(error)) << error;
   }
-  EXPECT_EQ(lines(sessions.read()), 2000u);
+  EXPECT_EQ(test::count_lines(sessions.read()), 2000u);
   // 2000 sessions 50 ms apart span 100 s: 10 buckets of 10 s, one line per perspective present in each.
   EXPECT_EQ(emitted_buckets, 10u);
   const std::string text = buckets.read();
-  EXPECT_GE(lines(text), 10u);
+  EXPECT_GE(test::count_lines(text), 10u);
   // Every session is counted once: in its bucket's "sessions", or, when it ended after its bucket was
   // emitted, as "late" in a later one — never lost.
   const auto sum = [&text](const std::string& key) {

@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "support/packets.hpp"
+
 namespace synscope::engine {
 namespace {
 
 namespace tf = packet::tcp_flag;
+using test::tcp_pkt;
 constexpr uint64_t kSec = 1'000'000'000;
 
 struct Sessions : SessionSink {
@@ -24,27 +27,6 @@ struct Sessions : SessionSink {
     perspectives.push_back(r.perspective);
   }
 };
-
-ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool from_client, uint8_t flags,
-                     uint32_t seq, uint32_t ack = 0, uint8_t server_first_octet = 93) {
-  ParsedPacket p;
-  p.frame_class = packet::FrameClass::kTcp;
-  p.ts_ns = t;
-  packet::IpAddr c, s;
-  c.bytes[0] = 10, c.bytes[3] = client_last_octet;
-  s.bytes[0] = server_first_octet, s.bytes[3] = 1;
-  p.meta.ip_version = 4;
-  p.meta.src = from_client ? c : s;
-  p.meta.dst = from_client ? s : c;
-  p.meta.src_port = from_client ? cport : 80;
-  p.meta.dst_port = from_client ? 80 : cport;
-  p.meta.flags = flags;
-  p.meta.seq = seq;
-  p.meta.ack = ack;
-  p.meta.window = 1000;
-  p.meta.ip_len = 40;
-  return p;
-}
 
 // Base 62, least significant digit first, one digit at least: the definition, one digit per division.
 std::string uid_by_definition(uint64_t uid) {

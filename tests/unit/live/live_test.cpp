@@ -15,7 +15,9 @@
 #include "lcore/engine_core.hpp"
 #include "lcore/spreader.hpp"
 #include "live/stats_core.hpp"
-#include "support.hpp"
+#include "support/files.hpp"
+#include "support/outputs.hpp"
+#include "support/packets.hpp"
 
 namespace synscope::live {
 namespace {
@@ -47,20 +49,6 @@ std::unique_ptr<lcore::FlowOwner> make_owner(uint16_t core) {
   ec.core_id = core;
   owner->engine = std::make_unique<engine::SessionEngine>(ec, *owner->sessions);
   return owner;
-}
-
-/// Session lines sorted, without their uid (random per run and per core).
-std::vector<std::string> session_lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t nl = text.find('\n'); nl != std::string::npos; start = nl + 1, nl = text.find('\n', start)) {
-    std::string line = text.substr(start, nl - start);
-    const size_t at = line.find("\"uid\":\"");
-    if (at != std::string::npos) line.erase(at, line.find('"', at + 7) + 2 - at);
-    out.push_back(line);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 TEST(LiveRoles, TwoEngineCoresMergedEqualOneEngine) {
@@ -119,7 +107,7 @@ TEST(LiveRoles, TwoEngineCoresMergedEqualOneEngine) {
   EXPECT_GT(owners[1]->engine->counters().sessions, 1000u);
   EXPECT_EQ(owners[0]->engine->counters().sessions + owners[1]->engine->counters().sessions, 6000u);
   EXPECT_EQ(buckets.read(), ref_buckets.read());
-  EXPECT_EQ(session_lines(sessions.read()), session_lines(ref_sessions.read()));
+  EXPECT_EQ(test::sorted_lines_without_uids(sessions.read()), test::sorted_lines_without_uids(ref_sessions.read()));
 }
 
 TEST(Spreader, BothDirectionsOfAFlowReachOneEngine) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+
+#include "support/files.hpp"
 
 namespace synscope::output {
 namespace {
@@ -170,27 +173,6 @@ TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
   }
 }
 
-// A new empty file for a test to write (mkstemp), or "" when none could be made.
-std::string scratch_file() {
-  char path[] = "/tmp/synscope-output-test-XXXXXX";
-  const int fd = ::mkstemp(path);
-  if (fd < 0) return "";
-  ::close(fd);
-  return path;
-}
-
-// The whole file at `path` (a test's scratch_file()), which is then removed.
-std::string read_and_remove(const std::string& path) {
-  std::string got;
-  if (std::FILE* in = std::fopen(path.c_str(), "r")) {
-    char chunk[1 << 16];
-    for (size_t n; (n = std::fread(chunk, 1, sizeof(chunk), in)) > 0;) got.append(chunk, n);
-    std::fclose(in);
-  }
-  ::unlink(path.c_str());
-  return got;
-}
-
 // Formats "<word><i>\n" in place in `f` (reserve/commit) and appends the same text to `expected`.
 void commit_numbered_line(OutputFile& f, std::string_view word, uint64_t i, std::string& expected) {
   LineBuffer l(f.reserve(64), 64);
@@ -204,11 +186,10 @@ void commit_numbered_line(OutputFile& f, std::string_view word, uint64_t i, std:
 // Lines formatted in place (reserve/commit) and copied ones (write) reach the file in order, across many
 // drains of the 256 KiB buffer, and a record longer than the buffer passes through whole.
 TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
-  const std::string path = scratch_file();
-  ASSERT_FALSE(path.empty());
+  const test::TempFile file("synscope-output-test");
   std::string expected;
   {
-    OutputFile f(path);
+    OutputFile f(file.path());
     for (uint64_t i = 0; i < 40000; ++i) {
       if (i % 3 == 0) {
         const std::string line = "written " + std::to_string(i) + "\n";
@@ -225,7 +206,7 @@ TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
     }
     ASSERT_TRUE(f.flush());
   }
-  const std::string got = read_and_remove(path);
+  const std::string got = file.read();
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected);
 }
@@ -233,8 +214,8 @@ TEST(OutputFile, ReservedAndWrittenLinesArriveInOrder) {
 // Two outputs on stdout ("-", e.g. --sessions-out - --alerts-out -): lines appear in the order they were
 // written, whether formatted in place or copied with write().
 TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
-  char path[] = "/tmp/synscope-output-test-XXXXXX";
-  const int fd = ::mkstemp(path);
+  const test::TempFile file("synscope-output-test");
+  const int fd = ::open(file.path().c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
   std::fflush(stdout);
   const int saved = ::dup(STDOUT_FILENO);
@@ -257,7 +238,7 @@ TEST(OutputFile, TwoOutputsOnStdoutInterleaveInOrder) {
   ::dup2(saved, STDOUT_FILENO);
   ::close(saved);
   ::close(fd);
-  const std::string got = read_and_remove(path);
+  const std::string got = file.read();
   EXPECT_TRUE(got == expected) << got.substr(0, 200);
 }
 
@@ -321,19 +302,18 @@ TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
 // A line already written on another thread (channel::SessionChannel's producer) is written as it came; a
 // record is formatted here. Both end up in order in the file.
 TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
-  const std::string path = scratch_file();
-  ASSERT_FALSE(path.empty());
+  const test::TempFile file("synscope-output-test");
   tcp_session::Session s;
   engine::SessionRecord r = rejected_session(s);
   const std::string line = formatted(r);
   {
-    OutputFile f(path);
+    OutputFile f(file.path());
     SessionJsonWriter writer(f);
     writer.write_prepared("prepared elsewhere\n");
     writer.on_session(r);
     ASSERT_TRUE(f.flush());
   }
-  EXPECT_EQ(read_and_remove(path), "prepared elsewhere\n" + line);
+  EXPECT_EQ(file.read(), "prepared elsewhere\n" + line);
 }
 
 TEST(OutputFile, AFullDeviceFailsTheFlush) {

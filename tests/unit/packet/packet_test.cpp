@@ -10,76 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "support/frames.hpp"
+
 namespace synscope::packet {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using test::Bytes;
+using test::ether;
+using test::ipv4;
+using test::ipv6;
+using test::kClient4;
 
-void put16(Bytes& b, uint16_t v) { b.push_back(uint8_t(v >> 8)), b.push_back(uint8_t(v)); }
-
-uint16_t csum(const uint8_t* p, size_t n, uint32_t acc) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (uint32_t{p[i]} << 8) | p[i + 1];
-  if (n & 1) acc += uint32_t{p[n - 1]} << 8;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(~acc);
+// A TCP segment (40000 -> 80, seq 256) with a correct checksum, between kClient4 and kServer4 or, for v6,
+// between kClient6 and kServer6.
+Bytes tcp(uint8_t flags, size_t payload, size_t options = 0) {
+  return test::tcp_segment({.flags = flags, .options = options, .payload = payload});
 }
-
-// A TCP segment (header + payload) with a correct checksum for the given addresses.
-Bytes tcp(const uint8_t* src, const uint8_t* dst, size_t alen, uint8_t flags, size_t payload, size_t opts = 0) {
-  Bytes t(20 + opts + payload, 0);
-  t[0] = 0x9c, t[1] = 0x40;  // 40000
-  t[2] = 0x00, t[3] = 80;
-  t[4] = 0, t[5] = 0, t[6] = 0x01, t[7] = 0x00;  // seq 256
-  t[12] = static_cast<uint8_t>(((20 + opts) / 4) << 4);
-  t[13] = flags;
-  t[14] = 0x10;
-  for (size_t i = 0; i < opts; ++i) t[20 + i] = 1;  // NOPs
-  for (size_t i = 0; i < payload; ++i) t[20 + opts + i] = static_cast<uint8_t>(i * 7);
-  uint32_t acc = 0;
-  for (size_t i = 0; i < alen; i += 2) acc += (uint32_t{src[i]} << 8) | src[i + 1];
-  for (size_t i = 0; i < alen; i += 2) acc += (uint32_t{dst[i]} << 8) | dst[i + 1];
-  acc += 6 + static_cast<uint32_t>(t.size());
-  const uint16_t c = csum(t.data(), t.size(), acc);
-  t[16] = uint8_t(c >> 8), t[17] = uint8_t(c);
-  return t;
-}
-
-const uint8_t kSrc4[4] = {10, 0, 0, 1}, kDst4[4] = {93, 184, 216, 34};
-const uint8_t kSrc6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-const uint8_t kDst6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-
-Bytes ipv4(const Bytes& l4, uint8_t proto = 6, size_t opts = 0, uint16_t frag = 0) {
-  Bytes ip(20 + opts, 0);
-  ip[0] = static_cast<uint8_t>(0x40 | ((20 + opts) / 4));
-  const size_t total = ip.size() + l4.size();
-  ip[2] = uint8_t(total >> 8), ip[3] = uint8_t(total);
-  ip[6] = uint8_t(frag >> 8), ip[7] = uint8_t(frag);
-  ip[8] = 64, ip[9] = proto;
-  std::memcpy(&ip[12], kSrc4, 4);
-  std::memcpy(&ip[16], kDst4, 4);
-  ip.insert(ip.end(), l4.begin(), l4.end());
-  return ip;
-}
-
-Bytes ipv6(const Bytes& l4, uint8_t next = 6, const Bytes& ext = {}) {
-  Bytes ip(40, 0);
-  ip[0] = 0x60;
-  const size_t plen = ext.size() + l4.size();
-  ip[4] = uint8_t(plen >> 8), ip[5] = uint8_t(plen);
-  ip[6] = next, ip[7] = 64;
-  std::memcpy(&ip[8], kSrc6, 16);
-  std::memcpy(&ip[24], kDst6, 16);
-  ip.insert(ip.end(), ext.begin(), ext.end());
-  ip.insert(ip.end(), l4.begin(), l4.end());
-  return ip;
-}
-
-Bytes ether(uint16_t type, const Bytes& payload, const Bytes& tags = {}) {
-  Bytes f(12, 0xaa);
-  f.insert(f.end(), tags.begin(), tags.end());
-  put16(f, type);
-  f.insert(f.end(), payload.begin(), payload.end());
-  return f;
+Bytes tcp6(uint8_t flags, size_t payload) {
+  return test::tcp_segment({.flags = flags, .payload = payload}, test::kClient6, test::kServer6);
 }
 
 FrameClass parse(const Bytes& f, PacketMeta& m, LinkType link = LinkType::kEthernet, bool verify = true) {
@@ -88,9 +36,7 @@ FrameClass parse(const Bytes& f, PacketMeta& m, LinkType link = LinkType::kEther
   return parse_frame(link, f.data(), static_cast<uint32_t>(f.size()), o, m);
 }
 
-Bytes v4_segment(uint8_t flags = tcp_flag::kSyn, size_t payload = 0) {
-  return ipv4(tcp(kSrc4, kDst4, 4, flags, payload));
-}
+Bytes v4_segment(uint8_t flags = tcp_flag::kSyn, size_t payload = 0) { return ipv4(tcp(flags, payload)); }
 
 TEST(Parse, EthernetIpv4Tcp) {
   PacketMeta m;
@@ -102,12 +48,12 @@ TEST(Parse, EthernetIpv4Tcp) {
   EXPECT_EQ(m.flags, tcp_flag::kSyn);
   EXPECT_EQ(m.payload_len, 5u);
   EXPECT_EQ(m.ip_len, 45u);
-  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kSrc4, 4), 0);
+  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kClient4.data(), 4), 0);
 }
 
 TEST(Parse, Ipv4OptionsAndTcpOptions) {
   PacketMeta m;
-  const Bytes f = ether(0x0800, ipv4(tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 3, 12), 6, 8));
+  const Bytes f = ether(0x0800, ipv4(tcp(tcp_flag::kAck, 3, 12), 6, 8));
   ASSERT_EQ(parse(f, m), FrameClass::kTcp);
   EXPECT_EQ(m.tcp_header_len, 32);
   EXPECT_EQ(m.payload_len, 3u);
@@ -139,7 +85,7 @@ TEST(Parse, PppoeSession) {
 
 TEST(Parse, Ipv6WithExtensionHeaders) {
   PacketMeta m;
-  const Bytes seg = tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 4);
+  const Bytes seg = tcp6(tcp_flag::kSyn, 4);
   // hop-by-hop (8 bytes) -> destination options (8 bytes) -> TCP
   const Bytes ext = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
   ASSERT_EQ(parse(ether(0x86dd, ipv6(seg, 0, ext)), m), FrameClass::kTcp);
@@ -150,7 +96,7 @@ TEST(Parse, Ipv6WithExtensionHeaders) {
 
 TEST(Parse, Fragments) {
   PacketMeta m;
-  const Bytes seg = tcp(kSrc4, kDst4, 4, tcp_flag::kAck, 16);
+  const Bytes seg = tcp(tcp_flag::kAck, 16);
   EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x2000)), m), FrameClass::kTcp);       // first fragment (MF)
   EXPECT_EQ(parse(ether(0x0800, ipv4(seg, 6, 0, 0x0010)), m), FrameClass::kFragment);  // offset 128
   const Bytes frag_ext = {6, 0, 0x00, 0x10, 0, 0, 0, 1};                               // IPv6 offset 2
@@ -176,7 +122,7 @@ TEST(Parse, BadChecksumIsDetectedOnlyWhenVerifying) {
 TEST(Parse, ChecksumOddPayloadAndIpv6) {
   PacketMeta m;
   EXPECT_EQ(parse(ether(0x0800, v4_segment(tcp_flag::kAck, 333)), m), FrameClass::kTcp);
-  EXPECT_EQ(parse(ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 77))), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(tcp6(tcp_flag::kAck, 77))), m), FrameClass::kTcp);
 }
 
 TEST(Parse, ChecksumEveryLengthAndEveryCorruptedByte) {
@@ -191,7 +137,7 @@ TEST(Parse, ChecksumEveryLengthAndEveryCorruptedByte) {
       g[at] ^= 0x5a;
       ASSERT_EQ(parse(g, m, LinkType::kEthernet, true), FrameClass::kBadChecksum) << "length " << len << " byte " << at;
     }
-    Bytes v6 = ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, len)));
+    Bytes v6 = ether(0x86dd, ipv6(tcp6(tcp_flag::kAck, len)));
     ASSERT_EQ(parse(v6, m, LinkType::kEthernet, true), FrameClass::kTcp) << "IPv6 length " << len;
   }
 }
@@ -203,8 +149,7 @@ TEST(Parse, DeferredChecksumGivesTheSameVerdictLater) {
   PacketMeta m;
   for (uint32_t len : {0u, 1u, 63u, 64u, 200u}) {
     for (const bool v6 : {false, true}) {
-      Bytes good = v6 ? ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, len)))
-                      : ether(0x0800, v4_segment(tcp_flag::kAck, len));
+      Bytes good = v6 ? ether(0x86dd, ipv6(tcp6(tcp_flag::kAck, len))) : ether(0x0800, v4_segment(tcp_flag::kAck, len));
       Bytes bad = good;
       bad[bad.size() - 1 - (len > 0 ? 0 : 5)] ^= 0x21;  // payload, or a header byte when there is none
       for (const Bytes* f : {&good, &bad}) {
@@ -286,7 +231,7 @@ TEST(Parse, RawLoopbackAndCookedLinks) {
   null_hdr.insert(null_hdr.end(), seg.begin(), seg.end());
   EXPECT_EQ(parse(null_hdr, m, LinkType::kNull), FrameClass::kTcp);
   Bytes sll(14, 0);
-  put16(sll, 0x0800);
+  test::put_be(sll, 0x0800, 2);
   sll.insert(sll.end(), seg.begin(), seg.end());
   EXPECT_EQ(parse(sll, m, LinkType::kLinuxSll), FrameClass::kTcp);
 }
@@ -326,7 +271,7 @@ TEST(Parse, TunnelsAreDecapsulated) {
   EXPECT_EQ(parse(ether(0x0800, ipv4(gtp, 17)), m), FrameClass::kTcp);
   // IPv6 in UDP 3544 (Teredo)
   Bytes teredo = {0x0d, 0xd8, 0x0d, 0xd8, 0, 0, 0, 0};
-  const Bytes inner6 = ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kSyn, 0));
+  const Bytes inner6 = ipv6(tcp6(tcp_flag::kSyn, 0));
   teredo.insert(teredo.end(), inner6.begin(), inner6.end());
   ASSERT_EQ(parse(ether(0x0800, ipv4(teredo, 17)), m), FrameClass::kTcp);
   EXPECT_EQ(m.ip_version, 6);
@@ -347,7 +292,7 @@ TEST(Parse, EveryTruncationIsSafe) {
   gre.insert(gre.end(), inner.begin(), inner.end());
   const std::vector<Bytes> frames = {
       ether(0x0800, v4_segment(tcp_flag::kAck, 30), {0x81, 0x00, 0x00, 0x05}),
-      ether(0x86dd, ipv6(tcp(kSrc6, kDst6, 16, tcp_flag::kAck, 30), 0, {6, 0, 1, 4, 0, 0, 0, 0})),
+      ether(0x86dd, ipv6(tcp6(tcp_flag::kAck, 30), 0, {6, 0, 1, 4, 0, 0, 0, 0})),
       ether(0x0800, ipv4(gre, 47)),
   };
   for (const Bytes& f : frames) {

@@ -11,7 +11,10 @@
 
 #include "error/error.hpp"
 #include "replay/replay_burst.hpp"
-#include "support.hpp"
+#include "support/files.hpp"
+#include "support/frames.hpp"
+#include "support/outputs.hpp"
+#include "support/packets.hpp"
 
 namespace synscope::replay {
 namespace {
@@ -19,24 +22,18 @@ namespace {
 TEST(ReplayBurst, CheckDeferredMarksOnlyTheBadChecksums) {
   // Two TCP frames over IPv4 (raw IP link): one correct, one with a corrupted payload byte; and a frame
   // with nothing deferred. The consumer's check must turn exactly the corrupted one into kBadChecksum.
-  std::vector<uint8_t> good = {0x45, 0,  0,    44,   0,    0,    0x40, 0, 64, 6, 0,   0,   10,  0,  0,
-                               1,    10, 0,    0,    2,    0x9c, 0x40, 0, 80, 0, 0,   0,   1,   0,  0,
-                               0,    0,  0x50, 0x18, 0xff, 0xff, 0,    0, 0,  0, 'a', 'b', 'c', 'd'};
-  // TCP checksum over the pseudo-header and segment, written into the segment.
-  uint32_t sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 24;
-  for (size_t i = 20; i < good.size(); i += 2) sum += (good[i] << 8) | good[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  good[36] = static_cast<uint8_t>(~sum >> 8);
-  good[37] = static_cast<uint8_t>(~sum);
+  namespace tf = packet::tcp_flag;
+  const test::Bytes good = test::ipv4(test::tcp_segment({.flags = tf::kPsh | tf::kAck, .payload = 4}));
   std::vector<uint8_t> bad = good;
   bad.back() ^= 0x40;
   const engine::FrameParser classifier(packet::ParseOptions{});
   ReplayBurst b;
   b.has_deferred = true;
   b.n = 3;
-  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 1, b.pkts[0], &b.deferred[0]);
-  classifier.parse(packet::LinkType::kRaw, bad.data(), 44, 2, b.pkts[1], &b.deferred[1]);
-  classifier.parse(packet::LinkType::kRaw, good.data(), 44, 3, b.pkts[2], nullptr);
+  const auto len = static_cast<uint32_t>(good.size());
+  classifier.parse(packet::LinkType::kRaw, good.data(), len, 1, b.pkts[0], &b.deferred[0]);
+  classifier.parse(packet::LinkType::kRaw, bad.data(), len, 2, b.pkts[1], &b.deferred[1]);
+  classifier.parse(packet::LinkType::kRaw, good.data(), len, 3, b.pkts[2], nullptr);
   b.deferred[2] = {};
   for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(b.pkts[i].frame_class, packet::FrameClass::kTcp) << i;
   b.check_deferred();
@@ -78,15 +75,6 @@ Outputs replay_with(const std::string& capture, unsigned threads) {
   return out;
 }
 
-/// The session lines without their uid (random per run).
-std::string without_uids(std::string text) {
-  for (size_t at = text.find("\"uid\":\""); at != std::string::npos; at = text.find("\"uid\":\"", at)) {
-    const size_t end = text.find('"', at + 7);
-    text.erase(at, end + 2 - at);  // the value, its quotes and the comma after it
-  }
-  return text;
-}
-
 TEST(Pipeline, OneThreadAndReaderPlusWorkerGiveTheSameOutputs) {
   // 20000 sessions over 1000 s: long enough for many buckets and for the reader + worker rings to wrap.
   test::TempFile capture("synscope-replay-pcap");
@@ -101,8 +89,8 @@ TEST(Pipeline, OneThreadAndReaderPlusWorkerGiveTheSameOutputs) {
   EXPECT_TRUE(one.result.corrupt.empty());
   EXPECT_GT(one.buckets.size(), 1000u);
   EXPECT_EQ(one.buckets, two.buckets);
-  EXPECT_EQ(without_uids(one.sessions), without_uids(two.sessions));
-  EXPECT_EQ(std::count(one.sessions.begin(), one.sessions.end(), '\n'), 20000);
+  EXPECT_EQ(test::without_uids(one.sessions), test::without_uids(two.sessions));
+  EXPECT_EQ(test::count_lines(one.sessions), 20000u);
 }
 
 TEST(Pipeline, ACorruptRecordIsReportedWithEverythingBeforeIt) {

@@ -1,41 +1,13 @@
-// support: see support.hpp.
-#include "support.hpp"
-
-#include <unistd.h>
+// packets: see packets.hpp.
+#include "support/packets.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <random>
-#include <sstream>
+#include <span>
 
 namespace synscope::test {
 
 namespace tf = packet::tcp_flag;
-
-TempFile::TempFile(const std::string& tag) {
-  std::string name = "/tmp/" + tag + "-XXXXXX";
-  const int fd = mkstemp(name.data());
-  if (fd >= 0) ::close(fd);
-  path_ = name;
-}
-
-TempFile::~TempFile() { std::remove(path_.c_str()); }
-
-void TempFile::write(const std::vector<uint8_t>& bytes) const {
-  std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string TempFile::read() const { return read_file(path_); }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 engine::ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool from_client, uint8_t flags,
                              uint32_t seq, uint32_t ack, uint8_t server_first_octet) {
@@ -107,43 +79,23 @@ std::vector<engine::ParsedPacket> mixed_sessions(uint32_t sessions, uint64_t see
   return out;
 }
 
-namespace {
-void put(std::vector<uint8_t>& b, uint64_t v, int bytes, bool big_endian) {
-  for (int i = 0; i < bytes; ++i) {
-    const int shift = 8 * (big_endian ? bytes - 1 - i : i);
-    b.push_back(static_cast<uint8_t>(v >> shift));
-  }
+Bytes frame_of(const engine::ParsedPacket& p, packet::LinkType link) {
+  const packet::PacketMeta& m = p.meta;
+  const TcpFields fields{
+      .src_port = m.src_port, .dst_port = m.dst_port, .seq = m.seq, .ack = m.ack, .flags = m.flags, .window = m.window};
+  const bool v6 = m.ip_version == 6;
+  const size_t alen = v6 ? 16 : 4;
+  const Bytes segment = tcp_segment(fields, std::span(m.src.bytes.data(), alen), std::span(m.dst.bytes.data(), alen));
+  const Bytes ip = v6 ? ipv6(segment, 6, {}, m.src.bytes, m.dst.bytes)
+                      : ipv4(segment, 6, 0, 0x4000, std::span<const uint8_t, 4>(m.src.bytes.data(), 4),
+                             std::span<const uint8_t, 4>(m.dst.bytes.data(), 4));
+  return link == packet::LinkType::kEthernet ? ether(v6 ? 0x86dd : 0x0800, ip) : ip;
 }
-}  // namespace
 
-std::vector<uint8_t> pcap_of(const std::vector<engine::ParsedPacket>& packets) {
-  std::vector<uint8_t> b;
-  for (uint64_t v : {0xa1b2c3d4ull, 0x00040002ull, 0ull, 0ull, 65535ull, 101ull}) put(b, v, 4, false);
-  for (const engine::ParsedPacket& p : packets) {
-    put(b, p.ts_ns / 1'000'000'000, 4, false);
-    put(b, p.ts_ns % 1'000'000'000 / 1000, 4, false);
-    put(b, 40, 4, false);
-    put(b, 40, 4, false);
-    // IPv4 header (no options, with its checksum), then a 20-byte TCP header.
-    std::vector<uint8_t> ip = {0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0};
-    ip.insert(ip.end(), p.meta.src.bytes.begin(), p.meta.src.bytes.begin() + 4);
-    ip.insert(ip.end(), p.meta.dst.bytes.begin(), p.meta.dst.bytes.begin() + 4);
-    uint32_t sum = 0;
-    for (size_t i = 0; i < ip.size(); i += 2) sum += (ip[i] << 8) | ip[i + 1];
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    ip[10] = static_cast<uint8_t>(~sum >> 8);
-    ip[11] = static_cast<uint8_t>(~sum);
-    b.insert(b.end(), ip.begin(), ip.end());
-    put(b, p.meta.src_port, 2, true);
-    put(b, p.meta.dst_port, 2, true);
-    put(b, p.meta.seq, 4, true);
-    put(b, p.meta.ack, 4, true);
-    b.push_back(0x50);
-    b.push_back(p.meta.flags);
-    put(b, p.meta.window, 2, true);
-    put(b, 0, 4, true);  // checksum, urgent pointer
-  }
-  return b;
+Bytes pcap_of(const std::vector<engine::ParsedPacket>& packets, packet::LinkType link) {
+  PcapBuilder pcap(static_cast<uint32_t>(link));
+  for (const engine::ParsedPacket& p : packets) pcap.add(p.ts_ns, frame_of(p, link));
+  return pcap.bytes();
 }
 
 }  // namespace synscope::test

@@ -1,34 +1,15 @@
-// support: helpers shared by the unit tests — scratch files, parsed-packet and session-traffic builders,
-// and a pcap writer for those packets — so each test file does not rewrite them.
+// packets: ParsedPacket and session-traffic builders for tests that feed the engine directly, and the pcap
+// of such packets for tests that feed a capture, so each test does not rewrite them. Deterministic
+// functions over values, no state.
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "support/frames.hpp"
 
 namespace synscope::test {
-
-/// A scratch file path, removed when the object goes.
-class TempFile {
- public:
-  explicit TempFile(const std::string& tag = "synscope-test");
-  ~TempFile();
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  /// Replaces the file's content.
-  void write(const std::vector<uint8_t>& bytes) const;
-  /// The file's whole content ("" when it cannot be read).
-  [[nodiscard]] std::string read() const;
-
- private:
-  std::string path_;
-};
-
-/// Reads a whole file ("" when it cannot be read).
-[[nodiscard]] std::string read_file(const std::string& path);
 
 /// One TCP segment between client 10.0.0.<client> and server <server_first_octet>.0.0.1, port 80.
 [[nodiscard]] engine::ParsedPacket tcp_pkt(uint64_t t, uint8_t client_last_octet, uint16_t cport, bool from_client,
@@ -43,8 +24,14 @@ class TempFile {
                                                                uint64_t start_ns = 1'700'000'000'000'000'000ull,
                                                                uint64_t gap_ns = 50'000'000);
 
-/// The bytes of a raw-IPv4 pcap (link type 101, microsecond stamps) holding one IPv4/TCP frame per packet
-/// (IPv4 only; TCP checksums are not filled in: replay them with checksums ignored).
-[[nodiscard]] std::vector<uint8_t> pcap_of(const std::vector<engine::ParsedPacket>& packets);
+/// The frame that parses back to `p`'s addresses, ports, sequence numbers, flags and window: IPv4 (DF set)
+/// or IPv6 by `p.meta.ip_version`, a 20-byte TCP header with a correct checksum and no payload, framed for
+/// `link` (kRaw: the IP packet alone; kEthernet: in an Ethernet II frame).
+[[nodiscard]] Bytes frame_of(const engine::ParsedPacket& p, packet::LinkType link = packet::LinkType::kRaw);
+
+/// The bytes of a pcap (microsecond stamps) of link type `link` (kRaw or kEthernet) holding frame_of(p)
+/// for each packet, at its time.
+[[nodiscard]] Bytes pcap_of(const std::vector<engine::ParsedPacket>& packets,
+                            packet::LinkType link = packet::LinkType::kRaw);
 
 }  // namespace synscope::test
