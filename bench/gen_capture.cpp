@@ -6,6 +6,8 @@
 // frame accounting is exercised. Every TCP checksum is correct. Single-threaded command-line tool.
 #include <CLI/CLI.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -149,11 +151,17 @@ int main(int argc, char** argv) {
   double weekend = 1;
   app.add_option("--weekend", weekend, "Session rate on Saturdays and Sundays (UTC) relative to weekdays")
       ->check(CLI::Range(0.01, 1.0));
+  std::vector<double> holidays;
+  app.add_option("--holiday", holidays,
+                 "Day (0 = the day of --start, UTC) whose session rate is the --weekend rate, as a public holiday. "
+                 "Repeatable");
   std::vector<std::string> surges;
   app.add_option("--surge", surges,
                  "Extra sessions: START:DURATION:KIND:COUNT[:one] (seconds after --start; KIND normal, refused, "
                  "unanswered, client_reset, server_reset, half_close; 'one': all to one server; 'client': all from one "
-                 "client to one server). Repeatable");
+                 "client to one server; 'new': all to one internal server that is not in the --servers population and "
+                 "never had a session before; 'inbound', 'outbound', 'private', 'edge': every session in that "
+                 "perspective, random servers). Repeatable");
   CLI11_PARSE(app, argc, argv);
 
   // A plan per session: its kind, its first packet's time, and (surges to one server) a shared server.
@@ -162,6 +170,13 @@ int main(int argc, char** argv) {
     double t_s;
     int server_of = -1;        ///< index of the session whose server it reuses
     bool same_client = false;  ///< also its client (one client hammering one server: brute force)
+    int8_t client_internal = -1, server_internal = -1;  ///< forced perspective (-1: drawn)
+    bool new_server = false;   ///< a server outside the population (surge ':new')
+  };
+  const double first_day = std::floor(start_s / 86400.0);
+  const auto is_holiday = [&](double t) {
+    const double day = std::floor(t / 86400.0) - first_day;
+    return std::find(holidays.begin(), holidays.end(), day) != holidays.end();
   };
   std::mt19937_64 plan_rng(seed ^ 0x5eed);
   std::uniform_real_distribution<double> p01(0, 1);
@@ -173,7 +188,7 @@ int main(int argc, char** argv) {
         const double hour = std::fmod(t, 86400.0) / 3600.0;
         const auto weekday = (static_cast<int64_t>(t / 86400.0) + 4) % 7;  // 1970-01-01 was a Thursday (4)
         const double rate = (1 + diurnal * std::sin(2 * M_PI * (hour - 8) / 24)) / (1 + diurnal) *
-                            (weekday == 0 || weekday == 6 ? weekend : 1.0);
+                            (weekday == 0 || weekday == 6 || (!holidays.empty() && is_holiday(t)) ? weekend : 1.0);
         if (p01(plan_rng) < rate) break;
         t = start_s + p01(plan_rng) * window_s;
       }
@@ -191,23 +206,38 @@ int main(int argc, char** argv) {
                                               "client_reset", "server_reset", "half_close"};
   for (const std::string& spec : surges) {
     double at = 0, dur = 0;
-    char kind_buf[32] = {}, one[8] = {};
+    char kind_buf[32] = {}, one[16] = {};
     unsigned count = 0;
-    const int got = std::sscanf(spec.c_str(), "%lf:%lf:%31[a-z_]:%u:%7s", &at, &dur, kind_buf, &count, one);
+    const int got = std::sscanf(spec.c_str(), "%lf:%lf:%31[a-z_]:%u:%15s", &at, &dur, kind_buf, &count, one);
     int kind = -1;
     for (int k = 0; k < 6; ++k) {
       if (got >= 4 && std::strcmp(kind_buf, kKindArgs[k]) == 0) kind = k;
     }
-    const bool one_server = got == 5 && (std::strcmp(one, "one") == 0 || std::strcmp(one, "client") == 0);
-    if (kind < 0 || dur <= 0 || (got == 5 && !one_server)) {
-      std::fprintf(stderr, "synscope-gen: --surge '%s' is not START:DURATION:KIND:COUNT[:one|:client]\n", spec.c_str());
+    const std::string target = got == 5 ? one : "";
+    const bool new_server = target == "new";
+    const bool one_server = target == "one" || target == "client" || new_server;
+    // Forced perspective: {client internal, server internal}.
+    int8_t ci = -1, si = -1;
+    if (target == "inbound") ci = 0, si = 1;
+    if (target == "outbound") ci = 1, si = 0;
+    if (target == "private") ci = 1, si = 1;
+    if (target == "edge") ci = 0, si = 0;
+    if (kind < 0 || dur <= 0 || (got == 5 && !one_server && ci < 0)) {
+      std::fprintf(stderr,
+                   "synscope-gen: --surge '%s' is not START:DURATION:KIND:COUNT"
+                   "[:one|:client|:new|:inbound|:outbound|:private|:edge]\n",
+                   spec.c_str());
       return 1;
     }
     const int first = static_cast<int>(plans.size());
-    const bool one_client = got == 5 && std::strcmp(one, "client") == 0;
+    const bool one_client = target == "client";
     for (unsigned c = 0; c < count; ++c) {
-      plans.push_back({static_cast<Kind>(kind), start_s + at + p01(plan_rng) * dur, one_server && c > 0 ? first : -1,
-                       one_client && c > 0});
+      Plan plan{static_cast<Kind>(kind), start_s + at + p01(plan_rng) * dur, one_server && c > 0 ? first : -1,
+                one_client && c > 0};
+      plan.client_internal = ci;
+      plan.server_internal = si;
+      plan.new_server = new_server && c == 0;
+      plans.push_back(plan);
     }
   }
   sessions = static_cast<uint32_t>(plans.size());
@@ -249,7 +279,10 @@ int main(int argc, char** argv) {
   for (uint32_t i = 0; i < sessions; ++i) {
     Session& s = ss[i];
     s.v6 = u01(rng) < ipv6_share;
-    const bool client_internal = u01(rng) < 0.6, server_internal = u01(rng) < 0.3;
+    bool client_internal = u01(rng) < 0.6, server_internal = u01(rng) < 0.3;
+    if (plans[i].client_internal >= 0) client_internal = plans[i].client_internal == 1;
+    if (plans[i].server_internal >= 0) server_internal = plans[i].server_internal == 1;
+    if (plans[i].new_server) server_internal = true;
     auto addr = [&](uint8_t* a, bool internal) {
       std::memset(a, 0, 16);
       const uint32_t r = static_cast<uint32_t>(rng());
@@ -266,7 +299,8 @@ int main(int argc, char** argv) {
     s.cport = static_cast<uint16_t>(32768 + rng() % 28000);
     static constexpr uint16_t kServerPorts[] = {80, 443, 22, 25, 3306, 8080, 5432, 6379};
     s.sport = kServerPorts[rng() % 8];
-    if (!pool.empty() && plans[i].server_of < 0) {  // a server of the population, by popularity
+    const bool forced = plans[i].client_internal >= 0 || plans[i].new_server;
+    if (!pool.empty() && plans[i].server_of < 0 && !forced) {  // a server of the population, by popularity
       // The first session of a surge at one server picks the server all its sessions go to: the 10th most
       // popular, known (its own small baseline of failures) but not one whose baseline hides the surge.
       const bool surge_target = i + 1 < sessions && plans[i + 1].server_of == static_cast<int>(i);
@@ -359,5 +393,14 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "synscope-gen: %s: %zu frames, %u sessions:", out.c_str(), pkts.size(), sessions);
   for (int k = 0; k < 6; ++k) std::fprintf(stderr, " %s=%llu", kKindNames[k], (unsigned long long)kind_count[k]);
   std::fprintf(stderr, "\n");
+  // The server each one-server surge went to, as synscope writes a partition ("ip:port", "[ipv6]:port"), in
+  // --surge order: a test can check an alert names it.
+  for (uint32_t i = 0; i + 1 < sessions; ++i) {
+    if (plans[i + 1].server_of != static_cast<int>(i)) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(ss[i].v6 ? AF_INET6 : AF_INET, ss[i].server, text, sizeof(text));
+    std::fprintf(stderr, ss[i].v6 ? "synscope-gen: surge server: [%s]:%u\n" : "synscope-gen: surge server: %s:%u\n", text,
+                 static_cast<unsigned>(ss[i].sport));
+  }
   return 0;
 }
