@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     int server_of = -1;        ///< index of the session whose server it reuses
     bool same_client = false;  ///< also its client (one client hammering one server: brute force)
     int8_t client_internal = -1, server_internal = -1;  ///< forced perspective (-1: drawn)
-    bool new_server = false;   ///< a server outside the population (surge ':new')
+    bool new_server = false;                            ///< a server outside the population (surge ':new')
   };
   const double first_day = std::floor(start_s / 86400.0);
   const auto is_holiday = [&](double t) {
@@ -399,8 +399,8 @@ int main(int argc, char** argv) {
     if (plans[i + 1].server_of != static_cast<int>(i)) continue;
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(ss[i].v6 ? AF_INET6 : AF_INET, ss[i].server, text, sizeof(text));
-    std::fprintf(stderr, ss[i].v6 ? "synscope-gen: surge server: [%s]:%u\n" : "synscope-gen: surge server: %s:%u\n", text,
-                 static_cast<unsigned>(ss[i].sport));
+    std::fprintf(stderr, ss[i].v6 ? "synscope-gen: surge server: [%s]:%u\n" : "synscope-gen: surge server: %s:%u\n",
+                 text, static_cast<unsigned>(ss[i].sport));
   }
   return 0;
 }
