@@ -81,6 +81,12 @@ struct Scored {
   double upper = 0;    ///< expected + 3 scales: values above this are unusual
   double score = 0;    ///< 0-100
   Severity severity = Severity::kNone;
+  /// CountModel only: the smallest tail probability over its windows, the window it came from (buckets) and
+  /// that window's observed and expected sums. SeriesModel leaves p = 1 and the window at this bucket.
+  double p = 1;
+  uint32_t window = 1;
+  double window_actual = 0;
+  double window_expected = 0;
 };
 
 /// The model of one series. Fixed size; trivially copyable, so it can be saved as bytes.
