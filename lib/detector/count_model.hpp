@@ -44,17 +44,17 @@ namespace synscope::detector {
 
 /// Settings of CountModel. The defaults are the failed-session settings; none was chosen on a public corpus.
 struct CountConfig {
-  double bucket_s = 300;               ///< the detector's bucket span
-  double shape_prior_counts = 10;      ///< pseudo-counts pulling a cell's shape toward its prior mean
-  double shape_halflife_days = 10;     ///< a cell forgets half its sums over this many visits (days)
-  double level_halflife_days = 3;      ///< the level forgets half its sums over this many days
-  double dispersion_halflife_days = 3; ///< the overdispersion estimates' memory
-  double dispersion_prior_sd = 0.5;    ///< prior: phi ~ 0 (Poisson) with this spread
-  double gate_p = 1e-3;                ///< a bucket with its own p at most this does not teach the model
-  double max_gate_hours = 3;           ///< ... for at most this long in a row (then a level shift is learned)
-  double warmup_days = 1;              ///< a series without a prior does not alert for this long
-  double warmup_cap = 40;              ///< the score's cap during warm-up (below the fire score)
-  double fire_score = 50;              ///< gate: a bucket scoring this much does not teach the model
+  double bucket_s = 300;                ///< the detector's bucket span
+  double shape_prior_counts = 10;       ///< pseudo-counts pulling a cell's shape toward its prior mean
+  double shape_halflife_days = 10;      ///< a cell forgets half its sums over this many visits (days)
+  double level_halflife_days = 3;       ///< the level forgets half its sums over this many days
+  double dispersion_halflife_days = 3;  ///< the overdispersion estimates' memory
+  double dispersion_prior_sd = 0.5;     ///< prior: phi ~ 0 (Poisson) with this spread
+  double gate_p = 1e-3;                 ///< a bucket with its own p at most this does not teach the model
+  double max_gate_hours = 3;            ///< ... for at most this long in a row (then a level shift is learned)
+  double warmup_days = 1;               ///< a series without a prior does not alert for this long
+  double warmup_cap = 40;               ///< the score's cap during warm-up (below the fire score)
+  double fire_score = 50;               ///< gate: a bucket scoring this much does not teach the model
 };
 
 /// The fixed map from a tail probability (already corrected for the windows) to 0-100.
@@ -107,15 +107,15 @@ class CountModel {
   std::array<Cells, 2> cells_{};  ///< [0] weekdays, [1] Saturdays and Sundays
   std::array<float, kRing> ring_x_{};
   std::array<float, kRing> ring_mu_{};
-  std::array<float, 3> disp_num_{};  ///< per window: decayed sum of g ((X - M)^2 - M)
-  std::array<float, 3> disp_den_{};  ///< per window: decayed sum of g M^2
+  std::array<float, 3> disp_num_{};        ///< per window: decayed sum of g ((X - M)^2 - M)
+  std::array<float, 3> disp_den_{};        ///< per window: decayed sum of g M^2
   std::array<Pending, kDelay> pending_{};  ///< [0] newest
-  double level_s_ = 0;               ///< decayed counts
-  double level_e_ = 0;               ///< decayed shapes (buckets weighted by their shape)
+  double level_s_ = 0;                     ///< decayed counts
+  double level_e_ = 0;                     ///< decayed shapes (buckets weighted by their shape)
   double alert_from_ts_ = 0;
   uint64_t n_ = 0;
-  uint32_t gated_ = 0;   ///< buckets in a row that taught nothing
-  uint32_t ring_filled_ = 0;  ///< buckets in the ring (at most kRing)
+  uint32_t gated_ = 0;            ///< buckets in a row that taught nothing
+  uint32_t ring_filled_ = 0;      ///< buckets in the ring (at most kRing)
   uint32_t since_alert_ = kRing;  ///< buckets since one scored the fire score (at most kRing)
   bool started_ = false;
 };

@@ -173,8 +173,8 @@ TEST(CountModel, SmallSustainedRisesFireWithinThreeBuckets) {
         oracle_within += oracle >= 0 && oracle < 3;
         false_before += at == -2;
       }
-      std::printf("base %.1f rise +%.0f: fired within 3 buckets in %d of %d runs (exact-rate oracle: %d)\n", base,
-                  rise, within, runs, oracle_within);
+      std::printf("base %.1f rise +%.0f: fired within 3 buckets in %d of %d runs (exact-rate oracle: %d)\n", base, rise,
+                  within, runs, oracle_within);
       EXPECT_LE(false_before, 1);  // 100 runs x 7 days: the budget is ~0.7 false alerts
       if (oracle_within >= runs * 95 / 100) {
         EXPECT_GE(within, runs * 90 / 100) << "base " << base << " rise " << rise;
