@@ -11,13 +11,10 @@
 namespace synscope::alerts {
 
 struct AlertConfig {
-  /// The count model's settings (detector/count_model.hpp); its bucket_s is set from detector_span_ns.
+  /// The count model's settings (detector/count_model.hpp); the engine sets bucket_s to its detector bucket
+  /// (AlertPolicy::detector_bucket_s rounded) and fire_score to the policy's.
   detector::CountConfig counts;
   detector::AlertPolicy policy;
-  /// The detector's bucket: record buckets are summed into spans of this length (rounded to a whole number
-  /// of record buckets, at least one) before they are scored, so a short record bucket (60 s) still gives
-  /// each series enough events per bucket to be judged (docs/detector.md, "Detector bucket").
-  uint64_t detector_span_ns = 300'000'000'000;
   /// The prior of a per-server series at admission: this many failed sessions a day, as strong as one event
   /// (a server earns a series by failing twice in one record bucket; one that had not earned it yet failed
   /// rarely, so its first burst is judged against "about once a day", not against itself).

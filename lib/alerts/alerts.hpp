@@ -9,7 +9,7 @@
 //  * ServerSeriesSet (server_series.hpp): up to AlertPolicy::server_series series of one server each, for
 //    the servers with the most failed sessions.
 //  * ClientView (client_view.hpp): one client failing at one server far more than its other clients.
-// Record buckets are summed into detector buckets (AlertConfig::detector_span_ns, a whole number of record
+// Record buckets are summed into detector buckets (AlertPolicy::detector_bucket_s, a whole number of record
 // buckets) and the series are scored when a detector bucket's last record bucket arrives; the client view
 // and server admission work per record bucket. Record buckets nobody emitted (no session) count as zeros,
 // so quiet periods teach the models too. Who
@@ -76,7 +76,7 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   /// The newest bucket's score of one perspective series, or of the total (kTotalSeries); zeros before the
   /// first bucket.
   [[nodiscard]] const detector::Scored& last(size_t series) const noexcept { return perspectives_.last(series); }
-  /// The detector's bucket span: detector_span_ns rounded to a whole number of record buckets (at least one).
+  /// The detector's bucket span: detector_bucket_s rounded to a whole number of record buckets (at least one).
   [[nodiscard]] uint64_t detector_span_ns() const noexcept { return detector_span_ns_; }
 
  private:

@@ -129,6 +129,10 @@ struct AlertPolicy {
   /// alerts::AlertEngine: how many per-server series to keep beside the per-perspective ones (the servers
   /// with the most failed sessions, recently); 0 = per-perspective series only.
   uint32_t server_series = 1000;
+  /// alerts::AlertEngine: the detector's bucket in seconds. Record buckets are summed into spans of this
+  /// length (rounded to a whole number of record buckets, at least one) before they are scored, so a short
+  /// record bucket (60 s) still gives each series enough events per bucket to be judged (docs/detector.md).
+  double detector_bucket_s = 300;
 };
 
 enum class Transition : uint8_t { kNone, kFiring, kEscalated, kResolved };
