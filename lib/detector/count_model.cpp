@@ -171,7 +171,11 @@ Scored CountModel::observe(double ts_s, double count, const CountConfig& cfg) no
       ms[w] += ring_mu_[i];
     }
     const double phi = dispersion(w, cfg);
-    const double p = xs[w] > ms[w] ? count_tail(xs[w], ms[w], std::max(phi, u) + weekend_var) : 1.0;
+    // The exact tail only for a window more than one sd above its expectation: below that p is above ~0.15,
+    // scores 0 and gates nothing, and the incomplete beta is most of a bucket's cost.
+    const double inv = std::max(phi, u) + weekend_var;
+    const double excess = xs[w] - ms[w];
+    const double p = excess > 0 && excess * excess > ms[w] + inv * ms[w] * ms[w] ? count_tail(xs[w], ms[w], inv) : 1.0;
     if (w == 0) {
       // The 1-bucket upper bound reported: mean + 3 sd under that bucket's distribution.
       out.upper = mu + 3.0 * std::sqrt(mu + (std::max(phi, u) + weekend_var) * mu * mu);

@@ -23,7 +23,8 @@
 //    the relative variance of the estimate itself (large for a new or sparse series; the residuals phi is
 //    learned on include it once the series is known), plus the weekend cells' own part on weekends.
 //    phi = u = 0 is
-//    Poisson. p is computed only for a window above its expectation (else 1).
+//    Poisson. p is computed only for a window more than one standard deviation above its expectation
+//    (else 1: it would score 0).
 //  * Score: L = -log10(min(1, 3 p_min)) (Bonferroni over the three windows), score = clamp(10 (L - 1),
 //    0, 100): 10^-3 → 20, 10^-6 → 50 (the fire score), 10^-8.5 → 75. The same map for every series.
 //  * Learning: a bucket whose corrected p (3 p_min) <= gate_p teaches neither the level nor the shape, for
