@@ -40,7 +40,7 @@ enum class Severity : uint8_t { kNone, kWarning, kMinor, kMajor, kCritical };
 [[nodiscard]] Severity severity_of(double score) noexcept;  ///< warning >= 3, minor >= 25, major >= 50, critical >= 75
 [[nodiscard]] std::string_view severity_name(Severity s) noexcept;
 
-/// The struct's defaults are the failed-session settings (alerts::failed_session_detector() adds to them):
+/// The struct's defaults are the settings failed-session series used before CountModel (count_model.hpp):
 /// slow learning, so a two-hour surge does not become the baseline. metric_series_config() has the faster
 /// settings `synscope backtest` uses for general metric series.
 struct DetectorConfig {
