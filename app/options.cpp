@@ -94,6 +94,11 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
                   "Failed sessions above typical a bucket must exceed to fire (ignore tiny absolute rises)")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
+  cmd->add_option("--alert-bucket", policy.detector_bucket_s,
+                  "The detector's bucket in seconds: record buckets (--bucket) are summed into spans of about this "
+                  "length before they are scored (a whole number of them, at least one)")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   cmd->add_option("--alert-servers", policy.server_series,
                   "Per-server failed-session series kept beside the per-perspective ones: the servers with the "
                   "most failed sessions (decayed, half-life a day), alerting with partition ip:port; 0 = none")

@@ -8,7 +8,7 @@ packages=(
   build-essential meson ninja-build pkg-config clang-format
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
-  libpcap-dev nlohmann-json3-dev libcivetweb-dev
+  libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev
   # live-mode tests: a real Prometheus server and promtool, testpmd (in dpdk), namespaces for real TCP
   prometheus curl iproute2 ethtool
   # cross-checking, crafting and benchmarking captures

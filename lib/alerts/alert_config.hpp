@@ -5,29 +5,20 @@
 
 #include <cstdint>
 
+#include "detector/count_model.hpp"
 #include "detector/detector.hpp"
 
 namespace synscope::alerts {
 
-/// The detector settings for failed-session series. One large incident (a SYN flood scoring z = 50) must
-/// not make the model blind to the next one for days, so a series' typical maximum z may grow only 25% per
-/// bucket here (the backtest's metric-series settings allow 4x, which suits NAB's one-detection-per-window
-/// scoring). Network traffic is quieter at weekends: before a week of history exists, weekend hours learn
-/// their own profile, so Monday morning is not compared with Sunday (`backtest` leaves it off unless asked:
-/// NAB's series have no such week). An incident does not teach a series what "large" means
-/// (tail_freeze_score = the fire score): after a flood the typical maximum z stays at the normal noise's, so
-/// the next, small rise still scores.
-inline detector::DetectorConfig failed_session_detector() noexcept {
-  detector::DetectorConfig c;
-  c.tail_growth = 1.25;
-  c.weekend_profile = true;
-  c.tail_freeze_score = 50;
-  return c;
-}
-
 struct AlertConfig {
-  detector::DetectorConfig detector = failed_session_detector();
+  /// The count model's settings (detector/count_model.hpp); the engine sets bucket_s to its detector bucket
+  /// (AlertPolicy::detector_bucket_s rounded) and fire_score to the policy's.
+  detector::CountConfig counts;
   detector::AlertPolicy policy;
+  /// The prior of a per-server series at admission: this many failed sessions a day, as strong as one event
+  /// (a server earns a series by failing twice in one record bucket; one that had not earned it yet failed
+  /// rarely, so its first burst is judged against "about once a day", not against itself).
+  double server_prior_per_day = 1;
   /// Client-over-server view (ElastiFlow's "high count over clients, partitioned by server"): a client
   /// fires `failed_sessions_client` when, in one bucket, its failed attempts at a server reach
   /// `client_min` and are at least `client_ratio` times those of that server's next busiest client.

@@ -54,7 +54,20 @@ void AlertWriter::write(uint64_t start_ns, AlertMetric metric, std::string_view 
   put_fixed(line, s.score, 1);
   line.raw(",\"severity\":\"");
   line.raw(detector::severity_name(detector::severity_of(resolved ? 0 : s.score)));
-  line.raw(resolved ? "\",\"state\":\"resolved\",\"top\":[" : "\",\"state\":\"firing\",\"top\":[");
+  line.raw(resolved ? "\",\"state\":\"resolved\"" : "\",\"state\":\"firing\"");
+  if (!client) {  // the evidence: the window's tail probability and sums (docs/outputs.md)
+    char p[32];
+    const int n = std::snprintf(p, sizeof(p), "%.3g", s.p);
+    line.raw(",\"p\":");
+    if (n > 0) line.raw(std::string_view(p, std::min<size_t>(static_cast<size_t>(n), sizeof(p) - 1)));
+    line.raw(",\"window\":");
+    line.u64(s.window);
+    line.raw(",\"window_actual\":");
+    put_fixed(line, s.window_actual, 0);
+    line.raw(",\"window_expected\":");
+    put_fixed(line, s.window_expected, 3);
+  }
+  line.raw(",\"top\":[");
   line.raw(top.text());
   line.raw("]}\n");
   if (!line.overflowed()) out_.write(line.data(), line.size());

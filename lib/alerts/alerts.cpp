@@ -1,6 +1,7 @@
 // alerts: the AlertEngine, which feeds sessions and buckets to its parts. See alerts.hpp.
 #include "alerts/alerts.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace synscope::alerts {
@@ -15,19 +16,27 @@ std::string partition_text(const FiringPartition& f) {
 }
 
 namespace {
-/// The detector settings with the bucket span filled in.
-AlertConfig with_bucket_span(AlertConfig c) {
-  c.detector.bucket_s = static_cast<double>(c.bucket_span_ns) / 1e9;
+/// The detector bucket: `want_s` rounded to a whole number of `record_ns` buckets, at least one.
+uint64_t detector_span(double want_s, uint64_t record_ns) {
+  const auto n = static_cast<uint64_t>(std::llround(std::max(want_s, 0.0) * 1e9 / static_cast<double>(record_ns)));
+  return std::max<uint64_t>(n, 1) * record_ns;
+}
+/// The settings with the detector bucket and the fire score filled in.
+AlertConfig with_detector_span(AlertConfig c) {
+  c.counts.bucket_s = static_cast<double>(detector_span(c.policy.detector_bucket_s, c.bucket_span_ns)) / 1e9;
+  c.counts.fire_score = c.policy.fire_score;
   return c;
 }
 }  // namespace
 
 AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
-    : config_(with_bucket_span(config)),
+    : config_(with_detector_span(config)),
+      detector_span_ns_(detector_span(config.policy.detector_bucket_s, config.bucket_span_ns)),
       writer_(out),
       // Every bucket that may still get sessions (the settle time), and a margin.
       tallies_(config.bucket_settle_ns / config.bucket_span_ns + 8, config.bucket_span_ns, config.policy.server_series),
-      servers_(config.policy.server_series, std::exp2(-config_.detector.bucket_s / 86400.0)) {}  // half-life a day
+      servers_(config.policy.server_series, std::exp2(-config_.counts.bucket_s / 86400.0)),  // half-life a day
+      series_sums_(config.policy.server_series, 0) {}
 
 void AlertEngine::on_session(const engine::SessionRecord& r) {
   if (!tcp_session::is_failed(r.state)) return;
@@ -45,18 +54,36 @@ void AlertEngine::on_bucket(const buckets::Bucket& b) {
   // capture's clock jump) is not filled — the model just sees time move on.
   constexpr uint64_t kMaxFill = 7 * 24 * 3600;
   if (started_ && b.start_ns > next_start_ns_ && (b.start_ns - next_start_ns_) / 1'000'000'000 <= kMaxFill) {
-    for (uint64_t t = next_start_ns_; t < b.start_ns; t += config_.bucket_span_ns) {
-      BucketTally* tally = tallies_.find(t);
-      perspectives_.observe(t, nullptr, tally, config_, writer_);
-      servers_.observe(t, tally, tallies_, config_, writer_);
-    }
+    for (uint64_t t = next_start_ns_; t < b.start_ns; t += config_.bucket_span_ns) record_bucket(t, nullptr);
   }
+  if (!started_) first_ns_ = b.start_ns;
   started_ = true;
-  BucketTally* tally = tallies_.find(b.start_ns);
-  perspectives_.observe(b.start_ns, &b, tally, config_, writer_);
-  servers_.observe(b.start_ns, tally, tallies_, config_, writer_);
-  clients_.observe(b.start_ns, tally, config_, writer_);
+  record_bucket(b.start_ns, &b);
+  clients_.observe(b.start_ns, tallies_.find(b.start_ns), config_, writer_);
   next_start_ns_ = b.start_ns + config_.bucket_span_ns;
+}
+
+void AlertEngine::record_bucket(uint64_t start_ns, const buckets::Bucket* b) {
+  const uint64_t span = detector_span_ns_;
+  const uint64_t det_start = start_ns / span * span;
+  if (sum_.start_ns != det_start || sum_.span_ns == 0) {  // a new detector bucket opens
+    sum_ = buckets::Bucket{};
+    sum_.start_ns = det_start;
+    sum_.span_ns = span;
+    sum_emitted_ = false;
+    std::fill(series_sums_.begin(), series_sums_.end(), 0);
+  }
+  if (b != nullptr) {
+    for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) sum_.by_perspective[p].merge(b->by_perspective[p]);
+    sum_emitted_ = true;
+  }
+  BucketTally* tally = tallies_.find(start_ns);
+  const double warm_from = static_cast<double>(first_ns_ / 1'000'000'000) + config_.counts.warmup_days * 86400.0;
+  if (tally != nullptr) servers_.admit(*tally, tallies_, series_sums_.data(), start_ns, warm_from, config_);
+  if (start_ns + config_.bucket_span_ns < det_start + span) return;  // more record buckets to come
+  perspectives_.observe(det_start, sum_emitted_ ? &sum_ : nullptr, tally, config_, writer_);
+  servers_.score(det_start, series_sums_.data(), tally, config_, writer_);
+  sum_.span_ns = 0;  // scored: the next record bucket opens a new one
 }
 
 uint32_t AlertEngine::firing() const noexcept {

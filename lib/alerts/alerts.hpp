@@ -9,7 +9,10 @@
 //  * ServerSeriesSet (server_series.hpp): up to AlertPolicy::server_series series of one server each, for
 //    the servers with the most failed sessions.
 //  * ClientView (client_view.hpp): one client failing at one server far more than its other clients.
-// Buckets nobody emitted (no session) are observed as zeros, so quiet periods teach the models too. Who
+// Record buckets are summed into detector buckets (AlertPolicy::detector_bucket_s, a whole number of record
+// buckets) and the series are scored when a detector bucket's last record bucket arrives; the client view
+// and server admission work per record bucket. Record buckets nobody emitted (no session) count as zeros,
+// so quiet periods teach the models too. Who
 // failed in each bucket still open is tallied per server and per (client, server) in fixed memory
 // (bucket_tally.hpp); alert lines name the busiest of them. save() and load() keep the models across runs
 // (model_file.cpp).
@@ -18,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "alerts/alert_config.hpp"
 #include "alerts/alert_line.hpp"
@@ -72,16 +76,27 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   /// The newest bucket's score of one perspective series, or of the total (kTotalSeries); zeros before the
   /// first bucket.
   [[nodiscard]] const detector::Scored& last(size_t series) const noexcept { return perspectives_.last(series); }
+  /// The detector's bucket span: detector_bucket_s rounded to a whole number of record buckets (at least one).
+  [[nodiscard]] uint64_t detector_span_ns() const noexcept { return detector_span_ns_; }
 
  private:
+  /// One record bucket (emitted: `b`, or a gap: nullptr) into the detector bucket it belongs to; scores that
+  /// detector bucket when this is its last record bucket.
+  void record_bucket(uint64_t start_ns, const buckets::Bucket* b);
+
   AlertConfig config_;
+  uint64_t detector_span_ns_;
   AlertWriter writer_;
   TallyRing tallies_;
   PerspectiveSeries perspectives_;
   ServerSeriesSet servers_;
   ClientView clients_;
   bool started_ = false;
-  uint64_t next_start_ns_ = 0;  ///< the bucket after the newest one observed
+  uint64_t next_start_ns_ = 0;         ///< the record bucket after the newest one observed
+  uint64_t first_ns_ = 0;              ///< the first record bucket observed (the engine's warm-up starts there)
+  buckets::Bucket sum_{};              ///< the open detector bucket: its record buckets' counts summed
+  bool sum_emitted_ = false;           ///< some record bucket in it was emitted
+  std::vector<uint32_t> series_sums_;  ///< the open detector bucket's count per server series
 };
 
 }  // namespace synscope::alerts

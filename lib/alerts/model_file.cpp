@@ -3,11 +3,13 @@
 // Called on the AlertEngine's thread (at start and at the end of a run, or by the live control side through
 // the engine's owner). Layout (little-endian, this build's struct layout — the size checks reject a file
 // from another layout):
-//   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(SeriesModel) | u32 sizeof(AlertState) |
-//   u32 perspective series (4 + total) | u64 bucket_span_ns | u64 next_start_ns | u8 started | models |
+//   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(CountModel) | u32 sizeof(AlertState) |
+//   u32 perspective series (4 + total) | u64 bucket_span_ns | u64 detector span ns | u64 next_start_ns |
+//   u64 first_ns | u8 started | models |
 //   states | u8 total reported |
 //   u32 server series capacity | u32 in use | u32 sizeof(ServerSeries) | series (capacity of them) | u64 FNV-1a
-// The server series' index is not saved: load() rebuilds it from the series.
+// The server series' index is not saved: load() rebuilds it from the series. Neither is a detector bucket
+// still summing record buckets: after a restart its first detector bucket may be scored on part of its span.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -23,8 +25,9 @@ namespace synscope::alerts {
 namespace {
 
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
-// 2: per-server series; 3: weekday/weekend day profiles; 4: total series; 5: the CUSUM's own tail
-constexpr uint32_t kModelVersion = 5;
+// 2: per-server series; 3: weekday/weekend day profiles; 4: total series; 5: the CUSUM's own tail;
+// 6: calibrated count models (detector/count_model.hpp) and the detector's own bucket span
+constexpr uint32_t kModelVersion = 6;
 
 template <class T>
 void put(std::string& out, const T& v) {
@@ -46,11 +49,13 @@ bool AlertEngine::save(const std::string& path, std::string& error) const {
   std::string body;
   body.append(kMagic, sizeof(kMagic));
   put(body, kModelVersion);
-  put(body, static_cast<uint32_t>(sizeof(detector::SeriesModel)));
+  put(body, static_cast<uint32_t>(sizeof(detector::CountModel)));
   put(body, static_cast<uint32_t>(sizeof(detector::AlertState)));
   put(body, static_cast<uint32_t>(kPerspectiveSeries));
   put(body, config_.bucket_span_ns);
+  put(body, detector_span_ns_);
   put(body, next_start_ns_);
+  put(body, first_ns_);
   put(body, static_cast<uint8_t>(started_));
   put(body, perspectives_.models());
   put(body, perspectives_.states());
@@ -98,23 +103,26 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   }
   size_t at = sizeof(kMagic);
   uint32_t version = 0, model_size = 0, state_size = 0, perspectives = 0;
-  uint64_t span = 0, next_start = 0;
+  uint64_t span = 0, det_span = 0, next_start = 0, first = 0;
   uint8_t started = 0;
   if (!take(in, at, version) || !take(in, at, model_size) || !take(in, at, state_size) || !take(in, at, perspectives) ||
-      !take(in, at, span) || !take(in, at, next_start) || !take(in, at, started)) {
+      !take(in, at, span) || !take(in, at, det_span) || !take(in, at, next_start) || !take(in, at, first) ||
+      !take(in, at, started)) {
     return fail("is truncated");
   }
   if (version != kModelVersion) {
     return fail("has format version " + std::to_string(version) + " (this build reads " +
                 std::to_string(kModelVersion) + ")");
   }
-  if (model_size != sizeof(detector::SeriesModel) || state_size != sizeof(detector::AlertState) ||
+  if (model_size != sizeof(detector::CountModel) || state_size != sizeof(detector::AlertState) ||
       perspectives != kPerspectiveSeries) {
     return fail("was written by a build with another model layout");
   }
-  if (span != config_.bucket_span_ns) {
-    return fail("was learned with " + std::to_string(span / 1'000'000'000.0) + " s buckets, not " +
-                std::to_string(config_.bucket_span_ns / 1'000'000'000.0));
+  if (span != config_.bucket_span_ns || det_span != detector_span_ns_) {
+    return fail("was learned with " + std::to_string(span / 1'000'000'000.0) + " s record and " +
+                std::to_string(det_span / 1'000'000'000.0) + " s detector buckets, not " +
+                std::to_string(config_.bucket_span_ns / 1'000'000'000.0) + " and " +
+                std::to_string(detector_span_ns_ / 1'000'000'000.0));
   }
   PerspectiveSeries::Models models;
   PerspectiveSeries::States states;
@@ -135,6 +143,7 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   servers_.restore(in.data() + at, used);
   perspectives_.restore(models, states, total_reported != 0);
   next_start_ns_ = next_start;
+  first_ns_ = first;
   started_ = started != 0;
   return true;
 }

@@ -25,7 +25,7 @@ void PerspectiveSeries::observe(uint64_t start_ns, const buckets::Bucket* b, con
       value = b != nullptr ? static_cast<double>(b->by_perspective[p].failed) : 0.0;
       total += value;
     }
-    const detector::Scored s = models_[p].observe(ts, value, config.detector);
+    const detector::Scored s = models_[p].observe(ts, value, config.counts);
     last_[p] = s;
     const detector::Transition t = states_[p].update(s, config.policy);
     if (p != kTotalSeries) {

@@ -1,6 +1,6 @@
 // alerts/perspective_series: the failed-session series of each perspective and of their total.
 //
-// One detector::SeriesModel and one AlertState per perspective, and a fifth pair for the total of all four
+// One detector::CountModel and one AlertState per perspective, and a fifth pair for the total of all four
 // (perspective "all"). A rise spread over perspectives — a few more failures in each, at a quiet hour — is
 // at the noise floor of every perspective series but plain in their sum. The total reports only what no
 // perspective alert already reports: its firing line is written when no perspective series fires in that
@@ -17,6 +17,7 @@
 #include "alerts/alert_line.hpp"
 #include "alerts/bucket_tally.hpp"
 #include "buckets/buckets.hpp"
+#include "detector/count_model.hpp"
 #include "detector/detector.hpp"
 
 namespace synscope::alerts {
@@ -29,12 +30,12 @@ inline constexpr size_t kPerspectiveSeries = buckets::kPerspectiveCount + 1;
 
 class PerspectiveSeries {
  public:
-  using Models = std::array<detector::SeriesModel, kPerspectiveSeries>;
+  using Models = std::array<detector::CountModel, kPerspectiveSeries>;
   using States = std::array<detector::AlertState, kPerspectiveSeries>;
 
-  /// Scores the bucket starting at `start_ns` in every series and writes each transition to `out`, with
-  /// the bucket's failed conn_states and busiest servers (from `tally`) as its top list. `b` is nullptr for
-  /// a bucket nobody emitted (no session): its counts are zeros.
+  /// Scores the detector bucket starting at `start_ns` (record buckets summed) in every series and writes each transition to `out`, with
+  /// the bucket's failed conn_states and the busiest servers of its last record bucket (from `tally`) as its
+  /// top list. `b` is nullptr for a bucket nobody emitted (no session): its counts are zeros.
   void observe(uint64_t start_ns, const buckets::Bucket* b, const BucketTally* tally, const AlertConfig& config,
                AlertWriter& out);
 

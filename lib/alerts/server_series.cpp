@@ -13,7 +13,7 @@
 namespace synscope::alerts {
 
 namespace {
-constexpr uint64_t kMinAdmit = 2;       // failed sessions in one bucket that earn an untracked server a series
+constexpr uint64_t kMinAdmit = 1;       // failed sessions in one record bucket that earn an untracked server a series
 constexpr uint32_t kSeriesGrain = 256;  // series per TBB task: a few microseconds of work each
 }  // namespace
 
@@ -40,10 +40,9 @@ uint32_t ServerSeriesSet::find(uint8_t perspective, const ServerKey& server) con
                      [&](uint32_t i) { return series_[i].perspective == perspective && series_[i].server == server; });
 }
 
-void ServerSeriesSet::observe(uint64_t start_ns, BucketTally* tally, TallyRing& tallies, const AlertConfig& config,
-                              AlertWriter& out) {
+void ServerSeriesSet::score(uint64_t start_ns, const uint32_t* counts, const BucketTally* tally,
+                            const AlertConfig& config, AlertWriter& out) {
   if (series_.empty()) return;
-  if (tally != nullptr) admit(*tally, tallies);
   // Score every series; independent per series, so in parallel. Transitions are then taken in series order
   // on this thread, so the alert lines come out the same however the work was split.
   const double ts = static_cast<double>(start_ns / 1'000'000'000);
@@ -51,9 +50,9 @@ void ServerSeriesSet::observe(uint64_t start_ns, BucketTally* tally, TallyRing& 
   oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<uint32_t>(0, n, kSeriesGrain),
                             [&](const oneapi::tbb::blocked_range<uint32_t>& r) {
                               for (uint32_t i = r.begin(); i != r.end(); ++i) {
-                                const double v = tally != nullptr ? tally->series_counts[i] : 0.0;
+                                const double v = counts[i];
                                 ServerSeries& s = series_[i];
-                                scored_[i] = s.model.observe(ts, v, config.detector);
+                                scored_[i] = s.model.observe(ts, v, config.counts);
                                 s.rank = s.rank * rank_decay_ + v;
                               }
                             });
@@ -68,7 +67,11 @@ void ServerSeriesSet::observe(uint64_t start_ns, BucketTally* tally, TallyRing& 
   }
 }
 
-void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies) {
+void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies, uint32_t* counts, uint64_t start_ns,
+                            double alert_from_ts, const AlertConfig& config) {
+  if (series_.empty()) return;
+  const double prior_rate = config.server_prior_per_day * config.counts.bucket_s / 86400.0;
+  const double from = std::max(alert_from_ts, static_cast<double>(start_ns / 1'000'000'000));
   // This bucket's busiest untracked servers take a free series, or the place of the series ranked lowest
   // that is not firing when they failed more in this one bucket than its decayed total.
   for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
@@ -96,10 +99,13 @@ void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies) {
       s = ServerSeries{};
       s.server = e.key;
       s.perspective = perspective;
+      s.model = detector::CountModel::with_prior(prior_rate, 1.0, from);
       index_.place(key_hash(perspective, e.key), victim);
       tally.series_counts[victim] = static_cast<uint32_t>(e.count);  // Space-Saving's count for this bucket
+      counts[victim] = 0;  // what the detector bucket summed so far was the old server's
     }
   }
+  for (uint32_t i = 0; i < used_; ++i) counts[i] += tally.series_counts[i];
 }
 
 void ServerSeriesSet::write(uint64_t start_ns, const ServerSeries& series, LineState state, const BucketTally* tally,

@@ -2,10 +2,13 @@
 //
 // Beside the perspective series an AlertEngine keeps up to `AlertPolicy::server_series` series of one
 // server's failed sessions (partition "ip:port"): the servers with the most failed sessions, ranked by an
-// exponentially decayed count (half-life one day). Each bucket's busiest untracked servers (the tally's
+// exponentially decayed count (half-life one day). Each record bucket's busiest untracked servers with a
+// failed session (the tally's
 // Space-Saving summary) may take the place of the tracked series with the smallest rank that is not
-// firing, so memory is fixed and a new hot spot gets a series at once (it then warms up like any new
-// series). This is what finds one server's outage inside a perspective whose total barely moves. A
+// firing, so memory is fixed and a new hot spot gets a series at once. A new series starts from the prior
+// of a server that rarely fails (AlertConfig::server_prior_per_day), not from its first value, so a server
+// that never failed and starts refusing alerts from its admission on (after the engine's own warm-up).
+// Admission runs per record bucket; scoring per detector bucket (the record buckets' counts summed). This is what finds one server's outage inside a perspective whose total barely moves. A
 // flow::HashIndex finds a (perspective, server)'s series for every failed session.
 //
 // Owned by the AlertEngine's thread. The series are scored with a oneTBB parallel_for that the calling
@@ -19,6 +22,7 @@
 #include "alerts/alert_config.hpp"
 #include "alerts/alert_line.hpp"
 #include "alerts/bucket_tally.hpp"
+#include "detector/count_model.hpp"
 #include "detector/detector.hpp"
 #include "flow/hash_index.hpp"
 
@@ -29,7 +33,7 @@ struct ServerSeries {
   ServerKey server;
   uint8_t perspective = 0;
   double rank = 0;  ///< failed sessions, decayed (half-life one day): what "the most failed sessions" means
-  detector::SeriesModel model;
+  detector::CountModel model;
   detector::AlertState state;
   detector::Scored last;
 };
@@ -46,10 +50,17 @@ class ServerSeriesSet {
   /// The series of `server` in `perspective`, or kNone.
   [[nodiscard]] uint32_t find(uint8_t perspective, const ServerKey& server) const noexcept;
 
-  /// The bucket starting at `start_ns`: admits its busiest untracked servers (from `tally`; nullptr when no
-  /// session failed in it), scores every series and writes each transition to `out`. A series given to
-  /// another server forgets what `tallies` counted for it.
-  void observe(uint64_t start_ns, BucketTally* tally, TallyRing& tallies, const AlertConfig& config, AlertWriter& out);
+  /// Admits the record bucket's busiest untracked servers (from `tally`), each with the prior of
+  /// `config.server_prior_per_day` and alerting from `alert_from_ts` (epoch seconds) or its admission,
+  /// whichever is later, and adds the bucket's counts to `counts` (one per series, the detector bucket's
+  /// sums so far). A series given to another server forgets what `tallies` and `counts` held for it.
+  void admit(BucketTally& tally, TallyRing& tallies, uint32_t* counts, uint64_t start_ns, double alert_from_ts,
+             const AlertConfig& config);
+
+  /// Scores every series with its detector-bucket count `counts[i]` (bucket starting at `start_ns`) and
+  /// writes each transition to `out`, listing the busiest clients of `tally` (nullptr: none).
+  void score(uint64_t start_ns, const uint32_t* counts, const BucketTally* tally, const AlertConfig& config,
+             AlertWriter& out);
 
   [[nodiscard]] uint32_t capacity() const noexcept { return static_cast<uint32_t>(series_.size()); }
   /// Series in use: [0, used()) of the capacity.
@@ -65,7 +76,6 @@ class ServerSeriesSet {
 
  private:
   [[nodiscard]] static uint64_t key_hash(uint8_t perspective, const ServerKey& server) noexcept;
-  void admit(BucketTally& tally, TallyRing& tallies);
   void write(uint64_t start_ns, const ServerSeries& series, LineState state, const BucketTally* tally,
              AlertWriter& out) const;
 

@@ -97,6 +97,8 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
   const double expected = expected_and_scale(ts_s, cfg, wc, dc, sigma);
   // Reported (not scored) values: a count is never expected below zero, though the drift may say so.
   out.typical = cfg.counts ? std::max(expected, 0.0) : expected;
+  out.window_actual = value;
+  out.window_expected = out.typical;
   out.upper = out.typical + 3.0 * sigma;
 
   // Evidence: this bucket, and a one-sided CUSUM for sustained moderate rises.
@@ -169,7 +171,8 @@ Scored SeriesModel::observe(double ts_s, double value, const DetectorConfig& cfg
 }
 
 Transition AlertState::update(const Scored& s, const AlertPolicy& policy) noexcept {
-  const bool hot = s.score >= policy.fire_score && s.actual - s.typical > policy.min_excess;
+  const bool hot = s.score >= policy.fire_score &&
+                   std::max(s.actual - s.typical, s.window_actual - s.window_expected) > policy.min_excess;
   if (!firing_) {
     if (!hot) return Transition::kNone;
     firing_ = true;

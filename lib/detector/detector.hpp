@@ -40,7 +40,7 @@ enum class Severity : uint8_t { kNone, kWarning, kMinor, kMajor, kCritical };
 [[nodiscard]] Severity severity_of(double score) noexcept;  ///< warning >= 3, minor >= 25, major >= 50, critical >= 75
 [[nodiscard]] std::string_view severity_name(Severity s) noexcept;
 
-/// The struct's defaults are the failed-session settings (alerts::failed_session_detector() adds to them):
+/// The struct's defaults are the settings failed-session series used before CountModel (count_model.hpp):
 /// slow learning, so a two-hour surge does not become the baseline. metric_series_config() has the faster
 /// settings `synscope backtest` uses for general metric series.
 struct DetectorConfig {
@@ -81,6 +81,12 @@ struct Scored {
   double upper = 0;    ///< expected + 3 scales: values above this are unusual
   double score = 0;    ///< 0-100
   Severity severity = Severity::kNone;
+  /// CountModel only: the smallest tail probability over its windows, the window it came from (buckets) and
+  /// that window's observed and expected sums. SeriesModel leaves p = 1 and the window at this bucket.
+  double p = 1;
+  uint32_t window = 1;
+  double window_actual = 0;
+  double window_expected = 0;
 };
 
 /// The model of one series. Fixed size; trivially copyable, so it can be saved as bytes.
@@ -123,6 +129,10 @@ struct AlertPolicy {
   /// alerts::AlertEngine: how many per-server series to keep beside the per-perspective ones (the servers
   /// with the most failed sessions, recently); 0 = per-perspective series only.
   uint32_t server_series = 1000;
+  /// alerts::AlertEngine: the detector's bucket in seconds. Record buckets are summed into spans of this
+  /// length (rounded to a whole number of record buckets, at least one) before they are scored, so a short
+  /// record bucket (60 s) still gives each series enough events per bucket to be judged (docs/detector.md).
+  double detector_bucket_s = 300;
 };
 
 enum class Transition : uint8_t { kNone, kFiring, kEscalated, kResolved };

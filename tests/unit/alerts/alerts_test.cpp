@@ -317,5 +317,78 @@ TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
   EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
 }
 
+// With 60-second record buckets the detector sums them into 5-minute buckets; a server that never failed
+// (admitted at its first failed session, with the one-failure-a-day prior) and then refuses 1-4 connections
+// per 5 minutes, spread over the minutes, fires its own series within 3 detector buckets, while 40 other
+// servers failing now and then at a steady rate raise nothing over three days.
+TEST(AlertEngine, NeverFailingServerAlertsWithSixtySecondRecordBuckets) {
+  const test::TempFile file("synscope-alerts-sixty");
+  const std::string& path = file.path();
+  const uint64_t start = 1699920000;
+  const uint64_t begin = start + 2 * 86400 + 14 * 3600;
+  uint64_t span = 0;
+  {
+    output::OutputFile out(path);
+    AlertConfig cfg;
+    cfg.bucket_span_ns = 60 * kSec;
+    cfg.bucket_settle_ns = 120 * kSec;
+    cfg.policy.server_series = 64;
+    AlertEngine engine(cfg, out);
+    span = engine.detector_span_ns();
+    std::mt19937 rng(3);
+    tcp_session::Session s;
+    uint32_t to_send = 0;
+    for (uint64_t t = start; t < begin + 3600; t += 60) {
+      s.first_ns = t * kSec + 1;
+      uint64_t failed = 0;
+      auto fail_at = [&](uint8_t b3, uint64_t n) {
+        engine::SessionRecord r;
+        r.session = &s;
+        r.state = tcp_session::ConnState::kREJ;
+        r.perspective = buckets::Perspective::kInbound;
+        r.resp_h.bytes[0] = 10, r.resp_h.bytes[3] = b3;
+        r.resp_p = 5432;
+        for (uint64_t i = 0; i < n; ++i) {
+          r.orig_h.bytes[0] = 203, r.orig_h.bytes[2] = static_cast<uint8_t>(rng()),
+          r.orig_h.bytes[3] = static_cast<uint8_t>(rng());
+          engine.on_session(r);
+        }
+        failed += n;
+      };
+      for (uint8_t k = 1; k <= 40; ++k) fail_at(k, std::poisson_distribution<int>(0.05)(rng));  // 3 an hour each
+      if (t >= begin) {
+        if ((t - begin) % 300 == 0) to_send = std::uniform_int_distribution<uint32_t>(1, 4)(rng);
+        const bool send = to_send > 0 && rng() % 2 == 0;  // spread over the five minutes
+        if (send || ((t - begin) % 300 == 240 && to_send > 0)) {
+          fail_at(200, 1);
+          --to_send;
+        }
+      }
+      buckets::Bucket b;
+      b.start_ns = t * kSec;
+      b.span_ns = 60 * kSec;
+      b.by_perspective[static_cast<size_t>(buckets::Perspective::kInbound)].failed = failed;
+      engine.on_bucket(b);
+    }
+  }
+  EXPECT_EQ(span, 300 * kSec);
+  std::ifstream in(path);
+  std::string line;
+  uint64_t first_alert = 0;
+  std::vector<std::string> others;
+  while (std::getline(in, line)) {
+    if (line.find("\"state\":\"firing\"") == std::string::npos) continue;
+    if (line.find("\"partition\":\"10.0.0.200:5432\"") != std::string::npos) {
+      if (first_alert == 0) first_alert = std::stoull(line.substr(line.find("\"ts\":") + 5));
+      EXPECT_NE(line.find("\"window\":"), std::string::npos) << line;
+    } else if (line.find("\"partition\":\"all\"") == std::string::npos) {
+      others.push_back(line);
+    }
+  }
+  ASSERT_NE(first_alert, 0u) << "the new server's refusals raised no per-server alert";
+  EXPECT_LE(first_alert, begin + 2 * 300) << "more than 3 detector buckets late";
+  EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
+}
+
 }  // namespace
 }  // namespace synscope::alerts
