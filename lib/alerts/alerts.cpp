@@ -44,7 +44,7 @@ void AlertEngine::on_session(const engine::SessionRecord& r) {
   const ServerKey server{r.resp_h, r.resp_p, r.ip_version};
   const auto p = static_cast<size_t>(r.perspective);
   tally.servers[p].add(server);
-  const uint32_t series = servers_.find(static_cast<uint8_t>(p), server);
+  const uint32_t series = servers_.find(server);
   if (series != ServerSeriesSet::kNone) ++tally.series_counts[series];
   tally.pairs[p].add(ClientServerKey{server, r.orig_h});
 }

@@ -26,18 +26,17 @@ ServerSeriesSet::ServerSeriesSet(uint32_t capacity, double rank_decay)
   index_ = flow::HashIndex(index_slots_.data(), slots);
 }
 
-uint64_t ServerSeriesSet::key_hash(uint8_t perspective, const ServerKey& server) noexcept {
+uint64_t ServerSeriesSet::key_hash(const ServerKey& server) noexcept {
   // Unkeyed: servers are admitted only for their own failed sessions, a bounded set of at most capacity().
   uint64_t w[2];
   std::memcpy(w, server.addr.bytes.data(), 16);
-  const uint64_t tail = uint64_t{server.port} << 16 | uint64_t{perspective} << 8 | server.ip_version;
+  const uint64_t tail = uint64_t{server.port} << 16 | server.ip_version;
   return flow::splitmix64(w[1] ^ flow::splitmix64(w[0] ^ flow::splitmix64(tail)));
 }
 
-uint32_t ServerSeriesSet::find(uint8_t perspective, const ServerKey& server) const noexcept {
+uint32_t ServerSeriesSet::find(const ServerKey& server) const noexcept {
   if (series_.empty()) return kNone;
-  return index_.find(key_hash(perspective, server),
-                     [&](uint32_t i) { return series_[i].perspective == perspective && series_[i].server == server; });
+  return index_.find(key_hash(server), [&](uint32_t i) { return series_[i].server == server; });
 }
 
 void ServerSeriesSet::score(uint64_t start_ns, const uint32_t* counts, const BucketTally* tally,
@@ -77,8 +76,8 @@ void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies, uint32_t* co
   for (size_t p = 0; p < buckets::kPerspectiveCount; ++p) {
     const auto perspective = static_cast<uint8_t>(p);
     for (const auto& e : tally.servers[p].top(kTopServers)) {
-      if (e.count < kMinAdmit) break;  // sorted
-      if (find(perspective, e.key) != kNone) continue;
+      if (e.count < kMinAdmit) break;      // sorted
+      if (find(e.key) != kNone) continue;  // one series per server, whichever perspective failed first
       uint32_t victim = kNone;
       if (used_ < series_.size()) {
         victim = used_++;
@@ -91,7 +90,7 @@ void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies, uint32_t* co
           }
         }
         if (victim == kNone) continue;
-        index_.erase(key_hash(series_[victim].perspective, series_[victim].server), victim);
+        index_.erase(key_hash(series_[victim].server), victim);
         // Buckets still open counted the old server under this index: those counts are not the new one's.
         tallies.forget_series(victim);
       }
@@ -100,7 +99,7 @@ void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies, uint32_t* co
       s.server = e.key;
       s.perspective = perspective;
       s.model = detector::CountModel::with_prior(prior_rate, 1.0, from);
-      index_.place(key_hash(perspective, e.key), victim);
+      index_.place(key_hash(e.key), victim);
       tally.series_counts[victim] = static_cast<uint32_t>(e.count);  // Space-Saving's count for this bucket
       counts[victim] = 0;  // what the detector bucket summed so far was the old server's
     }
@@ -112,14 +111,17 @@ void ServerSeriesSet::write(uint64_t start_ns, const ServerSeries& series, LineS
                             AlertWriter& out) const {
   const auto p = static_cast<buckets::Perspective>(series.perspective);
   TopList top;
-  if (tally != nullptr) {  // the server's busiest clients in this bucket
+  if (tally != nullptr) {  // the server's busiest clients in this bucket, its own perspective's first
     size_t listed = 0;
-    for (const auto& e : tally->pairs[static_cast<size_t>(p)].top(kTopPairs)) {
-      if (!(e.key.server == series.server)) continue;
-      char ip[64];
-      packet::format_ip(e.key.client, e.key.server.ip_version, ip, sizeof(ip));
-      top.add("client", ip, e.count);
-      if (++listed == 3) break;
+    for (size_t k = 0; k < buckets::kPerspectiveCount && listed < 3; ++k) {
+      const size_t q = (static_cast<size_t>(p) + k) % buckets::kPerspectiveCount;
+      for (const auto& e : tally->pairs[q].top(kTopPairs)) {
+        if (!(e.key.server == series.server)) continue;
+        char ip[64];
+        packet::format_ip(e.key.client, e.key.server.ip_version, ip, sizeof(ip));
+        top.add("client", ip, e.count);
+        if (++listed == 3) break;
+      }
     }
   }
   out.write(start_ns, AlertMetric::kFailedSessions, buckets::perspective_name(p), server_text(series.server),
@@ -138,7 +140,7 @@ void ServerSeriesSet::restore(const char* bytes, uint32_t used) noexcept {
   used_ = used;
   if (series_.empty()) return;
   index_.clear();
-  for (uint32_t i = 0; i < used_; ++i) index_.place(key_hash(series_[i].perspective, series_[i].server), i);
+  for (uint32_t i = 0; i < used_; ++i) index_.place(key_hash(series_[i].server), i);
 }
 
 }  // namespace synscope::alerts

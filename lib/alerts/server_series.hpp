@@ -47,8 +47,10 @@ class ServerSeriesSet {
   ServerSeriesSet(const ServerSeriesSet&) = delete;
   ServerSeriesSet& operator=(const ServerSeriesSet&) = delete;
 
-  /// The series of `server` in `perspective`, or kNone.
-  [[nodiscard]] uint32_t find(uint8_t perspective, const ServerKey& server) const noexcept;
+  /// The series of `server`, or kNone. One series per server: its failed sessions count whatever their
+  /// perspective (a server's internal and external clients are one server's evidence); the series is
+  /// labelled with the perspective of the failures that admitted it.
+  [[nodiscard]] uint32_t find(const ServerKey& server) const noexcept;
 
   /// Admits the record bucket's busiest untracked servers (from `tally`), each with the prior of
   /// `config.server_prior_per_day` and alerting from `alert_from_ts` (epoch seconds) or its admission,
@@ -75,7 +77,7 @@ class ServerSeriesSet {
   void restore(const char* bytes, uint32_t used) noexcept;
 
  private:
-  [[nodiscard]] static uint64_t key_hash(uint8_t perspective, const ServerKey& server) noexcept;
+  [[nodiscard]] static uint64_t key_hash(const ServerKey& server) noexcept;
   void write(uint64_t start_ns, const ServerSeries& series, LineState state, const BucketTally* tally,
              AlertWriter& out) const;
 
