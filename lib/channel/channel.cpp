@@ -28,16 +28,6 @@ void Backoff::pause() noexcept {
 
 void RingDeleter::operator()(rte_ring* r) const noexcept { std::free(r); }
 
-namespace {
-
-uint32_t round_up_pow2(uint32_t depth) noexcept {
-  uint32_t count = 2;
-  while (count < depth) count <<= 1;
-  return count;
-}
-
-}  // namespace
-
 RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize) {
   // A ring of N slots holds N - 1 elements, so it gets twice the rounded depth.
   const uint32_t slots = round_up_pow2(depth) * 2;

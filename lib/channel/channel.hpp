@@ -91,6 +91,13 @@ using RingPtr = std::unique_ptr<rte_ring, RingDeleter>;
 /// rte_ring_init on our own memory, so it works with or without EAL. Throws at start-up only.
 RingPtr make_spsc_ring(const char* name, uint32_t depth, uint32_t esize);
 
+/// The smallest power of two that is at least `depth` (and at least 2): ring and pool sizes.
+[[nodiscard]] inline uint32_t round_up_pow2(uint32_t depth) noexcept {
+  uint32_t count = 2;
+  while (count < depth) count <<= 1;
+  return count;
+}
+
 /// Packets per burst: DPDK's customary RX burst size.
 inline constexpr uint32_t kBurstSize = 32;
 
@@ -215,11 +222,6 @@ class BurstChannel {
   [[nodiscard]] uint64_t consumer_waits() const noexcept { return ring_.consumer_waits(); }
 
  private:
-  static uint32_t round_up_pow2(uint32_t depth) noexcept {
-    uint32_t count = 2;
-    while (count < depth) count <<= 1;
-    return count;
-  }
   uint32_t count_;
   std::unique_ptr<B[]> pool_;
   BurstRing ring_;
