@@ -1,8 +1,6 @@
 // engine_core: see engine_core.hpp.
 #include "lcore/engine_core.hpp"
 
-#include <rte_cycles.h>
-
 #include <algorithm>
 
 namespace synscope::lcore {
@@ -27,9 +25,9 @@ bool EngineCore::poll_once() noexcept {
   }
   if (!got && t != UINT64_MAX && t > owner_.engine->watermark_ns()) owner_.engine->advance(t);
   owner_.publish_time();
-  ++stats_.polls;
-  stats_.busy_polls += got;
-  if (pacer_.publish_due(rte_rdtsc())) publish();
+  // The engine's time comes from its feeders (above), never from the TSC.
+  pacer_.after_poll(
+      got, /*idle_time_passes=*/false, stats_, [] {}, [this] { publish(); });
   return got;
 }
 

@@ -1,8 +1,6 @@
 // rx_core: see rx_core.hpp.
 #include "lcore/rx_core.hpp"
 
-#include <rte_cycles.h>
-
 namespace synscope::lcore {
 
 RxCore::RxCore(std::vector<QueueRef> queues, const RxContext& context, FlowOwner& owner,
@@ -16,15 +14,14 @@ bool RxCore::poll_once() noexcept {
     owner_.engine->process_burst(pkts, n);
     owner_.publish_time();
   });
-  ++stats_.polls;
-  stats_.busy_polls += got;
-  const uint64_t tsc = rte_rdtsc();
   // Idle with TSC time: let it pass, so timers fire and the stats core's merge is not held back.
-  if (!got && !context_.packet_clock && pacer_.advance_due(tsc)) {
-    owner_.engine->advance(context_.clock.now_ns());
-    owner_.publish_time();
-  }
-  if (pacer_.publish_due(tsc)) publish();
+  pacer_.after_poll(
+      got, !context_.packet_clock, stats_,
+      [this] {
+        owner_.engine->advance(context_.clock.now_ns());
+        owner_.publish_time();
+      },
+      [this] { publish(); });
   return got;
 }
 
@@ -53,13 +50,9 @@ bool SpreadRxCore::poll_once() noexcept {
   });
   spreader_.flush();  // latency: a partial burst never waits for more traffic
   if (got) feed_.time_ns.store(rx_.last_packet_ns(), std::memory_order_release);
-  ++stats_.polls;
-  stats_.busy_polls += got;
-  const uint64_t tsc = rte_rdtsc();
-  if (!got && !context_.packet_clock && pacer_.advance_due(tsc)) {
-    feed_.time_ns.store(context_.clock.now_ns(), std::memory_order_release);
-  }
-  if (pacer_.publish_due(tsc)) publish();
+  pacer_.after_poll(
+      got, !context_.packet_clock, stats_,
+      [this] { feed_.time_ns.store(context_.clock.now_ns(), std::memory_order_release); }, [this] { publish(); });
   return got;
 }
 

@@ -11,7 +11,7 @@ namespace synscope::live {
 
 StatsCore::StatsCore(const consumers::ConsumerConfig& config, std::vector<lcore::FlowOwner*> engines,
                      const lcore::TscClock& clock)
-    : engines_(std::move(engines)), consumers_(config), pacer_(clock), ticks_per_flush_(1000 * clock.ticks_per_ms()) {
+    : engines_(std::move(engines)), consumers_(config), pacer_(clock) {
   if (!config.alerts_out.empty()) {
     stats_.detector_enabled = 1;
     stats_.server_series_capacity = config.alert_policy.server_series;
@@ -22,10 +22,7 @@ bool StatsCore::poll_once() noexcept {
   const uint32_t taken = merge(/*final=*/false);
   const uint64_t tsc = rte_rdtsc();
   if (pacer_.publish_due(tsc)) publish();
-  if (tsc >= next_flush_) {  // JSON lines reach the files within a second (tail -f, shippers)
-    next_flush_ = tsc + ticks_per_flush_;
-    consumers_.flush_files();
-  }
+  if (pacer_.flush_due(tsc)) consumers_.flush_files();
   return taken > 0;
 }
 
@@ -80,8 +77,6 @@ uint32_t StatsCore::merge(bool final) noexcept {
     }
     take(*best);
   }
-  stats_.watermark_ns = consumers_.settled_ns();
-  if (consumers_.buckets_emitted() != buckets_seen_) refresh_bucket_stats();
   return taken;
 }
 

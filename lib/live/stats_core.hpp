@@ -78,8 +78,6 @@ class StatsCore {
   std::vector<lcore::FlowOwner*> engines_;
   consumers::Consumers consumers_;
   lcore::Pacer pacer_;
-  uint64_t ticks_per_flush_;
-  uint64_t next_flush_ = 0;
   uint64_t buckets_seen_ = 0;
   StatsCoreStats stats_;
 };
