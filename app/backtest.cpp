@@ -1,6 +1,8 @@
 // backtest: see backtest.hpp.
 #include "backtest.hpp"
 
+#include <map>
+
 namespace synscope::app {
 
 CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
@@ -20,40 +22,19 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
   cmd->add_option("--resolve-buckets", out.policy.resolve_buckets, "Quiet buckets before an alert resolves")
       ->check(CLI::Range(1u, 10000u))
       ->capture_default_str();
-  cmd->add_option("--profile-alpha", out.model.profile_alpha, "Learning rate of a seasonal cell per visit")
-      ->check(CLI::Range(0.001, 1.0))
+  cmd->add_option("--direction", out.model.direction,
+                  "Which deviations are anomalies: up (rises only, like failed sessions) or both (two-sided)")
+      ->transform(
+          CLI::CheckedTransformer(std::map<std::string, detector::Direction>{{"up", detector::Direction::kUp},
+                                                                             {"both", detector::Direction::kBoth}},
+                                  CLI::ignore_case))
       ->capture_default_str();
-  cmd->add_option("--drift-alpha", out.model.drift_alpha, "Learning rate of the level drift per bucket")
-      ->check(CLI::Range(0.0, 1.0))
+  cmd->add_option("--level-halflife-hours", out.model.level_halflife_hours, "Half-life of the series' level")
+      ->check(CLI::Range(0.01, 8760.0))
       ->capture_default_str();
-  cmd->add_option("--scale-alpha", out.model.scale_alpha, "Learning rate of the global scale per bucket")
-      ->check(CLI::Range(0.0, 1.0))
+  cmd->add_option("--warmup-days", out.model.warmup_days, "Scores are capped below the fire score for this long")
+      ->check(CLI::Range(0.0, 365.0))
       ->capture_default_str();
-  cmd->add_option("--clip-sigma", out.model.clip_sigma, "Updates clip values to expected +- this many scales")
-      ->check(CLI::Range(0.5, 100.0))
-      ->capture_default_str();
-  cmd->add_option("--cusum-slack", out.model.cusum_slack, "CUSUM allowance in scale units")
-      ->check(CLI::Range(0.0, 10.0))
-      ->capture_default_str();
-  cmd->add_option("--rel-scale-floor", out.model.rel_scale_floor, "Scale floor as a fraction of the level")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
-  cmd->add_option("--tail-growth", out.model.tail_growth, "Most the typical maximum z may grow per bucket (factor)")
-      ->check(CLI::Range(1.0, 100.0));
-  cmd->add_option("--tail-halflife-days", out.model.tail_halflife_days, "Half-life of the series' typical maximum z")
-      ->check(CLI::Range(0.01, 365.0))
-      ->capture_default_str();
-  cmd->add_option("--score-halving", out.model.score_halving, "Evidence above the knee that halves the distance to 100")
-      ->check(CLI::Range(0.1, 100.0))
-      ->capture_default_str();
-  cmd->add_flag("!--not-counts", out.model.counts, "Values are not counts: no Poisson floor on the scale");
-  cmd->add_option("--tail-freeze-score", out.model.tail_freeze_score,
-                  "After warm-up, buckets scoring at least this do not teach the typical maximum z (101 = never)")
-      ->check(CLI::Range(0.0, 101.0))
-      ->capture_default_str();
-  cmd->add_flag(
-      "--weekend-profile", out.model.weekend_profile,
-      "Before a week of history, learn Saturdays and Sundays apart from weekdays (on for failed-session alerts)");
   return cmd;
 }
 

@@ -1,6 +1,6 @@
 // detector-bench: what scoring one bucket costs when a detector keeps many series (per-server partitions:
-// the issue asks for 100k). Builds N models (the failed-session CountModel by default, `--model series` for
-// the backtest's SeriesModel), warms them with two simulated days of Poisson counts on a daily cycle, then
+// the issue asks for 100k). Builds N models (the failed-session CountModel by default, `--model metric` for
+// the backtest's MetricModel), warms them with two simulated days of Poisson counts on a daily cycle, then
 // times single buckets: serial, and with oneTBB parallel_for over the series (how the stats/control side
 // updates them — never on an RX lcore). Prints ns per bucket and per series.
 // Usage: detector-bench [--series N] [--buckets B] [--threads T] [--model count|series]
@@ -18,6 +18,7 @@
 
 #include "detector/count_model.hpp"
 #include "detector/detector.hpp"
+#include "detector/metric_model.hpp"
 
 namespace {
 
@@ -34,16 +35,16 @@ int main(int argc, char** argv) {
   app.add_option("--series", series, "Series (one model each)")->check(CLI::Range(1u, 10'000'000u));
   app.add_option("--buckets", buckets, "Timed buckets")->check(CLI::Range(1u, 100000u));
   app.add_option("--threads", threads, "TBB threads (0 = all cores)")->check(CLI::Range(0, 1024));
-  app.add_option("--model", model, "count (failed-session CountModel) or series (backtest SeriesModel)")
-      ->check(CLI::IsMember({"count", "series"}));
+  app.add_option("--model", model, "count (failed-session CountModel) or metric (backtest MetricModel)")
+      ->check(CLI::IsMember({"count", "metric"}));
   CLI11_PARSE(app, argc, argv);
   oneapi::tbb::global_control limit(
       oneapi::tbb::global_control::max_allowed_parallelism,
       threads > 0 ? static_cast<size_t>(threads) : oneapi::tbb::this_task_arena::max_concurrency());
-  if (model == "series") {
-    synscope::detector::DetectorConfig cfg;
+  if (model == "metric") {
+    synscope::detector::MetricConfig cfg;
     cfg.bucket_s = 900;
-    return run<synscope::detector::SeriesModel>(series, buckets, cfg);
+    return run<synscope::detector::MetricModel>(series, buckets, cfg);
   }
   synscope::detector::CountConfig cfg;
   cfg.bucket_s = 900;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Held-out check of the detector settings: 28 generated series the settings were not chosen on, scored
 with the NAB corpus's own scorer (nab_score.py, standard profile) and NAB-style label windows (10% of the
-series, centred on each injected anomaly). Compares `synscope backtest`'s defaults with the settings the
-backtest had before (the failed-session learning rates).
+series, centred on each injected anomaly). Scores `synscope backtest`'s defaults and its two-sided
+direction.
 
 Families (14 days of 5-minute buckets each):
   synTweets  12 overdispersed daily count series with a dozen unlabelled 2-4x bursts and two labelled news
@@ -71,11 +71,8 @@ def series():
 
 
 SETTINGS = {
-    "backtest defaults (metric_series_config)": [],
-    "before (failed-session learning rates)": ["--profile-alpha", "0.25", "--drift-alpha", "0.02", "--scale-alpha", "0.05",
-                                                "--clip-sigma", "3",
-                                                "--rel-scale-floor", "0.02", "--cusum-slack", "1.0",
-                                                "--tail-halflife-days", "2", "--tail-growth", "2"],
+    "backtest defaults (MetricModel, rises)": [],
+    "--direction both": ["--direction", "both"],
 }
 with tempfile.TemporaryDirectory() as tmp:
     labels, keys = {}, []

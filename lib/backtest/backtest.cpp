@@ -84,7 +84,7 @@ void run(BacktestConfig options) {
 
   output::OutputFile out(options.output);
   out.write("timestamp,value,anomaly_score\n", 30);
-  detector::SeriesModel model;
+  detector::MetricModel model;
   detector::AlertState alert;
   char buf[128];
   for (const Row& r : rows) {

@@ -1,4 +1,4 @@
-// backtest: scores a recorded series (`timestamp,value` CSV, NAB's layout) with the seasonal detector and
+// backtest: scores a recorded series (`timestamp,value` CSV, NAB's layout) with the metric-series detector (detector::MetricModel) and
 // writes `timestamp,value,anomaly_score` (score / 100), so NAB's scorer can judge the detector. Runs on
 // the calling thread.
 #pragma once
@@ -6,13 +6,14 @@
 #include <string>
 
 #include "detector/detector.hpp"
+#include "detector/metric_model.hpp"
 
 namespace synscope::backtest {
 
 struct BacktestConfig {
   std::string input;
   std::string output;
-  detector::DetectorConfig model = detector::metric_series_config();
+  detector::MetricConfig model;
   detector::AlertPolicy policy;
   bool raw_scores = false;  ///< write every bucket's score instead of alert transitions only
 };

@@ -2,7 +2,7 @@
 // perspective, of their total, of one server): an expected rate, an exact tail probability of what was
 // observed, and a fixed map from that probability to a 0-100 score.
 //
-// Pure and single-threaded like SeriesModel: a CountModel is a fixed-size trivially copyable value (saved
+// Pure and single-threaded: a CountModel is a fixed-size trivially copyable value (saved
 // as bytes in the model file), updated by whichever thread owns it (the alerts side, in a parallel_for over
 // series). No allocation, no I/O, no exceptions (Boost.Math is called with an errno policy).
 //

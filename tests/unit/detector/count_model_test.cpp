@@ -6,6 +6,8 @@
 // seed per test (fresh_seed()); SYNSCOPE_SEED=random validates on fresh seeds, SYNSCOPE_SEED=N repeats one.
 #include "detector/count_model.hpp"
 
+#include "fresh_seed.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,20 +25,6 @@ namespace {
 constexpr double kBucket = 300;
 constexpr double kStart = 1'700'006'400;  // a Wednesday 00:00 UTC
 constexpr double kDay = 86400;
-
-/// The seed of a test's generated series. The suite (CI) runs a fixed seed per test, derived from the test's
-/// name (never chosen by looking at results), so a run is repeatable and a failure is a change, not luck;
-/// SYNSCOPE_SEED=random draws fresh seeds (how the bounds below were validated: bench/RESULTS.md) and
-/// SYNSCOPE_SEED=N repeats one run.
-uint64_t fresh_seed() {
-  const char* env = std::getenv("SYNSCOPE_SEED");
-  if (env != nullptr && std::string_view(env) == "random") return std::random_device{}();
-  if (env != nullptr) return std::strtoull(env, nullptr, 10);
-  const std::string_view name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a of the test name
-  for (const char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-  return h;
-}
 
 CountConfig config() {
   CountConfig c;
