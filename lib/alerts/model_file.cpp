@@ -5,11 +5,12 @@
 // from another layout):
 //   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(CountModel) | u32 sizeof(AlertState) |
 //   u32 perspective series (4 + total) | u64 bucket_span_ns | u64 detector span ns | u64 next_start_ns |
-//   u64 first_ns | u8 started | models |
-//   states | u8 total reported |
-//   u32 server series capacity | u32 in use | u32 sizeof(ServerSeries) | series (capacity of them) | u64 FNV-1a
-// The server series' index is not saved: load() rebuilds it from the series. Neither is a detector bucket
-// still summing record buckets: after a restart its first detector bucket may be scored on part of its span.
+//   u64 first_ns | u8 started | open detector bucket (buckets::Bucket) | u8 its record buckets were emitted |
+//   models | states | u8 total reported |
+//   u32 server series capacity | u32 in use | u32 sizeof(ServerSeries) | series (capacity of them) |
+//   the open detector bucket's count per server series (capacity u32) | u64 FNV-1a
+// The server series' index is not saved: load() rebuilds it from the series. The detector bucket still
+// summing record buckets is saved with its sums, so a restart inside it scores it whole.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -26,8 +27,9 @@ namespace {
 
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
 // 2: per-server series; 3: weekday/weekend day profiles; 4: total series; 5: the CUSUM's own tail;
-// 6: calibrated count models (detector/count_model.hpp) and the detector's own bucket span
-constexpr uint32_t kModelVersion = 6;
+// 6: calibrated count models (detector/count_model.hpp) and the detector's own bucket span; 7: the open
+// detector bucket
+constexpr uint32_t kModelVersion = 7;
 
 template <class T>
 void put(std::string& out, const T& v) {
@@ -57,6 +59,8 @@ bool AlertEngine::save(const std::string& path, std::string& error) const {
   put(body, next_start_ns_);
   put(body, first_ns_);
   put(body, static_cast<uint8_t>(started_));
+  put(body, sum_);
+  put(body, static_cast<uint8_t>(sum_emitted_));
   put(body, perspectives_.models());
   put(body, perspectives_.states());
   put(body, static_cast<uint8_t>(perspectives_.total_reported()));
@@ -65,6 +69,7 @@ bool AlertEngine::save(const std::string& path, std::string& error) const {
   put(body, static_cast<uint32_t>(sizeof(ServerSeries)));
   static_assert(std::is_trivially_copyable_v<ServerSeries>);
   body.append(reinterpret_cast<const char*>(servers_.data()), size_t{servers_.capacity()} * sizeof(ServerSeries));
+  body.append(reinterpret_cast<const char*>(series_sums_.data()), series_sums_.size() * sizeof(uint32_t));
   put(body, flow::fnv1a64(body));
   const std::string tmp = path + ".tmp";
   {
@@ -124,12 +129,14 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
                 std::to_string(config_.bucket_span_ns / 1'000'000'000.0) + " and " +
                 std::to_string(detector_span_ns_ / 1'000'000'000.0));
   }
+  buckets::Bucket open_sum{};
+  uint8_t open_emitted = 0;
   PerspectiveSeries::Models models;
   PerspectiveSeries::States states;
   uint8_t total_reported = 0;
   uint32_t capacity = 0, used = 0, series_size = 0;
-  if (!take(in, at, models) || !take(in, at, states) || !take(in, at, total_reported) || !take(in, at, capacity) ||
-      !take(in, at, used) || !take(in, at, series_size)) {
+  if (!take(in, at, open_sum) || !take(in, at, open_emitted) || !take(in, at, models) || !take(in, at, states) ||
+      !take(in, at, total_reported) || !take(in, at, capacity) || !take(in, at, used) || !take(in, at, series_size)) {
     return fail("is truncated");
   }
   if (series_size != sizeof(ServerSeries)) return fail("was written by a build with another model layout");
@@ -137,10 +144,13 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
     return fail("keeps " + std::to_string(capacity) + " server series, this run " +
                 std::to_string(servers_.capacity()) + " (--alert-servers)");
   }
-  if (used > capacity || in.size() - at != size_t{capacity} * sizeof(ServerSeries) + sizeof(uint64_t)) {
-    return fail("is truncated");
-  }
+  const size_t series_bytes = size_t{capacity} * sizeof(ServerSeries);
+  const size_t sums_bytes = size_t{capacity} * sizeof(uint32_t);
+  if (used > capacity || in.size() - at != series_bytes + sums_bytes + sizeof(uint64_t)) return fail("is truncated");
   servers_.restore(in.data() + at, used);
+  std::memcpy(series_sums_.data(), in.data() + at + series_bytes, sums_bytes);
+  sum_ = open_sum;
+  sum_emitted_ = open_emitted != 0;
   perspectives_.restore(models, states, total_reported != 0);
   next_start_ns_ = next_start;
   first_ns_ = first;

@@ -41,17 +41,17 @@ enum class Direction : uint8_t { kUp, kBoth };
 
 /// Settings of MetricModel. None was chosen on a public corpus (docs/detector.md says why each is what it is).
 struct MetricConfig {
-  double bucket_s = 300;              ///< the series' bucket span
-  double level_halflife_hours = 24;   ///< the level forgets half its weight over this long (>= a day: see docs)
-  double shape_halflife_days = 10;    ///< an hour cell forgets half its sums over this many visits (days)
-  double scale_halflife_days = 3;     ///< the scales' memory
-  double clip_scales = 8;             ///< one bucket moves a scale by at most this many scales
-  double tail_threshold = 1.5;        ///< u: excesses of z over this many scales are the tail
-  double tail_prior_excesses = 2;     ///< pseudo-excesses of the prior tail (shape 0.1, sigma 1 scale)
-  double gate_p = 1e-3;               ///< a bucket with corrected p at most this does not teach the model
-  double max_gate_hours = 3;          ///< ... for at most this long in a row
-  double warmup_days = 2;             ///< scores capped for this long (day 1: level; day 2: scales, cells)
-  double warmup_cap = 40;             ///< the cap during warm-up (below the fire score)
+  double bucket_s = 300;             ///< the series' bucket span
+  double level_halflife_hours = 24;  ///< the level forgets half its weight over this long (>= a day: see docs)
+  double shape_halflife_days = 10;   ///< an hour cell forgets half its sums over this many visits (days)
+  double scale_halflife_days = 3;    ///< the scales' memory
+  double clip_scales = 8;            ///< one bucket moves a scale by at most this many scales
+  double tail_threshold = 1.5;       ///< u: excesses of z over this many scales are the tail
+  double tail_prior_excesses = 2;    ///< pseudo-excesses of the prior tail (shape 0.1, sigma 1 scale)
+  double gate_p = 1e-3;              ///< a bucket with corrected p at most this does not teach the model
+  double max_gate_hours = 3;         ///< ... for at most this long in a row
+  double warmup_days = 2;            ///< scores capped for this long (day 1: level; day 2: scales, cells)
+  double warmup_cap = 40;            ///< the cap during warm-up (below the fire score)
   Direction direction = Direction::kUp;
 };
 

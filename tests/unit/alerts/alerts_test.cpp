@@ -154,10 +154,13 @@ buckets::Bucket bucket_at(uint64_t t, uint64_t failed) {
 TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
   const test::TempFile model("synscope-alerts-model"), out_a("synscope-alerts-a"), out_b("synscope-alerts-b");
   AlertConfig cfg;
-  cfg.bucket_span_ns = 900 * kSec;
+  // 300 s record buckets summed into 900 s detector buckets, saved in the middle of one: the open detector
+  // bucket's sums are part of the model, so the restarted run scores it whole, as the uninterrupted one.
+  cfg.bucket_span_ns = 300 * kSec;
   cfg.bucket_settle_ns = 3600 * kSec;
-  const uint64_t start = 1699920000, split = start + 2 * 86400, end = start + 3 * 86400;
-  auto value = [](uint64_t t) { return 5 + (t / 900) % 4 + (t == 1700143200 ? 60 : 0); };  // surge day 3 14:00
+  cfg.policy.detector_bucket_s = 900;
+  const uint64_t start = 1699920000, split = start + 2 * 86400 + 300, end = start + 3 * 86400;
+  auto value = [](uint64_t t) { return 2 + (t / 900) % 4 + (t == 1700143200 ? 60 : 0); };  // surge day 3 14:00
   // Each bucket's failed sessions go to three servers, so per-server series are part of the saved model.
   tcp_session::Session s;
   auto feed = [&](AlertEngine& e, uint64_t t) {
@@ -178,7 +181,7 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
   {  // uninterrupted
     output::OutputFile out(out_a.path());
     AlertEngine e(cfg, out);
-    for (uint64_t t = start; t < end; t += 900) feed(e, t);
+    for (uint64_t t = start; t < end; t += 300) feed(e, t);
     EXPECT_EQ(e.server_series(), 3u);
     ASSERT_TRUE(out.flush());
   }
@@ -186,7 +189,7 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
     output::OutputFile out(out_b.path());
     {
       AlertEngine first(cfg, out);
-      for (uint64_t t = start; t < split; t += 900) feed(first, t);
+      for (uint64_t t = start; t < split; t += 300) feed(first, t);
       std::string error;
       ASSERT_TRUE(first.save(model.path(), error)) << error;
     }
@@ -194,7 +197,7 @@ TEST(AlertEngine, SavedModelContinuesExactlyAndBadFilesGiveAFreshModel) {
     std::string warning;
     ASSERT_TRUE(second.load(model.path(), warning)) << warning;
     EXPECT_EQ(second.server_series(), 3u);
-    for (uint64_t t = split; t < end; t += 900) feed(second, t);
+    for (uint64_t t = split; t < end; t += 300) feed(second, t);
     ASSERT_TRUE(out.flush());
   }
   EXPECT_EQ(out_a.read(), out_b.read());

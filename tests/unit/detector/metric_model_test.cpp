@@ -45,7 +45,9 @@ class Generator {
     double e = 0;
     switch (f_.noise) {
       case Noise::kNormal: e = normal_(rng_); break;
-      case Noise::kLaplace: e = std::exponential_distribution<double>(std::sqrt(2.0))(rng_) * (coin_(rng_) ? 1 : -1); break;
+      case Noise::kLaplace:
+        e = std::exponential_distribution<double>(std::sqrt(2.0))(rng_) * (coin_(rng_) ? 1 : -1);
+        break;
       case Noise::kStudent4: e = std::student_t_distribution<double>(4)(rng_) / std::sqrt(2.0); break;
     }
     a_ = f_.phi * a_ + e * std::sqrt(1 - f_.phi * f_.phi);
@@ -88,7 +90,8 @@ TEST(MetricModel, NullFamiliesAreCalibrated) {
         if (i < 2 * kPerDay) continue;  // warm-up
         buckets += 1;
         const double corrected = std::pow(10.0, -(out.score / 10.0 + 1.0));  // score_of_p inverted
-        for (size_t k = 0; k < beyond.size(); ++k) beyond[k] += out.score > 0 && corrected <= std::pow(10.0, -double(k + 1));
+        for (size_t k = 0; k < beyond.size(); ++k)
+          beyond[k] += out.score > 0 && corrected <= std::pow(10.0, -double(k + 1));
         fired += alert.update(out, policy) == Transition::kFiring;
       }
       series_days += kDays - 2;
@@ -119,8 +122,8 @@ TEST(MetricModel, SpikesAndSustainedShiftsFire) {
         for (size_t i = 0; i < 11 * kPerDay; ++i) {
           const double ts = kStart + static_cast<double>(i) * kBucket;
           double v = gen.next(ts);
-          if (i == spike_at) v += 5 * 12;                         // one bucket 12 sd up
-          if (i >= shift_at && i < shift_at + 12) v += 5 * 6;     // an hour 6 sd up
+          if (i == spike_at) v += 5 * 12;                      // one bucket 12 sd up
+          if (i >= shift_at && i < shift_at + 12) v += 5 * 6;  // an hour 6 sd up
           const Scored out = m.observe(ts, v, cfg);
           if (i == spike_at) spike_fired = out.score >= 50;
           if (i >= shift_at && i < shift_at + 3) shift_fired = shift_fired || out.score >= 50;
