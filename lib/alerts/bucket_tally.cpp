@@ -39,4 +39,13 @@ void TallyRing::forget_series(uint32_t series) noexcept {
   for (BucketTally& t : tallies_) t.series_counts[series] = 0;
 }
 
+void TallyRing::claim_series(uint32_t series, const ServerKey& server, uint64_t index) noexcept {
+  for (BucketTally& t : tallies_) {
+    if (t.index == UINT64_MAX || t.index <= index) continue;
+    uint64_t n = 0;
+    for (const auto& s : t.servers) n += s.count(server);
+    t.series_counts[series] = static_cast<uint32_t>(n);
+  }
+}
+
 }  // namespace synscope::alerts

@@ -63,6 +63,9 @@ class TallyRing {
   [[nodiscard]] BucketTally* find(uint64_t start_ns) noexcept;
   /// Zeroes every tally's count of `series` (a series that now tracks another server).
   void forget_series(uint32_t series) noexcept;
+  /// A series admitted for `server` while the bucket `index` settles: the buckets after it, still open,
+  /// counted that server's failed sessions only in their Space-Saving summaries; they become its counts.
+  void claim_series(uint32_t series, const ServerKey& server, uint64_t index) noexcept;
 
  private:
   uint64_t span_ns_;

@@ -101,6 +101,7 @@ void ServerSeriesSet::admit(BucketTally& tally, TallyRing& tallies, uint32_t* co
       s.model = detector::CountModel::with_prior(prior_rate, 1.0, from);
       index_.place(key_hash(e.key), victim);
       tally.series_counts[victim] = static_cast<uint32_t>(e.count);  // Space-Saving's count for this bucket
+      tallies.claim_series(victim, e.key, tally.index);
       counts[victim] = 0;  // what the detector bucket summed so far was the old server's
     }
   }

@@ -34,6 +34,13 @@ class SpaceSaving {
     ++min->count;
   }
   void clear() noexcept { entries_ = {}; }
+  /// The count of `key` (over-estimated by at most the smallest counter), 0 when it is not tracked.
+  [[nodiscard]] uint64_t count(const Key& key) const noexcept {
+    for (const Entry& e : entries_) {
+      if (e.count != 0 && e.key == key) return e.count;
+    }
+    return 0;
+  }
   /// Up to `n` entries with a count, largest first.
   [[nodiscard]] std::vector<Entry> top(size_t n) const {
     std::vector<Entry> out;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <fstream>
 #include <random>
 #include <string>
@@ -320,27 +321,31 @@ TEST(AlertEngine, PerServerSeriesAreBoundedAndFindOneServersOutage) {
   EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
 }
 
-// With 60-second record buckets the detector sums them into 5-minute buckets; a server that never failed
-// (admitted at its first failed session, with the one-failure-a-day prior) and then refuses 1-4 connections
-// per 5 minutes, spread over the minutes, fires its own series within 3 detector buckets, while 40 other
-// servers failing now and then at a steady rate raise nothing over three days.
-TEST(AlertEngine, NeverFailingServerAlertsWithSixtySecondRecordBuckets) {
+/// Three days of 60-second record buckets summed by the detector into 5-minute buckets: 40 servers failing now
+/// and then at a steady rate, and from `begin` on a server that never failed refusing `refusals(minute)`
+/// connections in each minute of the last hour. Buckets are emitted when they settle (the default
+/// --bucket-settle, seven minutes after their sessions), as the engine does. Returns the first firing alert
+/// of the new server's own series (0: none) and the other per-server alerts.
+struct NewServerRun {
+  uint64_t first_alert = 0;
+  std::vector<std::string> others;
+};
+template <class Refusals>
+NewServerRun new_server_run(uint64_t begin, Refusals refusals) {
   const test::TempFile file("synscope-alerts-sixty");
   const std::string& path = file.path();
-  const uint64_t start = 1699920000;
-  const uint64_t begin = start + 2 * 86400 + 14 * 3600;
-  uint64_t span = 0;
+  const uint64_t start = begin - 2 * 86400 - 14 * 3600;
   {
     output::OutputFile out(path);
     AlertConfig cfg;
     cfg.bucket_span_ns = 60 * kSec;
-    cfg.bucket_settle_ns = 120 * kSec;
+    cfg.bucket_settle_ns = 360 * kSec;
     cfg.policy.server_series = 64;
     AlertEngine engine(cfg, out);
-    span = engine.detector_span_ns();
+    EXPECT_EQ(engine.detector_span_ns(), 300 * kSec);
     std::mt19937 rng(3);
     tcp_session::Session s;
-    uint32_t to_send = 0;
+    std::deque<buckets::Bucket> settling;
     for (uint64_t t = start; t < begin + 3600; t += 60) {
       s.first_ns = t * kSec + 1;
       uint64_t failed = 0;
@@ -359,38 +364,60 @@ TEST(AlertEngine, NeverFailingServerAlertsWithSixtySecondRecordBuckets) {
         failed += n;
       };
       for (uint8_t k = 1; k <= 40; ++k) fail_at(k, std::poisson_distribution<int>(0.05)(rng));  // 3 an hour each
-      if (t >= begin) {
-        if ((t - begin) % 300 == 0) to_send = std::uniform_int_distribution<uint32_t>(1, 4)(rng);
-        const bool send = to_send > 0 && rng() % 2 == 0;  // spread over the five minutes
-        if (send || ((t - begin) % 300 == 240 && to_send > 0)) {
-          fail_at(200, 1);
-          --to_send;
-        }
-      }
+      if (t >= begin) fail_at(200, refusals((t - begin) / 60, rng));
       buckets::Bucket b;
       b.start_ns = t * kSec;
       b.span_ns = 60 * kSec;
       b.by_perspective[static_cast<size_t>(buckets::Perspective::kInbound)].failed = failed;
-      engine.on_bucket(b);
+      settling.push_back(b);
+      if (settling.size() > 7) {  // span + settle later
+        engine.on_bucket(settling.front());
+        settling.pop_front();
+      }
     }
+    for (const buckets::Bucket& b : settling) engine.on_bucket(b);
   }
-  EXPECT_EQ(span, 300 * kSec);
+  NewServerRun run;
   std::ifstream in(path);
   std::string line;
-  uint64_t first_alert = 0;
-  std::vector<std::string> others;
   while (std::getline(in, line)) {
     if (line.find("\"state\":\"firing\"") == std::string::npos) continue;
     if (line.find("\"partition\":\"10.0.0.200:5432\"") != std::string::npos) {
-      if (first_alert == 0) first_alert = std::stoull(line.substr(line.find("\"ts\":") + 5));
+      if (run.first_alert == 0) run.first_alert = std::stoull(line.substr(line.find("\"ts\":") + 5));
       EXPECT_NE(line.find("\"window\":"), std::string::npos) << line;
     } else if (line.find("\"partition\":\"all\"") == std::string::npos) {
-      others.push_back(line);
+      run.others.push_back(line);
     }
   }
-  ASSERT_NE(first_alert, 0u) << "the new server's refusals raised no per-server alert";
-  EXPECT_LE(first_alert, begin + 2 * 300) << "more than 3 detector buckets late";
-  EXPECT_TRUE(others.empty()) << others.size() << " other per-server alerts, first: " << others.front();
+  return run;
+}
+
+// A server that never failed (admitted at its first failed session, with the one-failure-a-day prior) and
+// then refuses 1-4 connections per 5 minutes, spread over the minutes, fires its own series within 3
+// detector buckets, while the 40 others raise nothing over three days.
+TEST(AlertEngine, NeverFailingServerAlertsWithSixtySecondRecordBuckets) {
+  const uint64_t begin = 1699920000 + 2 * 86400 + 14 * 3600;
+  uint32_t to_send = 0;
+  const NewServerRun run = new_server_run(begin, [&](uint64_t minute, std::mt19937& rng) -> uint64_t {
+    if (minute % 5 == 0) to_send = std::uniform_int_distribution<uint32_t>(1, 4)(rng);
+    const bool send = to_send > 0 && (rng() % 2 == 0 || minute % 5 == 4);  // spread over the five minutes
+    if (send) --to_send;
+    return send ? 1 : 0;
+  });
+  ASSERT_NE(run.first_alert, 0u) << "the new server's refusals raised no per-server alert";
+  EXPECT_LE(run.first_alert, begin + 2 * 300) << "more than 3 detector buckets late";
+  EXPECT_TRUE(run.others.empty()) << run.others.size() << " other per-server alerts, first: " << run.others.front();
+}
+
+// Admitted when its first record bucket settles, the server's refusals in the buckets still open then (seven
+// minutes of them) are its counts too: three refusals in the first minutes of its first detector bucket fire
+// that bucket.
+TEST(AlertEngine, AServerAdmittedWhileLaterBucketsAreOpenKeepsTheirCounts) {
+  const uint64_t begin = 1699920000 + 2 * 86400 + 14 * 3600;
+  const NewServerRun run =
+      new_server_run(begin, [](uint64_t minute, std::mt19937&) -> uint64_t { return minute % 5 < 3 ? 1 : 0; });
+  EXPECT_EQ(run.first_alert, begin);
+  EXPECT_TRUE(run.others.empty()) << run.others.size() << " other per-server alerts, first: " << run.others.front();
 }
 
 }  // namespace
