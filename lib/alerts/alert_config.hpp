@@ -3,6 +3,9 @@
 // Plain values, built at start-up (replay or the live stats core) and then only read by the engine's thread.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 #include <cstdint>
 
 #include "detector/count_model.hpp"
@@ -27,6 +30,12 @@ struct AlertConfig {
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
+
+/// The detector bucket: `want_s` rounded to a whole number of `record_ns` buckets, at least one.
+inline uint64_t detector_span_ns(double want_s, uint64_t record_ns) {
+  const auto n = static_cast<uint64_t>(std::llround(std::max(want_s, 0.0) * 1e9 / static_cast<double>(record_ns)));
+  return std::max<uint64_t>(n, 1) * record_ns;
+}
 
 /// The alert settings for buckets of `span_ns` that wait `settle_ns` for running sessions (the engine's
 /// bucket settings: replay and the live stats core build the engine the same way).

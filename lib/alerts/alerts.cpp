@@ -16,14 +16,9 @@ std::string partition_text(const FiringPartition& f) {
 }
 
 namespace {
-/// The detector bucket: `want_s` rounded to a whole number of `record_ns` buckets, at least one.
-uint64_t detector_span(double want_s, uint64_t record_ns) {
-  const auto n = static_cast<uint64_t>(std::llround(std::max(want_s, 0.0) * 1e9 / static_cast<double>(record_ns)));
-  return std::max<uint64_t>(n, 1) * record_ns;
-}
 /// The settings with the detector bucket and the fire score filled in.
 AlertConfig with_detector_span(AlertConfig c) {
-  c.counts.bucket_s = static_cast<double>(detector_span(c.policy.detector_bucket_s, c.bucket_span_ns)) / 1e9;
+  c.counts.bucket_s = static_cast<double>(detector_span_ns(c.policy.detector_bucket_s, c.bucket_span_ns)) / 1e9;
   c.counts.fire_score = c.policy.fire_score;
   return c;
 }
@@ -31,7 +26,7 @@ AlertConfig with_detector_span(AlertConfig c) {
 
 AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
     : config_(with_detector_span(config)),
-      detector_span_ns_(detector_span(config.policy.detector_bucket_s, config.bucket_span_ns)),
+      detector_span_ns_(alerts::detector_span_ns(config.policy.detector_bucket_s, config.bucket_span_ns)),
       writer_(out),
       // Every bucket that may still get sessions (the settle time), and a margin.
       tallies_(config.bucket_settle_ns / config.bucket_span_ns + 8, config.bucket_span_ns, config.policy.server_series),

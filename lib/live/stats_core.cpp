@@ -12,9 +12,12 @@ namespace synscope::live {
 StatsCore::StatsCore(const consumers::ConsumerConfig& config, std::vector<lcore::FlowOwner*> engines,
                      const lcore::TscClock& clock)
     : engines_(std::move(engines)), consumers_(config), pacer_(clock) {
+  stats_.bucket_span_ns = config.bucket_span_ns;
+  stats_.bucket_settle_ns = config.bucket_settle_ns;
   if (!config.alerts_out.empty()) {
     stats_.detector_enabled = 1;
     stats_.server_series_capacity = config.alert_policy.server_series;
+    stats_.detector_bucket_ns = alerts::detector_span_ns(config.alert_policy.detector_bucket_s, config.bucket_span_ns);
   }
 }
 

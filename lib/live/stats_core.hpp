@@ -35,6 +35,10 @@ struct StatsCoreStats {
   uint64_t watermark_ns = 0;          ///< the time up to which buckets are settled
   uint64_t last_bucket_start_ns = 0;  ///< newest emitted bucket (0: none yet)
   uint64_t last_bucket_span_ns = 0;
+  uint64_t bucket_span_ns = 0;    ///< --bucket, as configured
+  uint64_t bucket_settle_ns = 0;  ///< --bucket-settle
+  uint64_t detector_bucket_ns =
+      0;  ///< the detector's bucket (--alert-bucket rounded to record buckets); 0: no detector
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_attempts{};
   std::array<uint64_t, buckets::kPerspectiveCount> last_bucket_failed{};
   uint64_t detector_enabled = 0;

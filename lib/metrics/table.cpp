@@ -273,6 +273,16 @@ constexpr Metric kTable[] = {
            const uint64_t now = r.snapshot.now_ns;
            out.add({}, now > end ? static_cast<double>(now - end) * kNs : 0.0);
          }},
+    {.name = "synscope_bucket_span_seconds",
+     .help = "Span of a record bucket (--bucket)",
+     .type = MetricType::Gauge,
+     .read = [](const Reading& r,
+                Samples& out) { out.add({}, static_cast<double>(r.snapshot.stats_core.bucket_span_ns) * kNs); }},
+    {.name = "synscope_bucket_settle_seconds",
+     .help = "How long after its end a bucket waits for sessions still running (--bucket-settle)",
+     .type = MetricType::Gauge,
+     .read = [](const Reading& r,
+                Samples& out) { out.add({}, static_cast<double>(r.snapshot.stats_core.bucket_settle_ns) * kNs); }},
     {.name = "synscope_bucket_failed_sessions",
      .help = "Failed sessions in the newest emitted bucket",
      .type = MetricType::Gauge,
@@ -318,6 +328,23 @@ constexpr Metric kTable[] = {
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
      .read = read_by_series<&live::StatsCoreStats::score>},
+    {.name = "synscope_failed_sessions_severity",
+     .help = "The detector's severity band for the newest bucket: 0 none, 1 warning, 2 minor, 3 major, 4 critical",
+     .type = MetricType::Gauge,
+     .shown = Shown::kWithDetector,
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+             out.add({{"perspective", str(alerts::series_name(p))}},
+                     static_cast<double>(detector::severity_of(r.snapshot.stats_core.score[p])));
+           }
+         }},
+    {.name = "synscope_detector_bucket_seconds",
+     .help = "Span of the detector's bucket (--alert-bucket, a whole number of record buckets)",
+     .type = MetricType::Gauge,
+     .shown = Shown::kWithDetector,
+     .read = [](const Reading& r,
+                Samples& out) { out.add({}, static_cast<double>(r.snapshot.stats_core.detector_bucket_ns) * kNs); }},
     {.name = "synscope_alert_server_series",
      .help = "Per-server failed-session series in use (the servers with the most failed sessions)",
      .type = MetricType::Gauge,
