@@ -76,6 +76,9 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
   /// The newest bucket's score of one perspective series, or of the total (kTotalSeries); zeros before the
   /// first bucket.
   [[nodiscard]] const detector::Scored& last(size_t series) const noexcept { return perspectives_.last(series); }
+  /// Whether the alert of one perspective series, or of the total (kTotalSeries), is firing (with its
+  /// hysteresis: it resolves only after AlertPolicy::resolve_buckets quiet buckets).
+  [[nodiscard]] bool series_firing(size_t series) const noexcept { return perspectives_.states()[series].firing(); }
   /// The detector's bucket span: detector_bucket_s rounded to a whole number of record buckets (at least one).
   [[nodiscard]] uint64_t detector_span_ns() const noexcept { return detector_span_ns_; }
 

@@ -121,6 +121,7 @@ void StatsCore::refresh_bucket_stats() noexcept {
       stats_.expected[p] = sc.typical;
       stats_.upper[p] = sc.upper;
       stats_.score[p] = sc.score;
+      stats_.firing[p] = a->series_firing(p) ? 1 : 0;
     }
   }
 }

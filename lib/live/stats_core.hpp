@@ -47,7 +47,8 @@ struct StatsCoreStats {
   std::array<double, alerts::kPerspectiveSeries> expected{};  ///< detector, newest bucket (4 + total)
   std::array<double, alerts::kPerspectiveSeries> upper{};
   std::array<double, alerts::kPerspectiveSeries> score{};
-  uint64_t server_series = 0;  ///< per-server series in use
+  std::array<uint64_t, alerts::kPerspectiveSeries> firing{};  ///< 1 while that series' alert fires
+  uint64_t server_series = 0;                                 ///< per-server series in use
   uint64_t server_series_capacity = 0;
   uint64_t partitions_firing = 0;  ///< firing server and client alerts (the first kMaxExportedPartitions below)
   std::array<alerts::FiringPartition, kMaxExportedPartitions> partitions{};

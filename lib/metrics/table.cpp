@@ -328,6 +328,17 @@ constexpr Metric kTable[] = {
      .type = MetricType::Gauge,
      .shown = Shown::kWithDetector,
      .read = read_by_series<&live::StatsCoreStats::score>},
+    {.name = "synscope_failed_sessions_alert_firing",
+     .help = "1 while the detector's alert of this perspective (or of the total, 'all') fires: set at the fire "
+             "score, cleared after --alert-resolve-buckets quiet buckets",
+     .type = MetricType::Gauge,
+     .shown = Shown::kWithDetector,
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+             out.add({{"perspective", str(alerts::series_name(p))}}, r.snapshot.stats_core.firing[p]);
+           }
+         }},
     {.name = "synscope_failed_sessions_severity",
      .help = "The detector's severity band for the newest bucket: 0 none, 1 warning, 2 minor, 3 major, 4 critical",
      .type = MetricType::Gauge,
