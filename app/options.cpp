@@ -114,6 +114,9 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   cmd->add_option("--buckets-out", out.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
   add_alert_options(cmd, out.consumers.alerts_out, out.consumers.alert_policy, out.consumers.model_file);
+  cmd->add_option("--top-out", out.consumers.top_out,
+                  "Write the top servers, clients, ports and conversations by failed sessions, RSTs and SYN retries "
+                  "(last bucket, 15 min, 1 h, 24 h before the capture's end) to PATH as JSON ('-' = stdout)");
   add_engine_options(cmd);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   out.replay.threads = usable_cpus() >= 2 ? 2 : 1;

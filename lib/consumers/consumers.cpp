@@ -7,6 +7,8 @@ namespace synscope::consumers {
 
 Consumers::Consumers(const ConsumerConfig& config)
     : model_file_(config.model_file), buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
+  if (config.top || !config.top_out.empty()) top_ = std::make_unique<top::TopViews>(config.bucket_span_ns);
+  if (!config.top_out.empty()) top_file_ = std::make_unique<output::OutputFile>(config.top_out);
   if (!config.sessions_out.empty()) {
     sessions_file_ = std::make_unique<output::OutputFile>(config.sessions_out);
     session_writer_ = std::make_unique<output::SessionJsonWriter>(*sessions_file_);
@@ -38,6 +40,7 @@ void Consumers::receive(const engine::SessionRecord& record, std::string_view pr
     }
   }
   if (alert_engine_) alert_engine_->on_session(record);
+  if (top_) top_->add(record);
   buckets_.add(record);
   ++sessions_;
 }
@@ -49,6 +52,7 @@ void Consumers::finish() { buckets_.flush(*this); }
 void Consumers::on_bucket(const buckets::Bucket& bucket) {
   if (bucket_writer_) bucket_writer_->on_bucket(bucket);
   if (alert_engine_) alert_engine_->on_bucket(bucket);
+  if (top_) top_->on_bucket(bucket.start_ns);
   last_bucket_ = bucket;
   ++buckets_emitted_;
 }
@@ -62,7 +66,12 @@ void Consumers::flush_files() noexcept {
 bool Consumers::close(std::string& error) {
   // Everything is attempted even after a failure: one unwritable output must not cost the others.
   bool ok = !alert_engine_ || model_file_.empty() || alert_engine_->save(model_file_, error);
-  for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get()}) {
+  if (top_file_) {
+    std::string json;
+    top::append_json(top_->snapshot(), json);
+    top_file_->write(json.data(), json.size());
+  }
+  for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get(), top_file_.get()}) {
     if (f != nullptr && !f->flush() && ok) {
       error = "cannot write " + f->path();
       ok = false;

@@ -24,6 +24,7 @@
 #include "detector/detector.hpp"
 #include "engine/engine.hpp"
 #include "output/output.hpp"
+#include "top/top.hpp"
 
 namespace synscope::consumers {
 
@@ -33,6 +34,8 @@ struct ConsumerConfig {
   std::string buckets_out;   ///< one JSON line per (bucket, perspective)
   std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here
   std::string model_file;    ///< detector state loaded at start, saved by close()
+  bool top = false;          ///< keep the top-N views (top::TopViews): live always, replay with top_out
+  std::string top_out;       ///< non-empty: close() writes the top-N views here as JSON
   detector::AlertPolicy alert_policy;
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
@@ -75,16 +78,19 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   [[nodiscard]] uint64_t settled_ns() const noexcept { return buckets_.settled_ns(); }
   /// The newest emitted bucket (meaningful once buckets_emitted() > 0).
   [[nodiscard]] const buckets::Bucket& last_bucket() const noexcept { return last_bucket_; }
+  /// The top-N views, or nullptr when they are not kept.
+  [[nodiscard]] const top::TopViews* top_views() const noexcept { return top_.get(); }
   /// The alert engine, or nullptr when the detector is off.
   [[nodiscard]] const alerts::AlertEngine* alert_engine() const noexcept { return alert_engine_.get(); }
 
  private:
   void on_bucket(const buckets::Bucket& bucket) override;
 
-  std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_, alerts_file_;
+  std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_, alerts_file_, top_file_;
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
+  std::unique_ptr<top::TopViews> top_;
   std::string model_file_;
   RecordBuckets buckets_;
   buckets::Bucket last_bucket_;

@@ -144,6 +144,7 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config), started_ns_(wa
   consumers::ConsumerConfig cc = config_.consumers;
   cc.bucket_span_ns = config_.engine.bucket_span_ns;
   cc.bucket_settle_ns = config_.engine.bucket_settle_ns;
+  cc.top = true;  // the live drill-down (/api/v1/top, synscope_top_*)
   stats_ = std::make_unique<StatsCore>(cc, std::move(owners), clock_);
   for (auto& r : roles_) r->publish();
   stats_->publish();

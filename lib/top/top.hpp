@@ -67,6 +67,11 @@ struct View {
   uint64_t late_sessions = 0;               ///< sessions older than the day kept: not counted
 };
 
+/// Appends `v` as one JSON document (and a newline): {"version":1,"late_sessions":N,"windows":{"bucket":
+/// {"from":S,"to":S,"servers":[{"key":"10.0.0.7:5432","count":N,"error":N,"reasons":{"rejected":N}}],...},
+/// "15m":...,"1h":...,"24h":...}}. docs/metrics.md has the schema.
+void append_json(const View& v, std::string& out);
+
 /// The text of a key of kind `k` ("10.0.0.7:5432", "203.0.113.9", "5432", "203.0.113.9 -> 10.0.0.7:5432").
 [[nodiscard]] std::string key_text(Kind k, const Key& key);
 

@@ -69,10 +69,10 @@ TEST(TopViews, HeavyHittersMatchExactCountsWithinTheirErrorBound) {
       const Counter& c = l.entries[i];
       const std::string key = key_text(Kind::kServers, c.key);
       const uint64_t n = exact->count(key) ? exact->at(key) : 0;
-      EXPECT_GE(c.count, n) << key;             // never under-estimated
-      EXPECT_LE(c.count - c.error, n) << key;   // the error bound holds
-      EXPECT_EQ(c.reasons[0], 0u);       // only REJ ("rejected", reason 1) was fed
-      EXPECT_LE(c.reasons[1], c.count);  // reasons count what the key's counters saw: at most its count
+      EXPECT_GE(c.count, n) << key;            // never under-estimated
+      EXPECT_LE(c.count - c.error, n) << key;  // the error bound holds
+      EXPECT_EQ(c.reasons[0], 0u);             // only REJ ("rejected", reason 1) was fed
+      EXPECT_LE(c.reasons[1], c.count);        // reasons count what the key's counters saw: at most its count
     }
     // The three heaviest servers are found, in order.
     for (size_t i = 0; i < 3; ++i) {
@@ -87,10 +87,10 @@ TEST(TopViews, HeavyHittersMatchExactCountsWithinTheirErrorBound) {
 TEST(TopViews, KindsReasonsAndWindows) {
   TopViews v(60 * kSec);
   const uint64_t t = kStart + 30 * 60 * kSec;
-  for (int i = 0; i < 5; ++i) add(v, t, 7, 1, 443, tcp_session::ConnState::kS0, 0, 0, 3);    // 2 SYN retries each
-  for (int i = 0; i < 3; ++i) add(v, t, 8, 1, 443, tcp_session::ConnState::kREJ, 1);          // server RSTs
-  add(v, t, 9, 2, 80, tcp_session::ConnState::kSF, 0, 1);                                      // client RST, not failed
-  add(v, t - 20 * 60 * kSec, 9, 3, 22, tcp_session::ConnState::kREJ, 1);                      // 20 minutes earlier
+  for (int i = 0; i < 5; ++i) add(v, t, 7, 1, 443, tcp_session::ConnState::kS0, 0, 0, 3);  // 2 SYN retries each
+  for (int i = 0; i < 3; ++i) add(v, t, 8, 1, 443, tcp_session::ConnState::kREJ, 1);       // server RSTs
+  add(v, t, 9, 2, 80, tcp_session::ConnState::kSF, 0, 1);                                  // client RST, not failed
+  add(v, t - 20 * 60 * kSec, 9, 3, 22, tcp_session::ConnState::kREJ, 1);                   // 20 minutes earlier
   v.on_bucket(t);
   const View view = v.snapshot();
   const View::List& servers = list(view, Window::k15m, Kind::kServers);
