@@ -5,7 +5,7 @@ outage at one server, against exact counts computed from `--sessions-out` of the
 For every window (bucket, 15m, 1h, 24h) and kind, every listed entry's true count lies within its stated
 bound (count - error <= exact <= count), the lists are ordered, and the outage server heads the 24-hour
 servers list with its exact count. Exit 77 never: it needs only the binary and the generator.
-Usage: top_test.py SYNSCOPE SYNSCOPE_GEN
+Usage: top_replay_test.py SYNSCOPE SYNSCOPE_GEN
 """
 import collections, json, os, subprocess, sys, tempfile
 
