@@ -50,28 +50,36 @@ class Mirror {
  public:
   /// Owner thread only.
   void publish(const T& value) noexcept {
-    uint64_t words[kWords];
-    std::memcpy(words, &value, sizeof(T));
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
     const uint64_t seq = seq_.load(std::memory_order_relaxed);
     seq_.store(seq + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
-    for (size_t i = 0; i < kWords; ++i) words_[i].store(words[i], std::memory_order_relaxed);
+    for (size_t i = 0; i < kWords; ++i) {  // word by word: no copy of T on the stack (T may be tens of KB)
+      uint64_t w;
+      std::memcpy(&w, bytes + i * sizeof(uint64_t), sizeof(w));
+      words_[i].store(w, std::memory_order_relaxed);
+    }
     seq_.store(seq + 2, std::memory_order_release);
   }
   /// Any thread: the last published copy (retries while a publish is under way).
   [[nodiscard]] T read() const noexcept {
-    uint64_t words[kWords];
+    T value;
+    read_into(value);
+    return value;
+  }
+  /// The same into `out`, for a T too large for the caller's stack (a civetweb thread's).
+  void read_into(T& out) const noexcept {
+    auto* bytes = reinterpret_cast<unsigned char*>(&out);
     while (true) {
       const uint64_t before = seq_.load(std::memory_order_acquire);
-      if ((before & 1) == 0) {
-        for (size_t i = 0; i < kWords; ++i) words[i] = words_[i].load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (seq_.load(std::memory_order_relaxed) == before) break;
+      if ((before & 1) != 0) continue;
+      for (size_t i = 0; i < kWords; ++i) {
+        const uint64_t w = words_[i].load(std::memory_order_relaxed);
+        std::memcpy(bytes + i * sizeof(uint64_t), &w, sizeof(w));
       }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (seq_.load(std::memory_order_relaxed) == before) return;
     }
-    T value;
-    std::memcpy(&value, words, sizeof(T));
-    return value;
   }
 
  private:

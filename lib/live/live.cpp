@@ -217,6 +217,9 @@ Snapshot DataPlane::snapshot() const {
   for (const auto& r : roles_) s.cores.push_back({r->lcore, r->name(), r->queues(), r->read()});
   for (size_t i = 0; i < ports_->ports().size(); ++i) s.ports.push_back(ports_->stats(i));
   s.stats_core = stats_->mirror.read();
+  auto top = std::make_shared<top::View>();
+  stats_->top.read_into(*top);
+  s.top = std::move(top);
   return s;
 }
 

@@ -65,6 +65,8 @@ struct Snapshot {
   std::vector<Core> cores;
   std::vector<dpdk_port::PortStats> ports;
   StatsCoreStats stats_core;
+  /// The top-N views, as published once a second (on the heap: 22 KB is too much for a civetweb stack).
+  std::shared_ptr<const top::View> top;
   uint64_t now_ns = 0;
   uint64_t started_ns = 0;
 };

@@ -25,7 +25,10 @@ bool StatsCore::poll_once() noexcept {
   const uint32_t taken = merge(/*final=*/false);
   const uint64_t tsc = rte_rdtsc();
   if (pacer_.publish_due(tsc)) publish();
-  if (pacer_.flush_due(tsc)) consumers_.flush_files();
+  if (pacer_.flush_due(tsc)) {
+    consumers_.flush_files();
+    publish_top();
+  }
   return taken > 0;
 }
 
@@ -38,6 +41,7 @@ void StatsCore::finish() noexcept {
     failed("emitting the last buckets");
   }
   publish();
+  publish_top();
 }
 
 bool StatsCore::engines_done() const noexcept {
@@ -123,6 +127,16 @@ void StatsCore::refresh_bucket_stats() noexcept {
       stats_.score[p] = sc.score;
       stats_.firing[p] = a->series_firing(p) ? 1 : 0;
     }
+  }
+}
+
+void StatsCore::publish_top() noexcept {
+  const top::TopViews* views = consumers_.top_views();
+  if (views == nullptr) return;
+  try {
+    top.publish(views->snapshot());
+  } catch (const std::exception&) {  // the merge allocates: out of memory is counted, the view stays as it was
+    failed("merging the top-N views");
   }
 }
 

@@ -21,6 +21,7 @@
 #include "lcore/flow_owner.hpp"
 #include "lcore/pacer.hpp"
 #include "lcore/tsc_clock.hpp"
+#include "top/top.hpp"
 
 namespace synscope::live {
 
@@ -71,8 +72,13 @@ class StatsCore {
   /// Saves the model and flushes the outputs; false with `error` naming the first failure.
   [[nodiscard]] bool close(std::string& error) { return consumers_.close(error); }
   void publish() noexcept;
+  /// Publishes the top-N views (when the consumers keep them).
+  void publish_top() noexcept;
 
   channel::Mirror<StatsCoreStats> mirror;
+  /// The top-N views (top::TopViews), published once a second: merging their slots is too much for every
+  /// 2 ms publish, and a drill-down a second old is fresh.
+  channel::Mirror<top::View> top;
 
  private:
   uint32_t merge(bool final) noexcept;

@@ -6,7 +6,9 @@
 // telemetry thread) takes a live::Snapshot — each core's last published counters, at most 2 ms old — and
 // formats it; no prometheus-cpp object is ever incremented, so the data path never pays for a CAS.
 // Label values come only from bounded sets (port, queue, core, class, reason, conn_state, perspective,
-// teardown, side); never an address or a port number. docs/metrics.md lists every metric.
+// teardown, side). Addresses and ports appear only in two families whose number of series is fixed: the
+// firing partitions (at most 64) and the top-N drill-down (5 per window and kind). docs/metrics.md lists
+// every metric.
 #pragma once
 
 #include <prometheus/collectable.h>

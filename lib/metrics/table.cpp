@@ -50,6 +50,26 @@ void read_partitions(const Reading& r, Samples& out) {
   for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.*Field); });
 }
 
+constexpr size_t kTopExported = 5;
+
+/// synscope_top_hits (or _error): the first kTopExported entries of every window and kind.
+void read_top(const Reading& r, Samples& out, bool error) {
+  if (!r.snapshot.top) return;
+  for (size_t w = 0; w < top::kWindows; ++w) {
+    for (size_t k = 0; k < top::kKinds; ++k) {
+      const top::View::List& l = r.snapshot.top->lists[w][k];
+      for (size_t i = 0; i < std::min<size_t>(l.size, kTopExported); ++i) {
+        const top::Counter& c = l.entries[i];
+        out.add(Labels{{"window", str(top::window_name(static_cast<top::Window>(w)))},
+                       {"kind", str(top::kind_name(static_cast<top::Kind>(k)))},
+                       {"rank", std::to_string(i + 1)},
+                       {"key", top::key_text(static_cast<top::Kind>(k), c.key)}},
+                error ? c.error : c.count);
+      }
+    }
+  }
+}
+
 constexpr Metric kTable[] = {
     {.name = "synscope_build_info",
      .help = "Build and DPDK version (value is always 1)",
@@ -399,6 +419,17 @@ constexpr Metric kTable[] = {
      .help = "Time buckets settled and emitted by the stats core",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.buckets_emitted); },
      .telemetry = {{{.key = "buckets_emitted"}}}},
+    // The live drill-down's first entries (the whole lists are at /api/v1/top): a fixed number per window and
+    // kind, so the family has at most 4 x 7 x kTopExported series whatever the traffic.
+    {.name = "synscope_top_hits",
+     .help = "Top-N drill-down: count of the rank-th key of a kind over a window (an upper bound; the true "
+             "count is at least this minus synscope_top_hits_error)",
+     .type = MetricType::Gauge,
+     .read = [](const Reading& r, Samples& out) { read_top(r, out, false); }},
+    {.name = "synscope_top_hits_error",
+     .help = "Top-N drill-down: the error bound of synscope_top_hits",
+     .type = MetricType::Gauge,
+     .read = [](const Reading& r, Samples& out) { read_top(r, out, true); }},
     {.name = "synscope_session_records_total",
      .help = "Finished sessions taken by the stats core (records written)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_written); }},
