@@ -6,7 +6,7 @@
 //   magic "SYNSCOPE-MODEL\0\0" | u32 version | u32 sizeof(CountModel) | u32 sizeof(AlertState) |
 //   u32 perspective series (4 + total) | u64 bucket_span_ns | u64 detector span ns | u64 next_start_ns |
 //   u64 first_ns | u8 started | open detector bucket (buckets::Bucket) | u8 its record buckets were emitted |
-//   models | states | u8 total reported |
+//   models | states | newest scores | u8 total reported |
 //   u32 server series capacity | u32 in use | u32 sizeof(ServerSeries) | series (capacity of them) |
 //   the open detector bucket's count per server series (capacity u32) | u64 FNV-1a
 // The server series' index is not saved: load() rebuilds it from the series. The detector bucket still
@@ -28,7 +28,7 @@ namespace {
 constexpr char kMagic[16] = "SYNSCOPE-MODEL";
 // 2: per-server series; 3: weekday/weekend day profiles; 4: total series; 5: the CUSUM's own tail;
 // 6: calibrated count models (detector/count_model.hpp) and the detector's own bucket span; 7: the open
-// detector bucket
+// detector bucket and the newest scores
 constexpr uint32_t kModelVersion = 7;
 
 template <class T>
@@ -63,6 +63,7 @@ bool AlertEngine::save(const std::string& path, std::string& error) const {
   put(body, static_cast<uint8_t>(sum_emitted_));
   put(body, perspectives_.models());
   put(body, perspectives_.states());
+  put(body, perspectives_.lasts());
   put(body, static_cast<uint8_t>(perspectives_.total_reported()));
   put(body, servers_.capacity());
   put(body, servers_.used());
@@ -133,10 +134,12 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   uint8_t open_emitted = 0;
   PerspectiveSeries::Models models;
   PerspectiveSeries::States states;
+  PerspectiveSeries::Lasts lasts;
   uint8_t total_reported = 0;
   uint32_t capacity = 0, used = 0, series_size = 0;
   if (!take(in, at, open_sum) || !take(in, at, open_emitted) || !take(in, at, models) || !take(in, at, states) ||
-      !take(in, at, total_reported) || !take(in, at, capacity) || !take(in, at, used) || !take(in, at, series_size)) {
+      !take(in, at, lasts) || !take(in, at, total_reported) || !take(in, at, capacity) || !take(in, at, used) ||
+      !take(in, at, series_size)) {
     return fail("is truncated");
   }
   if (series_size != sizeof(ServerSeries)) return fail("was written by a build with another model layout");
@@ -151,7 +154,7 @@ bool AlertEngine::load(const std::string& path, std::string& warning) {
   std::memcpy(series_sums_.data(), in.data() + at + series_bytes, sums_bytes);
   sum_ = open_sum;
   sum_emitted_ = open_emitted != 0;
-  perspectives_.restore(models, states, total_reported != 0);
+  perspectives_.restore(models, states, lasts, total_reported != 0);
   next_start_ns_ = next_start;
   first_ns_ = first;
   started_ = started != 0;

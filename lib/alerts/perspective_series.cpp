@@ -80,9 +80,11 @@ uint32_t PerspectiveSeries::firing() const noexcept {
   return n;
 }
 
-void PerspectiveSeries::restore(const Models& models, const States& states, bool total_reported) noexcept {
+void PerspectiveSeries::restore(const Models& models, const States& states, const Lasts& lasts,
+                                bool total_reported) noexcept {
   models_ = models;
   states_ = states;
+  last_ = lasts;
   total_reported_ = total_reported;
 }
 

@@ -32,6 +32,7 @@ class PerspectiveSeries {
  public:
   using Models = std::array<detector::CountModel, kPerspectiveSeries>;
   using States = std::array<detector::AlertState, kPerspectiveSeries>;
+  using Lasts = std::array<detector::Scored, kPerspectiveSeries>;
 
   /// Scores the detector bucket starting at `start_ns` (record buckets summed) in every series and writes each transition to `out`, with
   /// the bucket's failed conn_states and the busiest servers of its last record bucket (from `tally`) as its
@@ -44,12 +45,14 @@ class PerspectiveSeries {
   /// The newest bucket's score of one series; zeros before the first bucket.
   [[nodiscard]] const detector::Scored& last(size_t series) const noexcept { return last_[series]; }
 
-  /// The state a model file keeps: the models, the alert states and whether the total reported its alert.
+  /// The state a model file keeps: the models, the alert states, the newest scores (so a restarted run shows
+  /// them before its first bucket settles) and whether the total reported its alert.
   [[nodiscard]] const Models& models() const noexcept { return models_; }
   [[nodiscard]] const States& states() const noexcept { return states_; }
+  [[nodiscard]] const Lasts& lasts() const noexcept { return last_; }
   [[nodiscard]] bool total_reported() const noexcept { return total_reported_; }
   /// Takes that state from a model file.
-  void restore(const Models& models, const States& states, bool total_reported) noexcept;
+  void restore(const Models& models, const States& states, const Lasts& lasts, bool total_reported) noexcept;
 
  private:
   void write(uint64_t start_ns, size_t series, const detector::Scored& s, LineState state, const buckets::Bucket* b,
@@ -57,7 +60,7 @@ class PerspectiveSeries {
 
   Models models_{};
   States states_{};
-  std::array<detector::Scored, kPerspectiveSeries> last_{};
+  Lasts last_{};
   bool total_reported_ = false;  ///< the total series' firing was written (not covered by a perspective alert)
 };
 

@@ -18,6 +18,7 @@ StatsCore::StatsCore(const consumers::ConsumerConfig& config, std::vector<lcore:
     stats_.detector_enabled = 1;
     stats_.server_series_capacity = config.alert_policy.server_series;
     stats_.detector_bucket_ns = alerts::detector_span_ns(config.alert_policy.detector_bucket_s, config.bucket_span_ns);
+    refresh_detector_stats();  // a model loaded from --model-file shows its state before the first bucket
   }
 }
 
@@ -105,6 +106,22 @@ void StatsCore::failed(const char* what) noexcept {
   }
 }
 
+void StatsCore::refresh_detector_stats() noexcept {
+  const alerts::AlertEngine* a = consumers_.alert_engine();
+  if (a == nullptr) return;
+  stats_.alerts_firing = a->firing();
+  stats_.alert_transitions = a->alerts_written();
+  stats_.server_series = a->server_series();
+  stats_.partitions_firing = a->firing_partitions(stats_.partitions.data(), kMaxExportedPartitions);
+  for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
+    const detector::Scored& sc = a->last(p);
+    stats_.expected[p] = sc.typical;
+    stats_.upper[p] = sc.upper;
+    stats_.score[p] = sc.score;
+    stats_.firing[p] = a->series_firing(p) ? 1 : 0;
+  }
+}
+
 void StatsCore::refresh_bucket_stats() noexcept {
   buckets_seen_ = consumers_.buckets_emitted();
   const buckets::Bucket& b = consumers_.last_bucket();
@@ -115,19 +132,7 @@ void StatsCore::refresh_bucket_stats() noexcept {
     stats_.last_bucket_attempts[p] = b.by_perspective[p].attempts;
     stats_.last_bucket_failed[p] = b.by_perspective[p].failed;
   }
-  if (const alerts::AlertEngine* a = consumers_.alert_engine()) {
-    stats_.alerts_firing = a->firing();
-    stats_.alert_transitions = a->alerts_written();
-    stats_.server_series = a->server_series();
-    stats_.partitions_firing = a->firing_partitions(stats_.partitions.data(), kMaxExportedPartitions);
-    for (size_t p = 0; p < alerts::kPerspectiveSeries; ++p) {
-      const detector::Scored& sc = a->last(p);
-      stats_.expected[p] = sc.typical;
-      stats_.upper[p] = sc.upper;
-      stats_.score[p] = sc.score;
-      stats_.firing[p] = a->series_firing(p) ? 1 : 0;
-    }
-  }
+  refresh_detector_stats();
 }
 
 void StatsCore::publish_top() noexcept {

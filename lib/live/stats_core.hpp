@@ -85,6 +85,7 @@ class StatsCore {
   void take(lcore::FlowOwner& owner) noexcept;
   void failed(const char* what) noexcept;
   void refresh_bucket_stats() noexcept;
+  void refresh_detector_stats() noexcept;
 
   std::vector<lcore::FlowOwner*> engines_;
   consumers::Consumers consumers_;
