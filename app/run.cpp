@@ -16,8 +16,9 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   std::unique_ptr<metrics::MetricsServer> server;
   if (options.metrics_listen != "none")
     server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
-  if (!metrics::register_telemetry(plane))
-    std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
+  // Declared after the plane, so destroyed before it: no telemetry request reads a destroyed plane.
+  const metrics::TelemetryBinding telemetry(plane);
+  if (!telemetry.registered()) std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
   if (!options.quiet) {
     std::fprintf(stderr, "%s", plane.describe().c_str());
     if (server) {
