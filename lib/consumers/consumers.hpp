@@ -27,6 +27,18 @@
 
 namespace synscope::consumers {
 
+/// The outputs, in the order of OutputStats' arrays and of the `output` label.
+enum class Output : uint8_t { kSessions, kBuckets, kAlerts };
+inline constexpr size_t kOutputCount = 3;
+inline constexpr const char* kOutputNames[kOutputCount] = {"sessions", "buckets", "alerts"};
+
+/// Each output's records written and dropped (zeros for an output that is off).
+struct OutputStats {
+  uint64_t written[kOutputCount] = {};
+  uint64_t dropped[kOutputCount] = {};
+  uint64_t dropping[kOutputCount] = {};  ///< 1 while a dropping episode lasts
+};
+
 /// What to consume and where to write it. Empty paths: that consumer is off.
 struct ConsumerConfig {
   std::string sessions_out;  ///< one conn.log-style JSON line per session ('-' = stdout)
@@ -40,9 +52,11 @@ struct ConsumerConfig {
 
 class Consumers final : public engine::SessionSink, public channel::SessionReceiver, private buckets::BucketSink {
  public:
-  /// Opens every output and creates the alert engine, loading its model when one is configured (a
-  /// missing, corrupt or mismatched model file is a warning on stderr and a fresh model). Throws Error
-  /// (ErrorKind::kOutput) naming a path that cannot be opened.
+  /// Checks the paths (check_output_paths: two outputs on one file, a model file that could not be
+  /// saved), opens every output (outputs on stdout share one) and creates the alert engine, loading its
+  /// model when one is configured (a missing, corrupt or mismatched model file is a warning on stderr and
+  /// a fresh model). Throws Error naming the option and path: kUsage for a shared file, kOutput for a path
+  /// that cannot be opened or a model that could not be saved.
   explicit Consumers(const ConsumerConfig& config);
   ~Consumers() override;
   Consumers(const Consumers&) = delete;
@@ -61,13 +75,19 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   /// in close().
   void flush_files() noexcept;
   /// Saves the model (when configured) and flushes every output, all of them even after a failure. False
-  /// with `error` naming the first file that failed.
+  /// with `error` naming every output that failed: its path, the records dropped and the last errno.
   [[nodiscard]] bool close(std::string& error);
+  /// Reopens every output file (SIGHUP, after logrotate moved them); a file that cannot be reopened is
+  /// said on stderr and kept.
+  void reopen_files() noexcept;
+  /// Records written and dropped per output.
+  [[nodiscard]] OutputStats output_stats() const noexcept;
 
   /// How a session line is written, for a producer thread that prepares lines while this one is behind
   /// (channel::SessionChannel::prepare_lines_when_pressed); nullptr when nobody writes session lines.
   [[nodiscard]] channel::SessionChannel::LineRenderer session_line_renderer() const noexcept;
 
+  /// Sessions received (whether or not a session output took their lines).
   [[nodiscard]] uint64_t sessions() const noexcept { return sessions_; }
   [[nodiscard]] uint64_t buckets_emitted() const noexcept { return buckets_emitted_; }
   [[nodiscard]] uint64_t late_sessions() const noexcept { return buckets_.late_sessions(); }
@@ -81,7 +101,11 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
  private:
   void on_bucket(const buckets::Bucket& bucket) override;
 
-  std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_, alerts_file_;
+  /// Opens `path` as output `o`, sharing stdout with an earlier output on "-".
+  void open(Output o, const std::string& path);
+
+  std::unique_ptr<output::OutputFile> owned_[kOutputCount];
+  output::OutputFile* files_[kOutputCount] = {};  ///< each output's file (a shared stdout appears twice)
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;

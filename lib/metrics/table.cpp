@@ -362,8 +362,28 @@ constexpr Metric kTable[] = {
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.buckets_emitted); },
      .telemetry = {{{.key = "buckets_emitted"}}}},
     {.name = "synscope_session_records_total",
-     .help = "Finished sessions taken by the stats core (records written)",
+     .help = "Session records written to --sessions-out (lines that reached the file; never a dropped one)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_written); }},
+    {.name = "synscope_sessions_taken_total",
+     .help = "Finished sessions the stats core took from the engines",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_taken); }},
+    {.name = "synscope_output_dropped_records_total",
+     .help = "Records an output dropped because its file did not take them (a write error, or a reader that "
+             "stopped taking data for longer than the bounded wait)",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t i = 0; i < consumers::kOutputCount; ++i)
+             out.add({{"output", consumers::kOutputNames[i]}}, r.snapshot.stats_core.outputs.dropped[i]);
+         },
+     .telemetry = {{{.key = "output_dropped_records"}}}},
+    {.name = "synscope_output_dropping",
+     .help = "1 while an output is dropping records (from the first failed write to the next one that goes through)",
+     .type = MetricType::Gauge,
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t i = 0; i < consumers::kOutputCount; ++i)
+             out.add({{"output", consumers::kOutputNames[i]}}, r.snapshot.stats_core.outputs.dropping[i]);
+         }},
     {.name = "synscope_late_sessions_total",
      .help = "Sessions that ended after their bucket was emitted (counted in a later one)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.late_sessions); }},
