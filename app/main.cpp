@@ -23,10 +23,10 @@
 #include "options.hpp"
 #include "replay.hpp"
 #include "run.hpp"
+#include "signals.hpp"
 
 namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+synscope::consumers::Requests g_requests;  // fed by the signal handlers (signals.hpp)
 
 /// Exit code of an exception that is not an Error: a bug, said as one (sysexits' EX_SOFTWARE).
 constexpr int kExitInternal = 70;
@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
       "Live mode: synscope [EAL options] -- run [options], e.g.\n"
       "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet\n"
       "Exit codes: 0 ok, 1 bad option, 2 input unreadable, 3 input corrupt, 4 output not writable,\n"
-      "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed (README: Exit codes)");
+      "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed, 7 replay interrupted\n"
+      "(outputs partial) (README: Exit codes)");
   ReplayOptions replay;
   CLI::App* replay_cmd = add_replay_command(app, replay);
   BacktestOptions backtest;
@@ -118,14 +119,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_signal_handlers(g_requests);
   if (run_cmd->parsed()) {
     return guarded([&] {
       EalSession eal(static_cast<int>(eal_args.size()), eal_args.data());
-      return run_live(run, g_stop);
+      return run_live(run, g_requests);
     });
   }
-  if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_stop); });
+  if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_requests); });
   return guarded([&] { return run_backtest(backtest); });
 }

@@ -7,12 +7,13 @@
 #include "consumers/consumers.hpp"
 #include "error/error.hpp"
 #include "replay/pipeline.hpp"
+#include "signals.hpp"
 
 namespace synscope::app {
 
-int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
+int run_replay(const ReplayOptions& options, consumers::Requests& requests) {
   consumers::Consumers consumers(options.consumers);
-  const replay::ReplayResult result = replay::run(options.replay, consumers, stop);
+  const replay::ReplayResult result = replay::run(options.replay, consumers, requests);
   int rc = 0;
   std::string error;
   if (!consumers.close(error)) {
@@ -23,6 +24,15 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   if (!result.corrupt.empty()) {
     std::fprintf(stderr, "synscope: error: %s (everything before it was reported)\n", result.corrupt.c_str());
     return exit_code(ErrorKind::kCorrupt);
+  }
+  if (result.interrupted) {
+    // Said even with -q: a script must not take a partial output for a whole one.
+    std::fprintf(stderr,
+                 "synscope: warning: replay interrupted by %s after %llu frames: the outputs are partial "
+                 "(exit %d)\n",
+                 signal_name(requests.stop_signal.load(std::memory_order_relaxed)),
+                 static_cast<unsigned long long>(result.counters.received), exit_code(ErrorKind::kInterrupted));
+    if (rc == 0) rc = exit_code(ErrorKind::kInterrupted);
   }
   return rc;
 }

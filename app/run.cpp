@@ -11,7 +11,7 @@
 
 namespace synscope::app {
 
-int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
+int run_live(const RunOptions& options, consumers::Requests& requests) {
   live::DataPlane plane(options.live);
   std::unique_ptr<metrics::MetricsServer> server;
   if (options.metrics_listen != "none")
@@ -28,7 +28,7 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   }
   std::fflush(stderr);
   plane.start();
-  plane.run(stop, options.limits);  // returns stopped: RX off, rings drained, last buckets emitted
+  plane.run(requests, options.limits);  // returns stopped: RX off, rings drained, last buckets emitted
   std::string error;
   const bool written = plane.close(error);
   if (!options.quiet) std::fprintf(stderr, "%s", plane.summary().c_str());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <variant>
 
@@ -158,14 +159,14 @@ void DataPlane::start() {
   launched_ = true;
 }
 
-void DataPlane::run(const std::atomic<bool>& stop_requested, const RunLimits& limits) {
+void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   auto last_change = started;
   uint64_t last_received = 0;
   auto next_check = started;
   channel::Backoff backoff;
-  while (!stop_requested.load(std::memory_order_relaxed)) {
+  while (!requests.stopping()) {
     if (stats_->poll_once()) {
       backoff.reset();
       continue;
@@ -174,6 +175,8 @@ void DataPlane::run(const std::atomic<bool>& stop_requested, const RunLimits& li
     const auto now = Clock::now();
     if (now < next_check) continue;
     next_check = now + std::chrono::milliseconds(10);
+    if (requests.take_reopen()) stats_->reopen_files();
+    if (requests.take_report()) std::fprintf(stderr, "%s%s", summary().c_str(), stats_->progress().c_str());
     if (limits.duration_s > 0 && now - started >= std::chrono::duration<double>(limits.duration_s)) break;
     if (limits.idle_exit_s > 0) {
       const uint64_t received = packets_received();
