@@ -40,12 +40,9 @@ void install_signal_handlers(consumers::Requests& requests) {
 
 const char* signal_name(int signal) noexcept {
   switch (signal) {
-    case SIGINT:
-      return "SIGINT";
-    case SIGTERM:
-      return "SIGTERM";
-    default:
-      return "a signal";
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
   }
 }
 

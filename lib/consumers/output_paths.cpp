@@ -54,8 +54,9 @@ void check_model_file(const std::string& path) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error(ErrorKind::kOutput, "--model-file " + path + ": the model could not be saved at the end: cannot create " +
-                                        tmp + ": " + std::strerror(errno));
+    throw Error(ErrorKind::kOutput, "--model-file " + path +
+                                        ": the model could not be saved at the end: cannot create " + tmp + ": " +
+                                        std::strerror(errno));
   }
   ::close(fd);
   ::unlink(tmp.c_str());

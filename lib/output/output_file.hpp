@@ -66,9 +66,9 @@ class OutputFile {
   [[nodiscard]] int last_error() const noexcept { return last_errno_; }
 
  private:
-  void drain() noexcept;                  ///< sends [head_, used_) within the bounded wait, drops on failure
-  void drop_unsent(int err) noexcept;     ///< ends a failed drain: keeps or cuts away the partial line
-  void sent(size_t n) noexcept;           ///< bookkeeping of `n` bytes written from head_
+  void drain() noexcept;               ///< sends [head_, used_) within the bounded wait, drops on failure
+  void drop_unsent(int err) noexcept;  ///< ends a failed drain: keeps or cuts away the partial line
+  void sent(size_t n) noexcept;        ///< bookkeeping of `n` bytes written from head_
   size_t drop_lines(size_t from, size_t to) noexcept;  ///< counts and forgets the lines in [from, to)
   void compact() noexcept;
   int open_path(bool append, int wait_ms) const;  ///< the new fd, or -1 with errno
