@@ -21,12 +21,17 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "error/error.hpp"
 #include "metrics/metrics.hpp"
 
 namespace synscope::metrics {
 namespace {
+
+constexpr int kHttpThreads = 32;
+constexpr int kRequestTimeoutMs = 2000;
 
 constexpr const char* kLandingPage =
     "<!doctype html><html><head><title>synscope</title></head><body>"
@@ -42,6 +47,19 @@ int serve_landing_page(mg_connection* conn) {
             "Connection: close\r\n\r\n%s",
             std::strlen(kLandingPage), kLandingPage);
   return 200;
+}
+
+// civetweb gives each connection a worker thread until the request is read and answered, so a few idle
+// or slow clients can hold every worker. Enough workers that a handful of them cannot blind /metrics, a
+// short limit on reading a request, and no keep-alive (a kept-alive connection holds its worker between
+// a Prometheus server's scrapes); connections beyond the workers wait in the queue, not refused.
+std::vector<std::string> civetweb_options(const std::string& listen) {
+  return {"listening_ports",    listen,
+          "num_threads",        std::to_string(kHttpThreads),
+          "request_timeout_ms", std::to_string(kRequestTimeoutMs),
+          "enable_keep_alive",  "no",
+          "connection_queue",   "256",
+          "listen_backlog",     "256"};
 }
 
 // Opens and closes a TCP connection to the listening address (0.0.0.0: loopback); failures are ignored.
@@ -76,8 +94,7 @@ struct MetricsServer::Impl {
     auto* self = static_cast<Impl*>(arg);
     try {
       self->callbacks.begin_request = &serve_landing_page;
-      self->exposer = std::make_unique<prometheus::Exposer>(
-          std::vector<std::string>{"listening_ports", self->listen, "num_threads", "2"}, &self->callbacks);
+      self->exposer = std::make_unique<prometheus::Exposer>(civetweb_options(self->listen), &self->callbacks);
       self->exposer->RegisterCollectable(self->collector);
       const std::vector<int> ports = self->exposer->GetListeningPorts();
       self->port = ports.empty() ? 0 : ports.front();
