@@ -5,8 +5,10 @@
 // Live mode follows DPDK's convention: `synscope [EAL options] -- run [options]`. Everything before `--`
 // goes to rte_eal_init() untouched; synscope's own options are parsed (and --dump-config answered) before
 // EAL starts, so a bad value never touches a port.
+#include <dirent.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -31,7 +33,10 @@ synscope::consumers::Requests g_requests;  // fed by the signal handlers (signal
 /// Exit code of an exception that is not an Error: a bug, said as one (sysexits' EX_SOFTWARE).
 constexpr int kExitInternal = 70;
 
-/// rte_eal_cleanup() on every way out of live mode once EAL is up.
+/// rte_eal_cleanup() on every way out of live mode once EAL is up, then the runtime directory
+/// (/var/run/dpdk/<file-prefix>) removed, which DPDK 22.11 leaves behind: a primary process owns it, and
+/// its files (config, memory segment maps, the multi-process and telemetry sockets) mean nothing once it
+/// is gone. A failed rte_eal_init() leaves the directory alone: it may be another live process's.
 struct EalSession {
   EalSession(int argc, char** argv) {
     if (rte_eal_init(argc, argv) < 0) {
@@ -39,10 +44,25 @@ struct EalSession {
                                                                rte_strerror(rte_errno) +
                                                                " (check the EAL options before '--')");
     }
+    if (rte_eal_process_type() == RTE_PROC_PRIMARY) runtime_dir_ = rte_eal_get_runtime_dir();
   }
-  ~EalSession() { rte_eal_cleanup(); }
+  ~EalSession() {
+    rte_eal_cleanup();
+    if (runtime_dir_.empty()) return;
+    if (DIR* dir = opendir(runtime_dir_.c_str())) {
+      while (const dirent* e = readdir(dir)) {
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          unlink((runtime_dir_ + "/" + e->d_name).c_str());
+      }
+      closedir(dir);
+    }
+    rmdir(runtime_dir_.c_str());
+  }
   EalSession(const EalSession&) = delete;
   EalSession& operator=(const EalSession&) = delete;
+
+ private:
+  std::string runtime_dir_;
 };
 
 /// Runs the parsed command; every failure it throws is mapped to a message and an exit code here.
