@@ -34,4 +34,13 @@ struct CoreStats {
   uint64_t polls = 0, busy_polls = 0;
 };
 
+/// A spread-mode RX core's packet counts, published before each burst is handed to the engines (the rest
+/// of CoreStats goes every publish period): a reader that takes the engines' counters first and these
+/// after never sees an engine count a packet its RX core has not (docs/metrics.md, the identity).
+struct RxCounts {
+  std::array<uint64_t, kMaxQueuesPerCore> rx_packets{};
+  std::array<uint64_t, kMaxQueuesPerCore> rx_bytes{};
+  uint64_t dropped_ring_full = 0;
+};
+
 }  // namespace synscope::lcore

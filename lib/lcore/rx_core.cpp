@@ -46,6 +46,11 @@ SpreadRxCore::SpreadRxCore(std::vector<QueueRef> queues, const RxContext& contex
 
 bool SpreadRxCore::poll_once() noexcept {
   const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
+    // Counted before handed over: an engine never counts a packet this core has not published.
+    counts_.rx_packets = stats_.rx_packets;
+    counts_.rx_bytes = stats_.rx_bytes;
+    counts_.dropped_ring_full = stats_.dropped_ring_full;
+    counts.publish(counts_);
     stats_.dropped_ring_full += spreader_.spread(pkts, n);
   });
   spreader_.flush();  // latency: a partial burst never waits for more traffic
@@ -63,6 +68,21 @@ void SpreadRxCore::run() noexcept {
   feed_.done.store(true, std::memory_order_release);
 }
 
-void SpreadRxCore::publish() noexcept { mirror.publish(stats_); }
+void SpreadRxCore::publish() noexcept {
+  mirror.publish(stats_);
+  counts_.rx_packets = stats_.rx_packets;  // the drops of the last hand-off too
+  counts_.rx_bytes = stats_.rx_bytes;
+  counts_.dropped_ring_full = stats_.dropped_ring_full;
+  counts.publish(counts_);
+}
+
+CoreStats SpreadRxCore::read() const noexcept {
+  CoreStats s = mirror.read();
+  const RxCounts c = counts.read();  // after the rest: never older than it
+  s.rx_packets = c.rx_packets;
+  s.rx_bytes = c.rx_bytes;
+  s.dropped_ring_full = c.dropped_ring_full;
+  return s;
+}
 
 }  // namespace synscope::lcore

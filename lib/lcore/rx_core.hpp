@@ -59,7 +59,11 @@ class SpreadRxCore {
   [[nodiscard]] const std::vector<QueueRef>& queues() const noexcept { return rx_.queues(); }
   /// What the engine cores read: this core's time and whether it stopped.
   [[nodiscard]] const FeedState& feed() const noexcept { return feed_; }
+  /// This core's last published CoreStats with its packet counts as of the last hand-off (RxCounts).
+  /// Any thread.
+  [[nodiscard]] CoreStats read() const noexcept;
   channel::Mirror<CoreStats> mirror;
+  channel::Mirror<RxCounts> counts;  ///< published before every hand-off
 
  private:
   RxPoller rx_;
@@ -68,6 +72,7 @@ class SpreadRxCore {
   const std::atomic<bool>& stop_;
   Pacer pacer_;
   CoreStats stats_;
+  RxCounts counts_;
   FeedState feed_;
 };
 

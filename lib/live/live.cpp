@@ -33,7 +33,9 @@ struct DataPlane::Role {
     if (const auto* rx = std::get_if<1>(&core)) return (*rx)->queues();
     return {};
   }
+  [[nodiscard]] bool owns_engine_only() const noexcept { return core.index() == 2; }
   [[nodiscard]] CoreStats read() const {
+    if (const auto* rx = std::get_if<1>(&core)) return (*rx)->read();
     return std::visit([](const auto& c) { return c->mirror.read(); }, core);
   }
   void publish() noexcept {
@@ -216,7 +218,18 @@ Snapshot DataPlane::snapshot() const {
   Snapshot s;
   s.started_ns = started_ns_;
   s.now_ns = clock_.now_ns();
-  for (const auto& r : roles_) s.cores.push_back({r->lcore, r->name(), r->queues(), r->read()});
+  // Engine cores first, the RX cores that feed them after: every packet an engine has counted was
+  // counted by its RX core before it was handed over (SpreadRxCore::counts), so in the snapshot
+  // received >= frames + drops, the difference being the packets in flight between them.
+  std::vector<CoreStats> read(roles_.size());
+  for (size_t i = 0; i < roles_.size(); ++i) {
+    if (roles_[i]->owns_engine_only()) read[i] = roles_[i]->read();
+  }
+  for (size_t i = 0; i < roles_.size(); ++i) {
+    if (!roles_[i]->owns_engine_only()) read[i] = roles_[i]->read();
+  }
+  for (size_t i = 0; i < roles_.size(); ++i)
+    s.cores.push_back({roles_[i]->lcore, roles_[i]->name(), roles_[i]->queues(), read[i]});
   for (size_t i = 0; i < ports_->ports().size(); ++i) s.ports.push_back(ports_->stats(i));
   s.stats_core = stats_->mirror.read();
   return s;

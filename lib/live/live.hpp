@@ -55,7 +55,8 @@ struct RunLimits {
   double idle_exit_s = 0;  ///< stop after this long without a packet on any port (0: never)
 };
 
-/// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself).
+/// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself). Engine
+/// cores are read before the RX cores that feed them, so received >= frames + drops (docs/metrics.md).
 struct Snapshot {
   struct Core {
     unsigned lcore = 0;
