@@ -12,7 +12,12 @@
 namespace synscope::app {
 
 int run_replay(const ReplayOptions& options, consumers::Requests& requests) {
-  consumers::Consumers consumers(options.consumers);
+  // A replay has no packets to lose: its outputs wait for a slow reader for as long as it takes, until the
+  // replay is stopped (SIGINT/SIGTERM), instead of dropping lines after the live data plane's bounded wait.
+  consumers::ConsumerConfig consumer_config = options.consumers;
+  consumer_config.write_wait_ms = -1;
+  consumer_config.write_cancel = &requests.stop;
+  consumers::Consumers consumers(consumer_config);
   const replay::ReplayResult result = replay::run(options.replay, consumers, requests);
   int rc = 0;
   std::string error;

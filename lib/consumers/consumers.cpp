@@ -10,7 +10,10 @@
 namespace synscope::consumers {
 
 Consumers::Consumers(const ConsumerConfig& config)
-    : model_file_(config.model_file), buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
+    : model_file_(config.model_file),
+      write_wait_ms_(config.write_wait_ms),
+      write_cancel_(config.write_cancel),
+      buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
   check_output_paths(config);
   if (!config.sessions_out.empty()) {
     open(Output::kSessions, config.sessions_out);
@@ -44,6 +47,7 @@ void Consumers::open(Output o, const std::string& path) {
     }
   }
   owned_[i] = std::make_unique<output::OutputFile>(path);
+  owned_[i]->set_wait(write_wait_ms_, write_cancel_);
   files_[i] = owned_[i].get();
 }
 
@@ -91,8 +95,9 @@ bool Consumers::close(std::string& error) {
     if (!error.empty()) error += "; ";
     error += std::string("cannot write the ") + kOutputNames[i] + " output " + f->path() + ": " +
              std::to_string(f->dropped_records()) + " records dropped (" +
-             (f->last_error() == ETIMEDOUT ? std::string("the reader stopped taking data")
-                                           : std::string(std::strerror(f->last_error()))) +
+             (f->last_error() == ETIMEDOUT   ? std::string("the reader stopped taking data")
+              : f->last_error() == ECANCELED ? std::string("stopped while waiting for the reader")
+                                             : std::string(std::strerror(f->last_error()))) +
              ")";
   }
   return ok;

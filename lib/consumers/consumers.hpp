@@ -46,6 +46,10 @@ struct ConsumerConfig {
   std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here
   std::string model_file;    ///< detector state loaded at start, saved by close()
   detector::AlertPolicy alert_policy;
+  /// How long an output write may wait for a slow reader before dropping lines (OutputFile::set_wait):
+  /// live keeps the bounded default; replay waits (-1) until `write_cancel` (its stop request) is set.
+  int write_wait_ms = output::OutputFile::kWriteWaitMs;
+  const std::atomic<bool>* write_cancel = nullptr;
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
@@ -110,6 +114,8 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
   std::string model_file_;
+  int write_wait_ms_;
+  const std::atomic<bool>* write_cancel_;
   RecordBuckets buckets_;
   buckets::Bucket last_bucket_;
   uint64_t sessions_ = 0;

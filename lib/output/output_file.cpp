@@ -128,7 +128,10 @@ void OutputFile::drop_unsent(int err) noexcept {
     std::fprintf(stderr,
                  "synscope: error: %s: the reader took nothing for %d ms; dropping records until it does "
                  "(counted in synscope_output_dropped_records_total)\n",
-                 path_.c_str(), kWriteWaitMs);
+                 path_.c_str(), wait_ms_);
+  } else if (err == ECANCELED) {
+    std::fprintf(stderr, "synscope: error: %s: stopped while waiting for the reader; the rest is dropped\n",
+                 path_.c_str());
   } else {
     std::fprintf(stderr,
                  "synscope: error: %s: write failed: %s; dropping records until it can be written (counted "
@@ -144,18 +147,32 @@ void OutputFile::compact() noexcept {
   head_ = 0;
 }
 
+void OutputFile::set_wait(int wait_ms, const std::atomic<bool>* cancel) noexcept {
+  wait_ms_ = wait_ms;
+  cancel_ = cancel;
+}
+
+int OutputFile::wait_writable(int64_t deadline, bool bounded) const noexcept {
+  while (true) {
+    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) return ECANCELED;
+    // Slices of at most 100 ms, so a cancel is seen within that.
+    const int64_t left = bounded ? std::min<int64_t>(deadline - monotonic_ms(), 100) : 100;
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0))) > 0) return 0;
+    if (bounded && monotonic_ms() >= deadline) return ETIMEDOUT;
+  }
+}
+
 void OutputFile::drain() noexcept {
   // During an episode nothing waits: a file that takes nothing is tried once per drain and skipped.
-  const int64_t deadline = monotonic_ms() + (dropping_ ? 0 : kWriteWaitMs);
+  const bool bounded = dropping_ || wait_ms_ >= 0;
+  const int64_t deadline = monotonic_ms() + (dropping_ ? 0 : std::max(wait_ms_, 0));
   const bool had_data = head_ < used_;
   while (head_ < used_) {
     size_t len = used_ - head_;
     if (blocking_) {
       // A borrowed blocking pipe (stdout): poll() says it has room for PIPE_BUF bytes; no more is written.
-      pollfd p{fd_, POLLOUT, 0};
-      const int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms())));
-      if (r < 0 && errno == EINTR) continue;
-      if (r == 0) return drop_unsent(ETIMEDOUT);
+      if (const int err = wait_writable(deadline, bounded)) return drop_unsent(err);
       len = std::min<size_t>(len, PIPE_BUF);
     }
     const ssize_t n = ::write(fd_, buffer_.get() + head_, len);
@@ -165,10 +182,7 @@ void OutputFile::drain() noexcept {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      const int64_t left = deadline - monotonic_ms();
-      if (left <= 0) return drop_unsent(ETIMEDOUT);
-      pollfd p{fd_, POLLOUT, 0};
-      (void)::poll(&p, 1, static_cast<int>(left));
+      if (const int err = wait_writable(deadline, bounded)) return drop_unsent(err);
       continue;
     }
     return drop_unsent(n < 0 ? errno : EIO);

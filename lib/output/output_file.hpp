@@ -3,7 +3,8 @@
 //
 // Lines are formatted straight into the object's 256 KiB buffer (reserve() then commit(), whole lines
 // only) and leave in one write(2) when it fills, on flush() and on close. A write that cannot go on is
-// never waited on for more than kWriteWaitMs: a pipe or FIFO whose reader stopped taking data, or a write
+// never waited on for more than kWriteWaitMs (set_wait(): a replay waits as long as its reader takes, until
+// it is stopped): a pipe or FIFO whose reader stopped taking data, or a write
 // error (a full disk: ENOSPC, /dev/full, EIO, a reader gone: EPIPE with SIGPIPE ignored), starts a
 // *dropping episode*: the lines that could not be written are dropped and counted (dropped_records()), one
 // line on stderr names the file and the reason, and later writes are tried again without waiting; the
@@ -15,6 +16,7 @@
 // Owned and called by one thread (the consumers'). No exceptions after construction.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +39,11 @@ class OutputFile {
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
+
+  /// How long a write may wait for a reader: `wait_ms` (negative: for as long as the reader takes, as a
+  /// replay wants), but never past `*cancel` turning true (may be null), whichever comes first. Default:
+  /// kWriteWaitMs, no cancel.
+  void set_wait(int wait_ms, const std::atomic<bool>* cancel) noexcept;
 
   /// Appends whole lines (`len` bytes ending in '\n'); a block longer than the buffer is written directly.
   void write(const char* data, size_t len) noexcept;
@@ -62,7 +69,8 @@ class OutputFile {
   [[nodiscard]] uint64_t dropped_records() const noexcept { return dropped_; }
   /// True while a dropping episode lasts.
   [[nodiscard]] bool dropping() const noexcept { return dropping_; }
-  /// The errno of the last failed write (0: none yet, ETIMEDOUT: a reader that stalled).
+  /// The errno of the last failed write (0: none yet, ETIMEDOUT: a reader that stalled, ECANCELED: the
+  /// cancel flag turned true while waiting for one).
   [[nodiscard]] int last_error() const noexcept { return last_errno_; }
 
  private:
@@ -71,6 +79,9 @@ class OutputFile {
   void sent(size_t n) noexcept;        ///< bookkeeping of `n` bytes written from head_
   size_t drop_lines(size_t from, size_t to) noexcept;  ///< counts and forgets the lines in [from, to)
   void compact() noexcept;
+  /// 0 when poll() says the file can take data; ETIMEDOUT past `deadline` (when `bounded`), ECANCELED
+  /// once *cancel_ is true.
+  [[nodiscard]] int wait_writable(int64_t deadline, bool bounded) const noexcept;
   int open_path(bool append, int wait_ms) const;  ///< the new fd, or -1 with errno
   std::string path_;
   std::unique_ptr<char[]> buffer_;
@@ -78,6 +89,8 @@ class OutputFile {
   size_t used_ = 0;       ///< end of committed lines
   size_t line_sent_ = 0;  ///< bytes of the line at head_ already written (a short write stopped in it)
   int fd_ = -1;
+  int wait_ms_ = kWriteWaitMs;
+  const std::atomic<bool>* cancel_ = nullptr;
   bool owned_ = false;
   bool regular_ = false;   ///< a regular file: a cut line can be truncated away
   bool blocking_ = false;  ///< a borrowed pipe without O_NONBLOCK: writes of at most PIPE_BUF after poll()

@@ -7,7 +7,9 @@
     the FIFO named); what the reader did get is whole lines;
   * --sessions-out /dev/full: said on stderr while the run goes on (not only at exit), counted in
     synscope_output_dropped_records_total, synscope_session_records_total stays 0, exit 4 naming it;
-  * a FIFO nobody opens for reading: start-up fails within a few seconds naming it (exit 4).
+  * a FIFO nobody opens for reading: start-up fails within a few seconds naming it (exit 4);
+  * replay into a FIFO whose reader pauses for 1.5 s (three bounded waits): nothing dropped, exit 0; into
+    one whose reader stops: SIGTERM ends it within 2 s, the loss said and counted (exit 4).
 Exit 77 when EAL cannot start here.
 """
 import argparse
@@ -169,6 +171,46 @@ def main():
         if proc.returncode != 4 or lonely not in err or "reader" not in err:
             return fail(f"FIFO without a reader: exit {proc.returncode}; stderr: {err[-300:]}")
         print(f"FIFO without a reader: exit 4 after {time.time() - t0:.1f} s, named")
+
+        # 4. Replay waits for a slow reader instead of dropping.
+        slow = os.path.join(work, "slow.fifo")
+        os.mkfifo(slow)
+        received = bytearray()
+
+        def slow_reader():
+            with open(slow, "rb", buffering=0) as f:
+                time.sleep(1.5)
+                while chunk := f.read(65536):
+                    received.extend(chunk)
+
+        t = threading.Thread(target=slow_reader)
+        t.start()
+        rep = subprocess.run([args.binary, "replay", pcap, "--sessions-out", slow, "-q"], stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+        t.join()
+        lines = bytes(received).split(b"\n")
+        if rep.returncode != 0 or len(lines) != 10001 or lines[-1] != b"":
+            return fail(f"replay into a slow FIFO: exit {rep.returncode}, {len(lines) - 1} lines; {rep.stderr[-300:]}")
+        print("replay into a FIFO whose reader paused 1.5 s: all 10000 sessions, exit 0")
+
+        # 5. ... and stops on SIGTERM when the reader never comes back.
+        stuck = os.path.join(work, "stuck.fifo")
+        os.mkfifo(stuck)
+        def stuck_reader():
+            with open(stuck, "rb", buffering=0) as f:
+                f.read(1024)
+                time.sleep(30)  # stops reading, keeps the FIFO open
+
+        threading.Thread(target=stuck_reader, daemon=True).start()
+        proc = subprocess.Popen([args.binary, "replay", pcap, "--sessions-out", stuck, "-q"],
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        if proc.poll() is not None:
+            return fail(f"replay into a stuck FIFO ended by itself: exit {proc.returncode}")
+        rc, took, err = stop(proc)
+        if rc != 4 or took > 2.0 or stuck not in err or "stopped while waiting for the reader" not in err:
+            return fail(f"replay into a stuck FIFO: SIGTERM: exit {rc} after {took:.1f} s; stderr {err[-400:]}")
+        print(f"replay into a stuck FIFO: SIGTERM exit 4 in {took:.2f} s, the loss named")
     print("output faults: ok")
     return 0
 

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "error/error.hpp"
 #include "support/files.hpp"
@@ -137,6 +138,41 @@ TEST(OutputFile, AStalledPipeWaitsBoundedThenDropsWholeLines) {
     last = i;
     start = end + 1;
   }
+}
+
+// A replay's outputs wait for a slow reader as long as it takes (nothing dropped), until they are told to
+// stop waiting (the replay's stop request): then the rest is dropped at once.
+TEST(OutputFile, AnUnboundedWaitEndsOnlyWhenCancelled) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::atomic<bool> cancel{false};
+  {
+    OutputFile f("/proc/self/fd/" + std::to_string(fds[1]));
+    f.set_wait(-1, &cancel);
+    write_lines(f, 0, 4000);  // ~260 KB: far more than the pipe's 64 KiB
+    std::thread slow_reader([&] {
+      // Reads a little every 100 ms for 1.5 s (three times the bounded wait), then stops and cancels.
+      char buf[8192];
+      for (int i = 0; i < 15; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        (void)::read(fds[0], buf, sizeof(buf));
+      }
+      cancel.store(true);
+    });
+    const auto t0 = Clock::now();
+    EXPECT_FALSE(f.flush());
+    const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+    slow_reader.join();
+    EXPECT_GE(waited, 1.4);
+    EXPECT_LT(waited, 2.0);
+    EXPECT_EQ(f.last_error(), ECANCELED);
+    EXPECT_GT(f.written_records(), 1000u);  // what the slow reader took was written, not dropped early
+    // Every line is written or dropped, but the one a short write began, which is kept to be finished.
+    EXPECT_GE(f.written_records() + f.dropped_records(), 3999u);
+    EXPECT_LE(f.written_records() + f.dropped_records(), 4000u);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST(OutputFile, AFifoWithoutAReaderFailsAfterTheBoundedWait) {
