@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,13 +35,15 @@ struct CoreStats {
   uint64_t polls = 0, busy_polls = 0;
 };
 
-/// A spread-mode RX core's packet counts, published before each burst is handed to the engines (the rest
-/// of CoreStats goes every publish period): a reader that takes the engines' counters first and these
-/// after never sees an engine count a packet its RX core has not (docs/metrics.md, the identity).
+/// A spread-mode RX core's packet counts, stored before each burst is handed to the engines (the rest of
+/// CoreStats goes every publish period). Relaxed stores are enough: the hand-off (an rte_ring enqueue, a
+/// release) orders them before anything an engine does with the burst, and so before the engine's next
+/// Mirror publish; a reader that takes the engines' counters first (acquire) and these after never sees
+/// an engine count a packet its RX core has not (docs/metrics.md, the identity). Each counter only grows,
+/// so they need no seqlock between them.
 struct RxCounts {
-  std::array<uint64_t, kMaxQueuesPerCore> rx_packets{};
-  std::array<uint64_t, kMaxQueuesPerCore> rx_bytes{};
-  uint64_t dropped_ring_full = 0;
+  std::array<std::atomic<uint64_t>, kMaxQueuesPerCore> rx_packets{};
+  std::atomic<uint64_t> dropped_ring_full{0};
 };
 
 }  // namespace synscope::lcore

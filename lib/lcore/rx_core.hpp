@@ -59,20 +59,20 @@ class SpreadRxCore {
   [[nodiscard]] const std::vector<QueueRef>& queues() const noexcept { return rx_.queues(); }
   /// What the engine cores read: this core's time and whether it stopped.
   [[nodiscard]] const FeedState& feed() const noexcept { return feed_; }
-  /// This core's last published CoreStats with its packet counts as of the last hand-off (RxCounts).
-  /// Any thread.
+  /// This core's last published CoreStats with its packet counts and ring_full drops as of the last
+  /// hand-off (RxCounts; bytes stay as of the last publish). Any thread.
   [[nodiscard]] CoreStats read() const noexcept;
   channel::Mirror<CoreStats> mirror;
-  channel::Mirror<RxCounts> counts;  ///< published before every hand-off
+  RxCounts counts;  ///< stored before every hand-off
 
  private:
+  void store_counts() noexcept;
   RxPoller rx_;
   const RxContext& context_;
   Spreader spreader_;
   const std::atomic<bool>& stop_;
   Pacer pacer_;
   CoreStats stats_;
-  RxCounts counts_;
   FeedState feed_;
 };
 
