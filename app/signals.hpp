@@ -1,6 +1,7 @@
 // signals: every signal a service is sent becomes a request, never a death: SIGINT and SIGTERM stop (flush
 // everything, exit), SIGHUP reopens the output files (logrotate), SIGUSR1 reports progress on stderr,
-// SIGPIPE is ignored (a reader that went away is a write error the outputs count and say).
+// SIGPIPE and SIGXFSZ are ignored (a reader that went away, a file past the size limit: write errors the
+// outputs count and say).
 //
 // The handlers only store into lock-free atomics (async-signal-safe); the thread that owns the consumers
 // takes the requests (consumers::Requests).

@@ -197,7 +197,13 @@ void OutputFile::drain() noexcept {
 }
 
 void OutputFile::write(const char* data, size_t len) noexcept {
-  // Through the buffer, in pieces when longer than it, so every byte is accounted the same way.
+  // Whole, after a drain if it does not fit: a line split across two drains could lose its first part to a
+  // failed write and have the rest written after it. Only a block longer than the buffer goes in pieces.
+  if (len <= kBufferBytes) {
+    std::memcpy(reserve(len), data, len);
+    commit(len);
+    return;
+  }
   while (len > 0) {
     if (used_ == kBufferBytes) drain();
     const size_t n = std::min(len, kBufferBytes - used_);

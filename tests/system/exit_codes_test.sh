@@ -47,6 +47,14 @@ expect 4 "/dev/full" -- "$synscope" replay "$work/mix.pcap" --sessions-out /dev/
 # Every output that failed is named at exit, with its records dropped and errno, not just the first.
 expect 4 "sessions output /dev/full: [0-9]+ records dropped \(No space left on device\); cannot write the buckets output /dev/full" \
   -- "$synscope" replay "$work/mix.pcap" --sessions-out /dev/full --buckets-out /dev/full -q
+# A file size limit (as a disk that fills) stops the sessions file part-way: the loss is said with its
+# errno, SIGXFSZ does not kill, and the file holds whole lines only.
+expect 4 "sessions output .*limited.jsonl: [0-9]+ records dropped \(File too large\)" \
+  -- bash -c "ulimit -f 64; exec \"$synscope\" replay \"$work/big.pcap\" --sessions-out \"$work/limited.jsonl\" -q"
+python3 -c 'import json, sys
+data = open(sys.argv[1]).read()
+assert data.endswith("\n") and 60000 < len(data) <= 65536, len(data)
+for line in data.splitlines(): json.loads(line)' "$work/limited.jsonl" || fail "the size-limited sessions file ends in a cut line"
 # Two outputs naming one file (however spelled) are refused before anything is opened or truncated.
 echo keep > "$work/same.jsonl"
 expect 1 "--sessions-out .*same.jsonl and --buckets-out .*same.jsonl name the same file" \
