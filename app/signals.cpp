@@ -31,11 +31,12 @@ void install_signal_handlers(consumers::Requests& requests) {
   handle(SIGTERM, on_stop);
   handle(SIGHUP, on_reopen);
   handle(SIGUSR1, on_report);
+  handle(SIGUSR2, on_report);
   handle(SIGPIPE, SIG_IGN);
   handle(SIGXFSZ, SIG_IGN);
   sigset_t handled;
   sigemptyset(&handled);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGPIPE, SIGXFSZ}) sigaddset(&handled, s);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE, SIGXFSZ}) sigaddset(&handled, s);
   sigprocmask(SIG_UNBLOCK, &handled, nullptr);
 }
 

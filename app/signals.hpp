@@ -1,5 +1,6 @@
 // signals: every signal a service is sent becomes a request, never a death: SIGINT and SIGTERM stop (flush
-// everything, exit), SIGHUP reopens the output files (logrotate), SIGUSR1 reports progress on stderr,
+// everything, exit), SIGHUP reopens the output files (logrotate), SIGUSR1 (and SIGUSR2) reports progress
+// on stderr,
 // SIGPIPE and SIGXFSZ are ignored (a reader that went away, a file past the size limit: write errors the
 // outputs count and say).
 //

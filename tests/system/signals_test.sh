@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System test of the signals a service is sent, in replay and live mode: SIGHUP reopens the outputs
-# (logrotate), SIGUSR1 writes a progress line on stderr, SIGPIPE is ignored, SIGINT/SIGTERM flush
-# everything and exit; none of them kills the process or cuts a line.
+# (logrotate), SIGUSR1 and SIGUSR2 write a progress line on stderr, SIGPIPE and SIGXFSZ are ignored,
+# SIGINT/SIGTERM flush everything and exit; none of them kills the process or cuts a line.
 #   * replay: each signal arrives pending (blocked, then unblocked by synscope at start-up, as for a
 #     service started with signals blocked), so it lands at a known point whatever the machine's speed;
 #   * live (net_pcap): the sessions file is moved away, SIGHUP, SIGUSR1, SIGTERM: exit 0, the moved file
@@ -40,7 +40,7 @@ print(n)' "$@"
 "$gen" -o "$work/big.pcap" -n 10000 --seed 3 --window 60 2> /dev/null || fail "generator failed"
 
 # Replay: SIGHUP and SIGUSR1 neither kill nor cut; every session is written; exit 0.
-for sig in SIGHUP SIGUSR1 SIGPIPE; do
+for sig in SIGHUP SIGUSR1 SIGUSR2 SIGPIPE SIGXFSZ; do
   with_pending "$sig" "$synscope" replay "$work/big.pcap" --sessions-out "$work/r.jsonl" -q 2> "$work/r.err"
   rc=$?
   [ "$rc" -eq 0 ] || fail "replay exited $rc on a pending $sig: $(head -c 300 "$work/r.err")"
