@@ -93,7 +93,7 @@ bool Consumers::close(std::string& error) {
     if (f == nullptr || f->flush()) continue;
     ok = false;
     if (!error.empty()) error += "; ";
-    error += std::string("cannot write the ") + kOutputNames[i] + " output " + f->path() + ": " +
+    error += std::string("cannot write the ") + kOutputNames[i] + " output " + f->name() + ": " +
              std::to_string(f->dropped_records()) + " records dropped (" +
              (f->last_error() == ETIMEDOUT   ? std::string("the reader stopped taking data")
               : f->last_error() == ECANCELED ? std::string("stopped while waiting for the reader")

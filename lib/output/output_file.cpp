@@ -128,15 +128,14 @@ void OutputFile::drop_unsent(int err) noexcept {
     std::fprintf(stderr,
                  "synscope: error: %s: the reader took nothing for %d ms; dropping records until it does "
                  "(counted in synscope_output_dropped_records_total)\n",
-                 path_.c_str(), wait_ms_);
+                 name(), wait_ms_);
   } else if (err == ECANCELED) {
-    std::fprintf(stderr, "synscope: error: %s: stopped while waiting for the reader; the rest is dropped\n",
-                 path_.c_str());
+    std::fprintf(stderr, "synscope: error: %s: stopped while waiting for the reader; the rest is dropped\n", name());
   } else {
     std::fprintf(stderr,
                  "synscope: error: %s: write failed: %s; dropping records until it can be written (counted "
                  "in synscope_output_dropped_records_total)\n",
-                 path_.c_str(), std::strerror(err));
+                 name(), std::strerror(err));
   }
 }
 
@@ -191,7 +190,7 @@ void OutputFile::drain() noexcept {
   line_sent_ = 0;
   if (dropping_ && had_data) {  // something went through: the episode is over
     dropping_ = false;
-    std::fprintf(stderr, "synscope: %s: writing again (%llu records dropped in all)\n", path_.c_str(),
+    std::fprintf(stderr, "synscope: %s: writing again (%llu records dropped in all)\n", name(),
                  static_cast<unsigned long long>(dropped_));
   }
 }

@@ -63,6 +63,8 @@ class OutputFile {
   [[nodiscard]] bool reopen(std::string& error) noexcept;
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  /// The path for messages: "stdout" for "-".
+  [[nodiscard]] const char* name() const noexcept { return owned_ ? path_.c_str() : "stdout"; }
   /// Lines that reached the file.
   [[nodiscard]] uint64_t written_records() const noexcept { return written_; }
   /// Lines dropped because the file did not take them (a write error or a stalled reader).
