@@ -5,8 +5,10 @@
 // Live mode follows DPDK's convention: `synscope [EAL options] -- run [options]`. Everything before `--`
 // goes to rte_eal_init() untouched; synscope's own options are parsed (and --dump-config answered) before
 // EAL starts, so a bad value never touches a port.
+#include <dirent.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -23,15 +25,18 @@
 #include "options.hpp"
 #include "replay.hpp"
 #include "run.hpp"
+#include "signals.hpp"
 
 namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+synscope::consumers::Requests g_requests;  // fed by the signal handlers (signals.hpp)
 
 /// Exit code of an exception that is not an Error: a bug, said as one (sysexits' EX_SOFTWARE).
 constexpr int kExitInternal = 70;
 
-/// rte_eal_cleanup() on every way out of live mode once EAL is up.
+/// rte_eal_cleanup() on every way out of live mode once EAL is up, then the runtime directory
+/// (/var/run/dpdk/<file-prefix>) removed, which DPDK 22.11 leaves behind: a primary process owns it, and
+/// its files (config, memory segment maps, the multi-process and telemetry sockets) mean nothing once it
+/// is gone. A failed rte_eal_init() leaves the directory alone: it may be another live process's.
 struct EalSession {
   EalSession(int argc, char** argv) {
     if (rte_eal_init(argc, argv) < 0) {
@@ -39,10 +44,25 @@ struct EalSession {
                                                                rte_strerror(rte_errno) +
                                                                " (check the EAL options before '--')");
     }
+    if (rte_eal_process_type() == RTE_PROC_PRIMARY) runtime_dir_ = rte_eal_get_runtime_dir();
   }
-  ~EalSession() { rte_eal_cleanup(); }
+  ~EalSession() {
+    rte_eal_cleanup();
+    if (runtime_dir_.empty()) return;
+    if (DIR* dir = opendir(runtime_dir_.c_str())) {
+      while (const dirent* e = readdir(dir)) {
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          unlink((runtime_dir_ + "/" + e->d_name).c_str());
+      }
+      closedir(dir);
+    }
+    rmdir(runtime_dir_.c_str());
+  }
   EalSession(const EalSession&) = delete;
   EalSession& operator=(const EalSession&) = delete;
+
+ private:
+  std::string runtime_dir_;
 };
 
 /// Runs the parsed command; every failure it throws is mapped to a message and an exit code here.
@@ -93,7 +113,8 @@ int main(int argc, char** argv) {
       "Live mode: synscope [EAL options] -- run [options], e.g.\n"
       "  synscope -l 0-1 --no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=FILE -- run --clock packet\n"
       "Exit codes: 0 ok, 1 bad option, 2 input unreadable, 3 input corrupt, 4 output not writable,\n"
-      "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed (README: Exit codes)");
+      "5 out of memory or resources, 6 DPDK/port/endpoint start-up failed, 7 replay interrupted\n"
+      "(outputs partial) (README: Exit codes)");
   ReplayOptions replay;
   CLI::App* replay_cmd = add_replay_command(app, replay);
   BacktestOptions backtest;
@@ -118,14 +139,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_signal_handlers(g_requests);
   if (run_cmd->parsed()) {
     return guarded([&] {
       EalSession eal(static_cast<int>(eal_args.size()), eal_args.data());
-      return run_live(run, g_stop);
+      return run_live(run, g_requests);
     });
   }
-  if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_stop); });
+  if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_requests); });
   return guarded([&] { return run_backtest(backtest); });
 }

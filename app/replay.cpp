@@ -7,12 +7,18 @@
 #include "consumers/consumers.hpp"
 #include "error/error.hpp"
 #include "replay/pipeline.hpp"
+#include "signals.hpp"
 
 namespace synscope::app {
 
-int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
-  consumers::Consumers consumers(options.consumers);
-  const replay::ReplayResult result = replay::run(options.replay, consumers, stop);
+int run_replay(const ReplayOptions& options, consumers::Requests& requests) {
+  // A replay has no packets to lose: its outputs wait for a slow reader for as long as it takes, until the
+  // replay is stopped (SIGINT/SIGTERM), instead of dropping lines after the live data plane's bounded wait.
+  consumers::ConsumerConfig consumer_config = options.consumers;
+  consumer_config.write_wait_ms = -1;
+  consumer_config.write_cancel = &requests.stop;
+  consumers::Consumers consumers(consumer_config);
+  const replay::ReplayResult result = replay::run(options.replay, consumers, requests);
   int rc = 0;
   std::string error;
   if (!consumers.close(error)) {
@@ -23,6 +29,15 @@ int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
   if (!result.corrupt.empty()) {
     std::fprintf(stderr, "synscope: error: %s (everything before it was reported)\n", result.corrupt.c_str());
     return exit_code(ErrorKind::kCorrupt);
+  }
+  if (result.interrupted) {
+    // Said even with -q: a script must not take a partial output for a whole one.
+    std::fprintf(stderr,
+                 "synscope: warning: replay interrupted by %s after %llu frames: the outputs are partial "
+                 "(exit %d)\n",
+                 signal_name(requests.stop_signal.load(std::memory_order_relaxed)),
+                 static_cast<unsigned long long>(result.counters.received), exit_code(ErrorKind::kInterrupted));
+    if (rc == 0) rc = exit_code(ErrorKind::kInterrupted);
   }
   return rc;
 }

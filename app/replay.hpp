@@ -2,14 +2,15 @@
 // (lib/consumers), prints the summary, and maps the result to an exit code. Runs on the calling thread.
 #pragma once
 
-#include <atomic>
-
+#include "consumers/requests.hpp"
 #include "options.hpp"
 
 namespace synscope::app {
 
-/// Runs a replay; returns the exit code (0, or ErrorKind::kCorrupt / kOutput). Start-up failures throw
-/// Error (main() maps them). `stop` is polled between bursts (SIGINT/SIGTERM).
-int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop);
+/// Runs a replay; returns the exit code (0, or ErrorKind::kCorrupt / kOutput / kInterrupted). Start-up
+/// failures throw Error (main() maps them). `requests` come from signals and are polled every 64k frames:
+/// stop (SIGINT/SIGTERM: the outputs hold what was read, said on stderr even with -q), reopen the
+/// outputs, report progress.
+int run_replay(const ReplayOptions& options, consumers::Requests& requests);
 
 }  // namespace synscope::app

@@ -11,13 +11,14 @@
 
 namespace synscope::app {
 
-int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
+int run_live(const RunOptions& options, consumers::Requests& requests) {
   live::DataPlane plane(options.live);
   std::unique_ptr<metrics::MetricsServer> server;
   if (options.metrics_listen != "none")
     server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
-  if (!metrics::register_telemetry(plane))
-    std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
+  // Declared after the plane, so destroyed before it: no telemetry request reads a destroyed plane.
+  const metrics::TelemetryBinding telemetry(plane);
+  if (!telemetry.registered()) std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
   if (!options.quiet) {
     std::fprintf(stderr, "%s", plane.describe().c_str());
     if (server) {
@@ -27,7 +28,7 @@ int run_live(const RunOptions& options, const std::atomic<bool>& stop) {
   }
   std::fflush(stderr);
   plane.start();
-  plane.run(stop, options.limits);  // returns stopped: RX off, rings drained, last buckets emitted
+  plane.run(requests, options.limits);  // returns stopped: RX off, rings drained, last buckets emitted
   std::string error;
   const bool written = plane.close(error);
   if (!options.quiet) std::fprintf(stderr, "%s", plane.summary().c_str());

@@ -3,13 +3,13 @@
 // a signal or a limit, closes the outputs, prints the summary and returns the exit code.
 #pragma once
 
-#include <atomic>
-
+#include "consumers/requests.hpp"
 #include "options.hpp"
 
 namespace synscope::app {
 
 /// Returns the exit code (0, or ErrorKind::kOutput). Start-up failures throw Error (main() maps them).
-int run_live(const RunOptions& options, const std::atomic<bool>& stop);
+/// `requests` come from signals: stop, reopen the outputs, report (DataPlane::run).
+int run_live(const RunOptions& options, consumers::Requests& requests);
 
 }  // namespace synscope::app

@@ -1,26 +1,34 @@
 // consumers: see consumers.hpp.
 #include "consumers/consumers.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+
+#include "consumers/output_paths.hpp"
 
 namespace synscope::consumers {
 
 Consumers::Consumers(const ConsumerConfig& config)
-    : model_file_(config.model_file), buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
+    : model_file_(config.model_file),
+      write_wait_ms_(config.write_wait_ms),
+      write_cancel_(config.write_cancel),
+      buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
+  check_output_paths(config);
   if (config.top || !config.top_out.empty()) top_ = std::make_unique<top::TopViews>(config.bucket_span_ns);
-  if (!config.top_out.empty()) top_file_ = std::make_unique<output::OutputFile>(config.top_out);
+  if (!config.top_out.empty()) open(Output::kTop, config.top_out);
   if (!config.sessions_out.empty()) {
-    sessions_file_ = std::make_unique<output::OutputFile>(config.sessions_out);
-    session_writer_ = std::make_unique<output::SessionJsonWriter>(*sessions_file_);
+    open(Output::kSessions, config.sessions_out);
+    session_writer_ = std::make_unique<output::SessionJsonWriter>(*files_[0]);
   }
   if (!config.buckets_out.empty()) {
-    buckets_file_ = std::make_unique<output::OutputFile>(config.buckets_out);
-    bucket_writer_ = std::make_unique<output::BucketJsonWriter>(*buckets_file_);
+    open(Output::kBuckets, config.buckets_out);
+    bucket_writer_ = std::make_unique<output::BucketJsonWriter>(*files_[1]);
   }
   if (!config.alerts_out.empty()) {
-    alerts_file_ = std::make_unique<output::OutputFile>(config.alerts_out);
+    open(Output::kAlerts, config.alerts_out);
     alert_engine_ = std::make_unique<alerts::AlertEngine>(
-        alerts::alert_config(config.alert_policy, config.bucket_span_ns, config.bucket_settle_ns), *alerts_file_);
+        alerts::alert_config(config.alert_policy, config.bucket_span_ns, config.bucket_settle_ns), *files_[2]);
     std::string warning;
     if (!model_file_.empty() && !alert_engine_->load(model_file_, warning)) {
       std::fprintf(stderr, "synscope: warning: %s\n", warning.c_str());
@@ -29,6 +37,21 @@ Consumers::Consumers(const ConsumerConfig& config)
 }
 
 Consumers::~Consumers() = default;
+
+void Consumers::open(Output o, const std::string& path) {
+  const auto i = static_cast<size_t>(o);
+  if (path == "-") {
+    for (size_t j = 0; j < i; ++j) {
+      if (files_[j] != nullptr && files_[j]->path() == "-") {
+        files_[i] = files_[j];  // one buffer for stdout keeps the outputs' lines in order
+        return;
+      }
+    }
+  }
+  owned_[i] = std::make_unique<output::OutputFile>(path);
+  owned_[i]->set_wait(write_wait_ms_, write_cancel_);
+  files_[i] = owned_[i].get();
+}
 
 void Consumers::receive(const engine::SessionRecord& record, std::string_view prepared_line) {
   buckets_.settle(record.settled_ns, *this);
@@ -58,26 +81,53 @@ void Consumers::on_bucket(const buckets::Bucket& bucket) {
 }
 
 void Consumers::flush_files() noexcept {
-  for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get()}) {
-    if (f != nullptr) (void)f->flush();
+  for (auto& f : owned_) {
+    if (f) (void)f->flush();
   }
 }
 
 bool Consumers::close(std::string& error) {
-  // Everything is attempted even after a failure: one unwritable output must not cost the others.
-  bool ok = !alert_engine_ || model_file_.empty() || alert_engine_->save(model_file_, error);
-  if (top_file_) {
+  // Everything is attempted even after a failure: one unwritable output must not cost the others, and
+  // every one that failed is named.
+  std::string model_error;
+  bool ok = !alert_engine_ || model_file_.empty() || alert_engine_->save(model_file_, model_error);
+  error = model_error;
+  if (output::OutputFile* f = files_[static_cast<size_t>(Output::kTop)]) {
     std::string json;
     top::append_json(top_->snapshot(), json);
-    top_file_->write(json.data(), json.size());
+    f->write(json.data(), json.size());
   }
-  for (output::OutputFile* f : {sessions_file_.get(), buckets_file_.get(), alerts_file_.get(), top_file_.get()}) {
-    if (f != nullptr && !f->flush() && ok) {
-      error = "cannot write " + f->path();
-      ok = false;
-    }
+  for (size_t i = 0; i < kOutputCount; ++i) {
+    output::OutputFile* f = owned_[i].get();
+    if (f == nullptr || f->flush()) continue;
+    ok = false;
+    if (!error.empty()) error += "; ";
+    error += std::string("cannot write the ") + kOutputNames[i] + " output " + f->name() + ": " +
+             std::to_string(f->dropped_records()) + " records dropped (" +
+             (f->last_error() == ETIMEDOUT   ? std::string("the reader stopped taking data")
+              : f->last_error() == ECANCELED ? std::string("stopped while waiting for the reader")
+                                             : std::string(std::strerror(f->last_error()))) +
+             ")";
   }
   return ok;
+}
+
+void Consumers::reopen_files() noexcept {
+  for (auto& f : owned_) {
+    std::string error;
+    if (f && !f->reopen(error)) std::fprintf(stderr, "synscope: error: %s\n", error.c_str());
+  }
+}
+
+OutputStats Consumers::output_stats() const noexcept {
+  OutputStats s;
+  for (size_t i = 0; i < kOutputCount; ++i) {
+    if (!owned_[i]) continue;  // off, or sharing stdout with an earlier output (counted there)
+    s.written[i] = owned_[i]->written_records();
+    s.dropped[i] = owned_[i]->dropped_records();
+    s.dropping[i] = owned_[i]->dropping() ? 1 : 0;
+  }
+  return s;
 }
 
 channel::SessionChannel::LineRenderer Consumers::session_line_renderer() const noexcept {

@@ -1,7 +1,8 @@
 // consumers: the one set of consumers of finished sessions that replay and live both own.
 //
 // A Consumers object is where session records leave the data path: it opens the outputs the options ask
-// for (session JSON, bucket JSON, alert JSON), runs the alert engine and loads/saves its model, rebuilds
+// for (session JSON, bucket JSON, alert JSON, the top-N JSON), runs the alert engine and loads/saves its
+// model, keeps the top-N views (top::TopViews), rebuilds
 // the time buckets from the records (RecordBuckets), and fans each session and each settled bucket out to
 // every consumer in a fixed order. The replay pipeline feeds it from its reader thread (or its only
 // thread), the live data plane from the stats core. A new consumer (an exporter, a top-N view) is added
@@ -28,6 +29,18 @@
 
 namespace synscope::consumers {
 
+/// The outputs, in the order of OutputStats' arrays and of the `output` label.
+enum class Output : uint8_t { kSessions, kBuckets, kAlerts, kTop };
+inline constexpr size_t kOutputCount = 4;
+inline constexpr const char* kOutputNames[kOutputCount] = {"sessions", "buckets", "alerts", "top"};
+
+/// Each output's records written and dropped (zeros for an output that is off).
+struct OutputStats {
+  uint64_t written[kOutputCount] = {};
+  uint64_t dropped[kOutputCount] = {};
+  uint64_t dropping[kOutputCount] = {};  ///< 1 while a dropping episode lasts
+};
+
 /// What to consume and where to write it. Empty paths: that consumer is off.
 struct ConsumerConfig {
   std::string sessions_out;  ///< one conn.log-style JSON line per session ('-' = stdout)
@@ -37,15 +50,21 @@ struct ConsumerConfig {
   bool top = false;          ///< keep the top-N views (top::TopViews): live always, replay with top_out
   std::string top_out;       ///< non-empty: close() writes the top-N views here as JSON
   detector::AlertPolicy alert_policy;
+  /// How long an output write may wait for a slow reader before dropping lines (OutputFile::set_wait):
+  /// live keeps the bounded default; replay waits (-1) until `write_cancel` (its stop request) is set.
+  int write_wait_ms = output::OutputFile::kWriteWaitMs;
+  const std::atomic<bool>* write_cancel = nullptr;
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
 
 class Consumers final : public engine::SessionSink, public channel::SessionReceiver, private buckets::BucketSink {
  public:
-  /// Opens every output and creates the alert engine, loading its model when one is configured (a
-  /// missing, corrupt or mismatched model file is a warning on stderr and a fresh model). Throws Error
-  /// (ErrorKind::kOutput) naming a path that cannot be opened.
+  /// Checks the paths (check_output_paths: two outputs on one file, a model file that could not be
+  /// saved), opens every output (outputs on stdout share one) and creates the alert engine, loading its
+  /// model when one is configured (a missing, corrupt or mismatched model file is a warning on stderr and
+  /// a fresh model). Throws Error naming the option and path: kUsage for a shared file, kOutput for a path
+  /// that cannot be opened or a model that could not be saved.
   explicit Consumers(const ConsumerConfig& config);
   ~Consumers() override;
   Consumers(const Consumers&) = delete;
@@ -64,13 +83,19 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   /// in close().
   void flush_files() noexcept;
   /// Saves the model (when configured) and flushes every output, all of them even after a failure. False
-  /// with `error` naming the first file that failed.
+  /// with `error` naming every output that failed: its path, the records dropped and the last errno.
   [[nodiscard]] bool close(std::string& error);
+  /// Reopens every output file (SIGHUP, after logrotate moved them); a file that cannot be reopened is
+  /// said on stderr and kept.
+  void reopen_files() noexcept;
+  /// Records written and dropped per output.
+  [[nodiscard]] OutputStats output_stats() const noexcept;
 
   /// How a session line is written, for a producer thread that prepares lines while this one is behind
   /// (channel::SessionChannel::prepare_lines_when_pressed); nullptr when nobody writes session lines.
   [[nodiscard]] channel::SessionChannel::LineRenderer session_line_renderer() const noexcept;
 
+  /// Sessions received (whether or not a session output took their lines).
   [[nodiscard]] uint64_t sessions() const noexcept { return sessions_; }
   [[nodiscard]] uint64_t buckets_emitted() const noexcept { return buckets_emitted_; }
   [[nodiscard]] uint64_t late_sessions() const noexcept { return buckets_.late_sessions(); }
@@ -86,12 +111,18 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
  private:
   void on_bucket(const buckets::Bucket& bucket) override;
 
-  std::unique_ptr<output::OutputFile> sessions_file_, buckets_file_, alerts_file_, top_file_;
+  /// Opens `path` as output `o`, sharing stdout with an earlier output on "-".
+  void open(Output o, const std::string& path);
+
+  std::unique_ptr<output::OutputFile> owned_[kOutputCount];
+  output::OutputFile* files_[kOutputCount] = {};  ///< each output's file (a shared stdout appears twice)
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
   std::unique_ptr<top::TopViews> top_;
   std::string model_file_;
+  int write_wait_ms_;
+  const std::atomic<bool>* write_cancel_;
   RecordBuckets buckets_;
   buckets::Bucket last_bucket_;
   uint64_t sessions_ = 0;

@@ -11,6 +11,7 @@ std::string_view error_kind_name(ErrorKind kind) noexcept {
     case ErrorKind::kOutput: return "output";
     case ErrorKind::kResource: return "resource";
     case ErrorKind::kStartup: return "start-up";
+    case ErrorKind::kInterrupted: return "interrupted";
   }
   return "error";
 }

@@ -20,6 +20,8 @@ enum class ErrorKind : int {
   kOutput = 4,    ///< an output cannot be opened or written
   kResource = 5,  ///< memory or another resource could not be reserved (flow table, rings)
   kStartup = 6,   ///< DPDK/EAL, a port, an lcore or the metrics endpoint failed to start
+  /// A replay stopped by SIGINT/SIGTERM before the end of its capture: the outputs hold what was read.
+  kInterrupted = 7,
 };
 
 /// The process exit code of a kind.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,6 +33,17 @@ struct CoreStats {
   uint64_t flow_capacity = 0;
   uint64_t watermark_ns = 0;  ///< the engine's time (0 until its first packet)
   uint64_t polls = 0, busy_polls = 0;
+};
+
+/// A spread-mode RX core's packet counts, stored before each burst is handed to the engines (the rest of
+/// CoreStats goes every publish period). Relaxed stores are enough: the hand-off (an rte_ring enqueue, a
+/// release) orders them before anything an engine does with the burst, and so before the engine's next
+/// Mirror publish; a reader that takes the engines' counters first (acquire) and these after never sees
+/// an engine count a packet its RX core has not (docs/metrics.md, the identity). Each counter only grows,
+/// so they need no seqlock between them.
+struct RxCounts {
+  std::array<std::atomic<uint64_t>, kMaxQueuesPerCore> rx_packets{};
+  std::atomic<uint64_t> dropped_ring_full{0};
 };
 
 }  // namespace synscope::lcore

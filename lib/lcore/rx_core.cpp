@@ -46,6 +46,7 @@ SpreadRxCore::SpreadRxCore(std::vector<QueueRef> queues, const RxContext& contex
 
 bool SpreadRxCore::poll_once() noexcept {
   const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
+    store_counts();  // before the hand-off: an engine never counts a packet this core has not
     stats_.dropped_ring_full += spreader_.spread(pkts, n);
   });
   spreader_.flush();  // latency: a partial burst never waits for more traffic
@@ -63,6 +64,24 @@ void SpreadRxCore::run() noexcept {
   feed_.done.store(true, std::memory_order_release);
 }
 
-void SpreadRxCore::publish() noexcept { mirror.publish(stats_); }
+void SpreadRxCore::store_counts() noexcept {
+  for (size_t q = 0; q < rx_.queues().size(); ++q)
+    counts.rx_packets[q].store(stats_.rx_packets[q], std::memory_order_relaxed);
+  counts.dropped_ring_full.store(stats_.dropped_ring_full, std::memory_order_relaxed);
+}
+
+void SpreadRxCore::publish() noexcept {
+  store_counts();  // the drops of the last hand-off too
+  mirror.publish(stats_);
+}
+
+CoreStats SpreadRxCore::read() const noexcept {
+  CoreStats s = mirror.read();
+  // After the rest (and after the engines' counters, DataPlane::snapshot): never older than either.
+  for (size_t q = 0; q < rx_.queues().size(); ++q)
+    s.rx_packets[q] = counts.rx_packets[q].load(std::memory_order_acquire);
+  s.dropped_ring_full = counts.dropped_ring_full.load(std::memory_order_acquire);
+  return s;
+}
 
 }  // namespace synscope::lcore

@@ -59,9 +59,14 @@ class SpreadRxCore {
   [[nodiscard]] const std::vector<QueueRef>& queues() const noexcept { return rx_.queues(); }
   /// What the engine cores read: this core's time and whether it stopped.
   [[nodiscard]] const FeedState& feed() const noexcept { return feed_; }
+  /// This core's last published CoreStats with its packet counts and ring_full drops as of the last
+  /// hand-off (RxCounts; bytes stay as of the last publish). Any thread.
+  [[nodiscard]] CoreStats read() const noexcept;
   channel::Mirror<CoreStats> mirror;
+  RxCounts counts;  ///< stored before every hand-off
 
  private:
+  void store_counts() noexcept;
   RxPoller rx_;
   const RxContext& context_;
   Spreader spreader_;

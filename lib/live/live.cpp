@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <variant>
 
@@ -32,7 +33,9 @@ struct DataPlane::Role {
     if (const auto* rx = std::get_if<1>(&core)) return (*rx)->queues();
     return {};
   }
+  [[nodiscard]] bool owns_engine_only() const noexcept { return core.index() == 2; }
   [[nodiscard]] CoreStats read() const {
+    if (const auto* rx = std::get_if<1>(&core)) return (*rx)->read();
     return std::visit([](const auto& c) { return c->mirror.read(); }, core);
   }
   void publish() noexcept {
@@ -159,14 +162,14 @@ void DataPlane::start() {
   launched_ = true;
 }
 
-void DataPlane::run(const std::atomic<bool>& stop_requested, const RunLimits& limits) {
+void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   auto last_change = started;
   uint64_t last_received = 0;
   auto next_check = started;
   channel::Backoff backoff;
-  while (!stop_requested.load(std::memory_order_relaxed)) {
+  while (!requests.stopping()) {
     if (stats_->poll_once()) {
       backoff.reset();
       continue;
@@ -175,6 +178,8 @@ void DataPlane::run(const std::atomic<bool>& stop_requested, const RunLimits& li
     const auto now = Clock::now();
     if (now < next_check) continue;
     next_check = now + std::chrono::milliseconds(10);
+    if (requests.take_reopen()) stats_->reopen_files();
+    if (requests.take_report()) std::fprintf(stderr, "%s%s", summary().c_str(), stats_->progress().c_str());
     if (limits.duration_s > 0 && now - started >= std::chrono::duration<double>(limits.duration_s)) break;
     if (limits.idle_exit_s > 0) {
       const uint64_t received = packets_received();
@@ -214,7 +219,18 @@ Snapshot DataPlane::snapshot() const {
   Snapshot s;
   s.started_ns = started_ns_;
   s.now_ns = clock_.now_ns();
-  for (const auto& r : roles_) s.cores.push_back({r->lcore, r->name(), r->queues(), r->read()});
+  // Engine cores first, the RX cores that feed them after: every packet an engine has counted was
+  // counted by its RX core before it was handed over (SpreadRxCore::counts), so in the snapshot
+  // received >= frames + drops, the difference being the packets in flight between them.
+  std::vector<CoreStats> read(roles_.size());
+  for (size_t i = 0; i < roles_.size(); ++i) {
+    if (roles_[i]->owns_engine_only()) read[i] = roles_[i]->read();
+  }
+  for (size_t i = 0; i < roles_.size(); ++i) {
+    if (!roles_[i]->owns_engine_only()) read[i] = roles_[i]->read();
+  }
+  for (size_t i = 0; i < roles_.size(); ++i)
+    s.cores.push_back({roles_[i]->lcore, roles_[i]->name(), roles_[i]->queues(), read[i]});
   for (size_t i = 0; i < ports_->ports().size(); ++i) s.ports.push_back(ports_->stats(i));
   s.stats_core = stats_->mirror.read();
   auto top = std::make_shared<top::View>();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "consumers/consumers.hpp"
+#include "consumers/requests.hpp"
 #include "dpdk_port/dpdk_port.hpp"
 #include "engine/engine.hpp"
 #include "lcore/core_stats.hpp"
@@ -54,7 +55,8 @@ struct RunLimits {
   double idle_exit_s = 0;  ///< stop after this long without a packet on any port (0: never)
 };
 
-/// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself).
+/// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself). Engine
+/// cores are read before the RX cores that feed them, so received >= frames + drops (docs/metrics.md).
 struct Snapshot {
   struct Core {
     unsigned lcore = 0;
@@ -94,12 +96,14 @@ class DataPlane {
 
   /// Launches every role on its lcore.
   void start();
-  /// Main lcore: runs the stats core until `stop` or a limit, then stop().
-  void run(const std::atomic<bool>& stop_requested, const RunLimits& limits);
+  /// Main lcore: runs the stats core until `requests.stop` or a limit, then stop(). Every 10 ms it takes
+  /// the other requests: reopen the output files (SIGHUP), write summary() and the stats core's progress
+  /// line to stderr (SIGUSR1).
+  void run(consumers::Requests& requests, const RunLimits& limits);
   /// Stops RX, lets engines drain their rings and report every open connection, drains everything into
   /// the consumers, emits the last buckets and waits for every lcore. Idempotent.
   void stop() noexcept;
-  /// Saves the model and flushes the outputs; false with `error` naming the first failure.
+  /// Saves the model and flushes the outputs; false with `error` naming every output that failed.
   [[nodiscard]] bool close(std::string& error);
 
   [[nodiscard]] Snapshot snapshot() const;

@@ -45,6 +45,23 @@ void StatsCore::finish() noexcept {
   publish_top();
 }
 
+bool StatsCore::close(std::string& error) {
+  const bool ok = consumers_.close(error);
+  publish();
+  return ok;
+}
+
+std::string StatsCore::progress() const {
+  const consumers::OutputStats o = consumers_.output_stats();
+  std::string out = "progress: " + std::to_string(consumers_.sessions()) + " sessions, " +
+                    std::to_string(consumers_.buckets_emitted()) + " buckets;";
+  for (size_t i = 0; i < consumers::kOutputCount; ++i) {
+    out += std::string(" ") + consumers::kOutputNames[i] + " " + std::to_string(o.written[i]) + " written";
+    if (o.dropped[i] != 0) out += " (" + std::to_string(o.dropped[i]) + " dropped)";
+  }
+  return out + "\n";
+}
+
 bool StatsCore::engines_done() const noexcept {
   return std::all_of(engines_.begin(), engines_.end(),
                      [](const lcore::FlowOwner* o) { return o->sessions->producer_done(); });
@@ -146,7 +163,9 @@ void StatsCore::publish_top() noexcept {
 }
 
 void StatsCore::publish() noexcept {
-  stats_.sessions_written = consumers_.sessions();
+  stats_.sessions_taken = consumers_.sessions();
+  stats_.outputs = consumers_.output_stats();
+  stats_.sessions_written = stats_.outputs.written[static_cast<size_t>(consumers::Output::kSessions)];
   stats_.late_sessions = consumers_.late_sessions();
   stats_.watermark_ns = consumers_.settled_ns();
   if (consumers_.buckets_emitted() != buckets_seen_) refresh_bucket_stats();

@@ -30,7 +30,8 @@ inline constexpr size_t kMaxExportedPartitions = 64;
 
 /// What the stats core publishes (uint64_t and double words only: channel::Mirror copies it as words).
 struct StatsCoreStats {
-  uint64_t sessions_written = 0;
+  uint64_t sessions_taken = 0;    ///< sessions the stats core took from the engines
+  uint64_t sessions_written = 0;  ///< session lines that reached --sessions-out (never a dropped one)
   uint64_t buckets_emitted = 0;
   uint64_t late_sessions = 0;
   uint64_t watermark_ns = 0;          ///< the time up to which buckets are settled
@@ -53,7 +54,8 @@ struct StatsCoreStats {
   uint64_t server_series_capacity = 0;
   uint64_t partitions_firing = 0;  ///< firing server and client alerts (the first kMaxExportedPartitions below)
   std::array<alerts::FiringPartition, kMaxExportedPartitions> partitions{};
-  uint64_t consumer_errors = 0;  ///< records or buckets a consumer failed on (exception caught, counted)
+  uint64_t consumer_errors = 0;    ///< records or buckets a consumer failed on (exception caught, counted)
+  consumers::OutputStats outputs;  ///< records written and dropped per output
 };
 
 class StatsCore {
@@ -69,8 +71,13 @@ class StatsCore {
   [[nodiscard]] bool engines_done() const noexcept;
   /// After the engines stopped: takes every session left, emits every bucket held, publishes.
   void finish() noexcept;
-  /// Saves the model and flushes the outputs; false with `error` naming the first failure.
-  [[nodiscard]] bool close(std::string& error) { return consumers_.close(error); }
+  /// Saves the model and flushes the outputs, then publishes; false with `error` naming every output
+  /// that failed.
+  [[nodiscard]] bool close(std::string& error);
+  /// Reopens the output files (SIGHUP).
+  void reopen_files() noexcept { consumers_.reopen_files(); }
+  /// One line for stderr (SIGUSR1): sessions taken, buckets emitted, records written and dropped.
+  [[nodiscard]] std::string progress() const;
   void publish() noexcept;
   /// Publishes the top-N views (when the consumers keep them).
   void publish_top() noexcept;

@@ -5,20 +5,33 @@
 // started, and joined, on a DPDK control thread it owns, so they never inherit an RX lcore's affinity.
 // The Impl's fields are handed between the two threads under its mutex; the landing page is constant.
 #include <CivetServer.h>
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <prometheus/exposer.h>
+#include <pthread.h>
 #include <rte_lcore.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
 
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "error/error.hpp"
 #include "metrics/metrics.hpp"
 
 namespace synscope::metrics {
 namespace {
+
+constexpr int kHttpThreads = 32;
+constexpr int kRequestTimeoutMs = 2000;
 
 constexpr const char* kLandingPage =
     "<!doctype html><html><head><title>synscope</title></head><body>"
@@ -34,6 +47,33 @@ int serve_landing_page(mg_connection* conn) {
             "Connection: close\r\n\r\n%s",
             std::strlen(kLandingPage), kLandingPage);
   return 200;
+}
+
+// civetweb gives each connection a worker thread until the request is read and answered, so a few idle
+// or slow clients can hold every worker. Enough workers that a handful of them cannot blind /metrics, a
+// short limit on reading a request, and no keep-alive (a kept-alive connection holds its worker between
+// a Prometheus server's scrapes); connections beyond the workers wait in the queue, not refused.
+std::vector<std::string> civetweb_options(const std::string& listen) {
+  return {"listening_ports",    listen,
+          "num_threads",        std::to_string(kHttpThreads),
+          "request_timeout_ms", std::to_string(kRequestTimeoutMs),
+          "enable_keep_alive",  "no",
+          "connection_queue",   "256",
+          "listen_backlog",     "256"};
+}
+
+// Opens and closes a TCP connection to the listening address (0.0.0.0: loopback); failures are ignored.
+void wake(const std::string& listen, int port) noexcept {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return;
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  close(fd);
 }
 
 }  // namespace
@@ -54,8 +94,7 @@ struct MetricsServer::Impl {
     auto* self = static_cast<Impl*>(arg);
     try {
       self->callbacks.begin_request = &serve_landing_page;
-      self->exposer = std::make_unique<prometheus::Exposer>(
-          std::vector<std::string>{"listening_ports", self->listen, "num_threads", "2"}, &self->callbacks);
+      self->exposer = std::make_unique<prometheus::Exposer>(civetweb_options(self->listen), &self->callbacks);
       self->exposer->RegisterCollectable(self->collector);
       const std::vector<int> ports = self->exposer->GetListeningPorts();
       self->port = ports.empty() ? 0 : ports.front();
@@ -98,7 +137,18 @@ MetricsServer::~MetricsServer() {
     impl_->stop = true;
   }
   impl_->cv.notify_all();
-  pthread_join(impl_->thread, nullptr);
+  // civetweb's listening thread sees the stop only when its poll() returns, which without a connection
+  // takes up to a second: connect to wake it, until the control thread has joined civetweb.
+  timespec deadline{};
+  do {
+    wake(impl_->listen, port_);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 20'000'000;
+    if (deadline.tv_nsec >= 1'000'000'000) {
+      deadline.tv_nsec -= 1'000'000'000;
+      ++deadline.tv_sec;
+    }
+  } while (pthread_timedjoin_np(impl_->thread, nullptr, &deadline) == ETIMEDOUT);
 }
 
 }  // namespace synscope::metrics

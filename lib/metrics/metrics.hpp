@@ -51,8 +51,22 @@ class MetricsServer {
   int port_ = 0;
 };
 
-/// Registers `/synscope/stats` with rte_telemetry (the figures /metrics has, as a flat dictionary).
-/// `plane` must outlive the EAL. Returns false if DPDK refused the command.
-bool register_telemetry(const live::DataPlane& plane);
+/// `/synscope/stats` on rte_telemetry (the figures /metrics has, as a flat dictionary), reading `plane`
+/// for as long as this object lives. rte_telemetry has no way to unregister a command and EAL serves it
+/// until rte_eal_cleanup(), after the plane is gone: the destructor retires the plane (requests from then
+/// on are answered null, "not available") and returns once no request is still reading it, so the plane
+/// can be destroyed right after. One binding at a time per process; construct and destroy it on one thread.
+class TelemetryBinding {
+ public:
+  /// Registers the command (once per process) and binds `plane`. registered() is false if DPDK refused.
+  explicit TelemetryBinding(const live::DataPlane& plane);
+  ~TelemetryBinding();
+  TelemetryBinding(const TelemetryBinding&) = delete;
+  TelemetryBinding& operator=(const TelemetryBinding&) = delete;
+  [[nodiscard]] bool registered() const noexcept { return registered_; }
+
+ private:
+  bool registered_ = false;
+};
 
 }  // namespace synscope::metrics

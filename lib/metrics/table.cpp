@@ -114,7 +114,8 @@ constexpr Metric kTable[] = {
 
     {.name = "synscope_frames_total",
      .help = "Received frames by what they turned out to be (class: tcp, not_tcp, fragment, malformed); "
-             "with synscope_drops_total{reason=~\"ring_full|table_full\"} it sums to synscope_rx_packets_total",
+             "with synscope_drops_total{reason=~\"ring_full|table_full\"} and synscope_spread_in_flight_packets it "
+             "sums to synscope_rx_packets_total",
      .read =
          [](const Reading& r, Samples& out) {
            for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
@@ -141,6 +142,18 @@ constexpr Metric kTable[] = {
      .telemetry = {{{.key = "dropped_ring_full", .label = "reason", .value = "ring_full"},
                     {.key = "dropped_table_full", .label = "reason", .value = "table_full"},
                     {.key = "evicted", .label = "reason", .value = "evicted"}}}},
+    {.name = "synscope_spread_in_flight_packets",
+     .help = "Packets an RX core received that no engine has counted yet (spread mode: in the rings to the "
+             "engines, or taken since an engine last published; 0 with RSS). rx_packets_total = frames_total "
+             "+ drops_total{reason=~\"ring_full|table_full\"} + this, at every scrape",
+     .type = MetricType::Gauge,
+     .read =
+         [](const Reading& r, Samples& out) {
+           uint64_t counted = r.rx.ring_full + r.totals.dropped_table_full;
+           for (uint64_t v : r.totals.by_frame_class) counted += v;
+           // A signed difference: a negative value would be a broken identity, shown rather than hidden.
+           out.add({}, static_cast<double>(static_cast<int64_t>(r.rx.packets - counted)));
+         }},
     {.name = "synscope_flow_evictions_total",
      .help = "Flow-table entries evicted when full, SYN-only first",
      .read =
@@ -431,8 +444,28 @@ constexpr Metric kTable[] = {
      .type = MetricType::Gauge,
      .read = [](const Reading& r, Samples& out) { read_top(r, out, true); }},
     {.name = "synscope_session_records_total",
-     .help = "Finished sessions taken by the stats core (records written)",
+     .help = "Session records written to --sessions-out (lines that reached the file; never a dropped one)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_written); }},
+    {.name = "synscope_sessions_taken_total",
+     .help = "Finished sessions the stats core took from the engines",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_taken); }},
+    {.name = "synscope_output_dropped_records_total",
+     .help = "Records an output dropped because its file did not take them (a write error, or a reader that "
+             "stopped taking data for longer than the bounded wait)",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t i = 0; i < consumers::kOutputCount; ++i)
+             out.add({{"output", consumers::kOutputNames[i]}}, r.snapshot.stats_core.outputs.dropped[i]);
+         },
+     .telemetry = {{{.key = "output_dropped_records"}}}},
+    {.name = "synscope_output_dropping",
+     .help = "1 while an output is dropping records (from the first failed write to the next one that goes through)",
+     .type = MetricType::Gauge,
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t i = 0; i < consumers::kOutputCount; ++i)
+             out.add({{"output", consumers::kOutputNames[i]}}, r.snapshot.stats_core.outputs.dropping[i]);
+         }},
     {.name = "synscope_late_sessions_total",
      .help = "Sessions that ended after their bucket was emitted (counted in a later one)",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.late_sessions); }},

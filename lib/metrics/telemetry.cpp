@@ -1,11 +1,17 @@
 // telemetry: the rte_telemetry side of the metric table: `/synscope/stats` (for dpdk-telemetry.py and
 // Telegraf's dpdk input) is a flat dictionary of the table rows' telemetry keys, in table order.
 //
-// The handler runs on DPDK's telemetry thread and reads the DataPlane's published snapshot; the plane's
-// address is set once by register_telemetry() before that thread can call it. No other state: thread-safe.
+// The handler runs on DPDK's telemetry threads (one per client connection) and reads the DataPlane's
+// published snapshot. The plane is handed over through an atomic pointer and a count of requests in
+// flight (TelemetryBinding): a request announces itself, then loads the pointer; retiring the plane clears
+// the pointer, then waits for the count to reach zero. Both sides use sequentially consistent operations,
+// so either the request sees null or the retiring side sees the request and waits for it.
 #include <rte_telemetry.h>
 
+#include <atomic>
+#include <exception>
 #include <string>
+#include <thread>
 
 #include "metrics/metrics.hpp"
 #include "metrics/table.hpp"
@@ -13,7 +19,9 @@
 namespace synscope::metrics {
 namespace {
 
-const live::DataPlane* g_telemetry_plane = nullptr;  // set once before the EAL telemetry thread can call us
+std::atomic<const live::DataPlane*> g_plane{nullptr};  // the bound plane, or null: not running
+std::atomic<uint32_t> g_in_flight{0};                  // requests between announcing and leaving
+std::atomic<bool> g_registered{false};                 // rte_telemetry has the command (once per process)
 
 // Keeps a row's count samples, so each of its telemetry keys can sum the ones it names.
 class CountSamples final : public Samples {
@@ -65,9 +73,9 @@ void add_key(rte_tel_data* d, const TelemetryKey& k, const std::vector<CountSamp
   for (const auto& [value, sum] : by_value) rte_tel_data_add_dict_u64(d, (key + "_" + value).c_str(), sum);
 }
 
-int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
-  if (g_telemetry_plane == nullptr) return -1;
-  const live::Snapshot s = g_telemetry_plane->snapshot();
+// Fills the dictionary from `plane`.
+void fill_stats(const live::DataPlane& plane, rte_tel_data* d) {
+  const live::Snapshot s = plane.snapshot();
   const engine::EngineCounters totals = live::merged_engine_counters(s);
   const live::RxTotals rx = live::rx_totals(s);
   const Reading reading{s, totals, rx};
@@ -80,16 +88,43 @@ int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d
       if (!k.key.empty()) add_key(d, k, samples.samples());
     }
   }
-  return 0;
+}
+
+// Announces itself before reading the plane, and leaves after: see the file comment. A request after the
+// plane was retired gets -1, which rte_telemetry answers as null.
+int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+  g_in_flight.fetch_add(1, std::memory_order_seq_cst);
+  int ret = -1;
+  if (const live::DataPlane* plane = g_plane.load(std::memory_order_seq_cst)) {
+    try {
+      fill_stats(*plane, d);
+      ret = 0;
+    } catch (const std::exception&) {  // out of memory formatting: an error answer, never an escape into C
+    }
+  }
+  g_in_flight.fetch_sub(1, std::memory_order_release);
+  return ret;
 }
 
 }  // namespace
 
-bool register_telemetry(const live::DataPlane& plane) {
-  g_telemetry_plane = &plane;
-  return rte_telemetry_register_cmd("/synscope/stats", telemetry_stats,
-                                    "synscope live counters (packets, frames by reason, sessions by conn_state, "
-                                    "failed by perspective, drops). No parameters") == 0;
+TelemetryBinding::TelemetryBinding(const live::DataPlane& plane) {
+  g_plane.store(&plane, std::memory_order_seq_cst);
+  if (g_registered.load(std::memory_order_relaxed)) {
+    registered_ = true;
+    return;
+  }
+  registered_ = rte_telemetry_register_cmd("/synscope/stats", telemetry_stats,
+                                           "synscope live counters (packets, frames by reason, sessions by "
+                                           "conn_state, failed by perspective, drops). No parameters") == 0;
+  g_registered.store(registered_, std::memory_order_relaxed);
+}
+
+TelemetryBinding::~TelemetryBinding() {
+  g_plane.store(nullptr, std::memory_order_seq_cst);
+  // A request that announced itself before the store may still be reading the plane: wait it out (a
+  // snapshot takes microseconds).
+  while (g_in_flight.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
 }  // namespace synscope::metrics

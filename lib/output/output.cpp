@@ -12,48 +12,6 @@ namespace synscope::output {
 
 using tcp_session::ConnState;
 
-OutputFile::OutputFile(const std::string& path) : path_(path) {
-  if (path == "-") {
-    file_ = stdout;
-    owned_ = false;
-  } else {
-    file_ = std::fopen(path.c_str(), "w");
-    if (file_ == nullptr) throw Error(ErrorKind::kOutput, path + ": cannot open for writing: " + std::strerror(errno));
-    owned_ = true;
-  }
-  // stdio buffers nothing of its own for a file we own: every fwrite is a whole 256 KiB buffer_ (or a
-  // record longer than it), so it goes straight to write(2). stdout keeps glibc's buffering: it is shared.
-  if (owned_) std::setvbuf(file_, nullptr, _IONBF, 0);
-  buffer_ = std::make_unique<char[]>(kBufferBytes);
-}
-
-OutputFile::~OutputFile() {
-  (void)flush();
-  if (owned_) std::fclose(file_);
-}
-
-void OutputFile::drain() noexcept {
-  if (used_ != 0 && std::fwrite(buffer_.get(), 1, used_, file_) != used_) failed_ = true;
-  used_ = 0;
-}
-
-void OutputFile::write(const char* data, size_t len) noexcept {
-  if (len > kBufferBytes) {
-    drain();
-    if (std::fwrite(data, 1, len, file_) != len) failed_ = true;
-    return;
-  }
-  // Through reserve()/commit(), so a line for stdout goes on at once here too.
-  std::memcpy(reserve(len), data, len);
-  commit(len);
-}
-
-bool OutputFile::flush() noexcept {
-  drain();
-  if (std::fflush(file_) != 0) failed_ = true;
-  return !failed_;
-}
-
 void LineBuffer::str(std::string_view s) noexcept {
   raw("\"");
   bool plain = true;  // the usual case (a history string): nothing to escape, one copy

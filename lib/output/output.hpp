@@ -1,8 +1,8 @@
 // output: JSON-lines writers for finished sessions and settled buckets, and the end-of-run summary.
 //
 // Writers are called on the thread that consumes sessions and buckets, once per record. Each formats its
-// line in place at the end of its OutputFile's buffer (which owns the FILE*, or borrows stdout for "-"), so
-// a record costs no allocation and no copy. Field names follow Zeek's conn.log JSON; docs/outputs.md
+// line in place at the end of its OutputFile's buffer (output_file.hpp), so a record costs no allocation
+// and no copy. Field names follow Zeek's conn.log JSON; docs/outputs.md
 // describes every field.
 #pragma once
 
@@ -14,44 +14,9 @@
 #include "buckets/buckets.hpp"
 #include "engine/engine.hpp"
 #include "error/error.hpp"
+#include "output/output_file.hpp"
 
 namespace synscope::output {
-
-/// An output file opened for writing; "-" means stdout. Throws Error (ErrorKind::kOutput) naming the path.
-/// Lines are formatted straight into this object's own 256 KiB buffer (reserve() then commit()), which
-/// goes to the FILE* in one fwrite when full, instead of each line paying fwrite's lock and copy.
-class OutputFile {
- public:
-  static constexpr size_t kBufferBytes = 1 << 18;
-
-  explicit OutputFile(const std::string& path);
-  ~OutputFile();
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-  void write(const char* data, size_t len) noexcept;
-  /// Room for at least `len` (at most kBufferBytes) bytes at the end of the buffer; commit() what was used.
-  [[nodiscard]] char* reserve(size_t len) noexcept {
-    if (kBufferBytes - used_ < len) drain();
-    return buffer_.get() + used_;
-  }
-  /// Lines for stdout go on at once: two outputs may share it ("-"), and their lines must interleave in order.
-  void commit(size_t len) noexcept {
-    used_ += len;
-    if (!owned_) drain();
-  }
-  /// Flushes; returns false (with errno set) if any write failed since opening.
-  [[nodiscard]] bool flush() noexcept;
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
- private:
-  void drain() noexcept;  ///< hands the buffer to the FILE*
-  std::string path_;
-  std::unique_ptr<char[]> buffer_;
-  size_t used_ = 0;
-  std::FILE* file_;
-  bool owned_;
-  bool failed_ = false;
-};
 
 /// "00".."99": numbers are written two digits per division (a session line has ~25 of them).
 inline constexpr char kDigitPairs[201] =

@@ -144,7 +144,7 @@ struct ReadOutcome {
 /// Reads every frame into bursts and hands each full burst (and the partial last one) to `shape`.
 template <class Shape>
 ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader, Shape& shape,
-                     const std::atomic<bool>& stop, Clock::time_point started) {
+                     consumers::Consumers& consumers, consumers::Requests& requests, Clock::time_point started) {
   const engine::FrameParser parser(config.parse);
   capture::Frame frame;
   ReadOutcome out;
@@ -164,17 +164,22 @@ ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader,
     deferred = shape.deferred_for(burst);
     frames += channel::kBurstSize;
     if ((frames & 0xffff) != 0) continue;
-    if (stop.load(std::memory_order_relaxed)) {
+    if (requests.stopping()) {
       out.interrupted = true;
       break;
     }
+    if (requests.take_reopen()) consumers.reopen_files();
+    const bool asked = requests.take_report();
     const auto now = Clock::now();
-    if (config.progress && now - last_progress > std::chrono::seconds(2)) {
+    if (asked || (config.progress && now - last_progress > std::chrono::seconds(2))) {
       last_progress = now;
       const double secs = std::chrono::duration<double>(now - started).count();
       std::fprintf(stderr, "progress: %llu frames, %.1f%% of %s, %.2f Mframes/s\n",
                    static_cast<unsigned long long>(frames), 100.0 * reader.offset() / reader.size(),
                    config.capture.c_str(), frames / secs / 1e6);
+      if (asked) {
+        std::fprintf(stderr, "progress: %llu sessions so far\n", static_cast<unsigned long long>(consumers.sessions()));
+      }
     }
   }
   shape.submit(burst, reader.offset());  // the partial last burst (possibly empty)
@@ -183,7 +188,7 @@ ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader,
 
 }  // namespace
 
-ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers, const std::atomic<bool>& stop) {
+ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers, consumers::Requests& requests) {
   capture::CaptureReader reader(config.capture);
   const bool pipelined = config.threads > 1;
   channel::SessionChannel sessions(pipelined ? kSessionsInFlight : 2);
@@ -207,11 +212,11 @@ ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers, co
   ReadOutcome outcome;
   if (pipelined) {
     ReaderWorker shape(config, engine, sessions, consumers, reader);
-    outcome = read_all(config, reader, shape, stop, started);
+    outcome = read_all(config, reader, shape, consumers, requests, started);
     shape.finish();
   } else {
     SingleThread shape(engine);
-    outcome = read_all(config, reader, shape, stop, started);
+    outcome = read_all(config, reader, shape, consumers, requests, started);
     engine.finish();
   }
   consumers.finish();

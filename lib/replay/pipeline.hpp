@@ -15,6 +15,7 @@
 #include <string>
 
 #include "consumers/consumers.hpp"
+#include "consumers/requests.hpp"
 #include "engine/engine.hpp"
 #include "packet/packet.hpp"
 
@@ -39,11 +40,12 @@ struct ReplayResult {
 };
 
 /// Replays `config.capture` into `consumers` and finishes them (every open session reported, every bucket
-/// emitted; the caller then closes them). `stop` is polled every 64k frames (SIGINT/SIGTERM). Throws
+/// emitted; the caller then closes them). `requests` is polled every 64k frames: stop (SIGINT/SIGTERM: the
+/// result is `interrupted`), reopen the output files (SIGHUP), a progress line on stderr (SIGUSR1). Throws
 /// capture::CaptureError (ErrorKind::kInput) when the capture cannot be opened or is not a capture, and
 /// Error (ErrorKind::kResource) when the flow table cannot be reserved.
 [[nodiscard]] ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers,
-                               const std::atomic<bool>& stop);
+                               consumers::Requests& requests);
 
 /// The end-of-replay report for stderr: frames by class, sessions by state, failed by perspective, and the
 /// timing line.

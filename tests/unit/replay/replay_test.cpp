@@ -62,7 +62,7 @@ Outputs replay_with(const std::string& capture, unsigned threads) {
   rc.engine.bucket_settle_ns = cc.bucket_settle_ns;
   rc.threads = threads;
   rc.progress = false;
-  const std::atomic<bool> stop{false};
+  consumers::Requests stop;
   Outputs out;
   {
     consumers::Consumers consumers(cc);
@@ -112,7 +112,7 @@ TEST(Pipeline, AMissingCaptureThrowsAnInputError) {
   consumers::Consumers consumers(cc);
   ReplayConfig rc;
   rc.capture = "/nonexistent/capture.pcap";
-  const std::atomic<bool> stop{false};
+  consumers::Requests stop;
   try {
     (void)run(rc, consumers, stop);
     FAIL() << "no error";
