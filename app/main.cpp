@@ -26,6 +26,7 @@
 #include "replay.hpp"
 #include "run.hpp"
 #include "signals.hpp"
+#include "top.hpp"
 
 namespace {
 synscope::consumers::Requests g_requests;  // fed by the signal handlers (signals.hpp)
@@ -119,6 +120,8 @@ int main(int argc, char** argv) {
   CLI::App* replay_cmd = add_replay_command(app, replay);
   BacktestOptions backtest;
   add_backtest_command(app, backtest);
+  TopOptions top;
+  CLI::App* top_cmd = add_top_command(app, top);
   RunOptions run;
   CLI::App* run_cmd = add_run_command(app, run);
   app.set_config("--config", "", "TOML file of `run` options under a [run] section (keys: the long option names)")
@@ -147,5 +150,6 @@ int main(int argc, char** argv) {
     });
   }
   if (replay_cmd->parsed()) return guarded([&] { return run_replay(replay, g_requests); });
+  if (top_cmd->parsed()) return guarded([&] { return run_top(top, g_requests); });
   return guarded([&] { return run_backtest(backtest); });
 }

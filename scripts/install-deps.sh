@@ -10,8 +10,8 @@ packages=(
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev
   # live-mode tests: a real Prometheus server and promtool, Alertmanager and amtool, testpmd (in dpdk),
-  # namespaces for real TCP
-  prometheus prometheus-alertmanager curl iproute2 ethtool
+  # namespaces for real TCP, tmux (a real terminal for `synscope top`)
+  prometheus prometheus-alertmanager curl iproute2 ethtool tmux
   # cross-checking, crafting and benchmarking captures
   python3 python3-scapy bc argus-server argus-client tshark tcpreplay valgrind
 )

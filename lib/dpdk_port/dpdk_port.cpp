@@ -134,6 +134,14 @@ PortStats Ports::stats(size_t index) const noexcept {
   return out;
 }
 
+bool Ports::links_up() const {
+  for (const Port& p : ports_) {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(p.id, &link) != 0 || link.link_status != RTE_ETH_LINK_UP) return false;
+  }
+  return !ports_.empty();
+}
+
 std::string Ports::link_report() const {
   std::string out;
   for (const Port& p : ports_) {

@@ -96,6 +96,8 @@ class Ports {
   [[nodiscard]] PortStats stats(size_t index) const noexcept;
   /// Link status lines ("port 0 (net_pcap0): up 10 Gbps full-duplex"), for the start-up log.
   [[nodiscard]] std::string link_report() const;
+  /// True when every port reports its link up (rte_eth_link_get_nowait; any thread).
+  [[nodiscard]] bool links_up() const;
   /// The timestamp reader for ports started with rx_timestamps (offset -1 when not registered).
   [[nodiscard]] const RxTimestamp& rx_timestamp() const noexcept { return rx_timestamp_; }
 

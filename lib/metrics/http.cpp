@@ -1,9 +1,10 @@
-// http: the HTTP endpoint: `/metrics` (prometheus-cpp's Exposer serving the Collector) and a landing page
-// at `/` (a civetweb begin_request callback).
+// http: the HTTP endpoint: `/metrics` (prometheus-cpp's Exposer serving the Collector), and from a civetweb
+// begin_request callback a landing page at `/`, `/-/healthy`, `/-/ready` and the top-N drill-down as JSON
+// at `/api/v1/top`.
 //
 // A MetricsServer is built and destroyed on the main thread; the Exposer and civetweb's threads are
 // started, and joined, on a DPDK control thread it owns, so they never inherit an RX lcore's affinity.
-// The Impl's fields are handed between the two threads under its mutex; the landing page is constant.
+// The Impl's fields are handed between the two threads under its mutex.
 #include <CivetServer.h>
 #include <arpa/inet.h>
 #include <civetweb.h>
@@ -17,7 +18,9 @@
 #include <cerrno>
 #include <ctime>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +29,7 @@
 
 #include "error/error.hpp"
 #include "metrics/metrics.hpp"
+#include "top/top.hpp"
 
 namespace synscope::metrics {
 namespace {
@@ -33,19 +37,69 @@ namespace {
 constexpr int kHttpThreads = 32;
 constexpr int kRequestTimeoutMs = 2000;
 
-constexpr const char* kLandingPage =
-    "<!doctype html><html><head><title>synscope</title></head><body>"
-    "<h1>synscope</h1><p>TCP session verdicts and failed-session counts from the live data plane.</p>"
-    "<ul><li><a href=\"/metrics\">/metrics</a> (Prometheus text format)</li>"
-    "<li>rte_telemetry: <code>/synscope/stats</code> (dpdk-telemetry.py)</li></ul></body></html>\n";
+// The data plane the request handlers read. One MetricsServer per process: set before civetweb starts,
+// cleared after its threads are joined, so no handler ever sees a plane being destroyed.
+std::atomic<const live::DataPlane*> g_plane{nullptr};
 
-int serve_landing_page(mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  if (ri == nullptr || ri->local_uri == nullptr || std::strcmp(ri->local_uri, "/") != 0) return 0;  // not ours
+std::string html_escape(const std::string& in) {
+  std::string out;
+  for (const char c : in) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+void reply(mg_connection* conn, int status, const char* type, const std::string& body) {
   mg_printf(conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %zu\r\n"
-            "Connection: close\r\n\r\n%s",
-            std::strlen(kLandingPage), kLandingPage);
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+            "Connection: close\r\n\r\n",
+            status, status == 200 ? "OK" : "Service Unavailable", type, body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+/// `/`: what an operator checks first: version, uptime, ports and their links, lcores, firing alerts.
+std::string landing_page(const live::DataPlane& plane) {
+  const live::Snapshot s = plane.snapshot();
+  const double uptime = s.now_ns > s.started_ns ? static_cast<double>(s.now_ns - s.started_ns) / 1e9 : 0.0;
+  char head[160];
+  std::snprintf(head, sizeof(head), "<p>version %s, up %.0f s, %llu alert(s) firing</p>", SYNSCOPE_VERSION, uptime,
+                static_cast<unsigned long long>(s.stats_core.alerts_firing));
+  return std::string("<!doctype html><html><head><title>synscope</title></head><body><h1>synscope</h1>") +
+         "<p>TCP session verdicts, failed-session counts and alerts from the live data plane.</p>" + head +
+         "<h2>Ports, lcores, memory</h2><pre>" + html_escape(plane.describe()) + "</pre>" +
+         "<h2>Endpoints</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus text format)</li>"
+         "<li><a href=\"/api/v1/top\">/api/v1/top</a> (top servers, clients, ports, conversations: JSON)</li>"
+         "<li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a></li>"
+         "<li>rte_telemetry: <code>/synscope/stats</code> (dpdk-telemetry.py)</li></ul></body></html>\n";
+}
+
+int serve_request(mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const live::DataPlane* plane = g_plane.load(std::memory_order_acquire);
+  if (ri == nullptr || ri->local_uri == nullptr || plane == nullptr) return 0;
+  const std::string_view uri = ri->local_uri;
+  if (uri == "/") {
+    reply(conn, 200, "text/html; charset=utf-8", landing_page(*plane));
+  } else if (uri == "/-/healthy") {
+    reply(conn, 200, "text/plain", "synscope is healthy.\n");
+  } else if (uri == "/-/ready") {
+    // Ready: the lcores run and every port's link is up (a sensor whose tap is unplugged sees nothing).
+    const bool ready = plane->snapshot().started_ns != 0 && plane->ports().links_up();
+    reply(conn, ready ? 200 : 503, "text/plain",
+          ready ? "synscope is ready.\n" : "synscope is not ready: a port's link is down.\n");
+  } else if (uri == "/api/v1/top") {
+    const live::Snapshot s = plane->snapshot();
+    std::string json;
+    if (s.top) top::append_json(*s.top, json);
+    reply(conn, 200, "application/json", json);
+  } else {
+    return 0;  // /metrics and anything else: prometheus-cpp's handler or civetweb's 404
+  }
   return 200;
 }
 
@@ -93,7 +147,7 @@ struct MetricsServer::Impl {
   static void* control_main(void* arg) {
     auto* self = static_cast<Impl*>(arg);
     try {
-      self->callbacks.begin_request = &serve_landing_page;
+      self->callbacks.begin_request = &serve_request;
       self->exposer = std::make_unique<prometheus::Exposer>(civetweb_options(self->listen), &self->callbacks);
       self->exposer->RegisterCollectable(self->collector);
       const std::vector<int> ports = self->exposer->GetListeningPorts();
@@ -115,6 +169,7 @@ MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& p
     : impl_(std::make_unique<Impl>()) {
   impl_->listen = listen;
   impl_->collector = std::make_shared<Collector>(plane);
+  g_plane.store(&plane, std::memory_order_release);
   // A control thread (DPDK's control-thread CPU set, never an RX lcore) starts the Exposer, so civetweb's
   // threads inherit its affinity instead of the main lcore's.
   const int ret = rte_ctrl_thread_create(&impl_->thread, "synscope-http", nullptr, &Impl::control_main, impl_.get());
@@ -126,6 +181,7 @@ MetricsServer::MetricsServer(const std::string& listen, const live::DataPlane& p
     impl_->cv.notify_all();
     lock.unlock();
     pthread_join(impl_->thread, nullptr);
+    g_plane.store(nullptr, std::memory_order_release);
     throw Error(ErrorKind::kStartup, "--metrics-listen " + listen + ": cannot listen (" + impl_->error + ")");
   }
   port_ = impl_->port;
@@ -149,6 +205,7 @@ MetricsServer::~MetricsServer() {
       ++deadline.tv_sec;
     }
   } while (pthread_timedjoin_np(impl_->thread, nullptr, &deadline) == ETIMEDOUT);
+  g_plane.store(nullptr, std::memory_order_release);  // civetweb's threads are joined: no handler runs
 }
 
 }  // namespace synscope::metrics
