@@ -213,6 +213,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                   "delivers the capture's times, so verdicts equal replay's)")
       ->check(CLI::IsMember({"tsc", "packet"}))
       ->capture_default_str();
+  cmd->add_option("--pace", out.live.pace,
+                  "Paced replay: hand packets on at this many times the capture's own pace (with --clock packet, "
+                  "e.g. a net_pcap vdev: /metrics, alerts and the drill-down move as in a live run; 0 = as fast "
+                  "as they come)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
   cmd->add_option("--metrics-listen", out.metrics_listen,
                   "ADDRESS:PORT for /metrics and the landing page ('none' disables; port 0 picks one)")
       ->capture_default_str();
@@ -230,6 +236,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
 void finalize_run_options(RunOptions& out) {
   finalize_engine_options(out.live.engine, out.live.parse);
   out.live.packet_clock = out.clock == "packet";
+  if (!std::isfinite(out.live.pace)) throw CLI::ValidationError("--pace", "must be a finite number");
+  if (out.live.pace > 0 && !out.live.packet_clock) {
+    throw CLI::ValidationError("--pace", "paces packets by their capture times: needs --clock packet");
+  }
   if (out.metrics_listen != "none") {
     const size_t colon = out.metrics_listen.rfind(':');
     char* end = nullptr;

@@ -27,7 +27,8 @@ struct Url {
 
 Url parse_url(const std::string& url) {
   const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) throw Error(ErrorKind::kUsage, "--url " + url + ": only http://HOST:PORT is supported");
+  if (url.rfind(scheme, 0) != 0)
+    throw Error(ErrorKind::kUsage, "--url " + url + ": only http://HOST:PORT is supported");
   std::string rest = url.substr(scheme.size());
   const size_t slash = rest.find('/');
   if (slash != std::string::npos) rest = rest.substr(0, slash);
@@ -74,7 +75,8 @@ std::string fetch(const std::string& url, const Url& u) {
   close(fd);
   const size_t body = reply.find("\r\n\r\n");
   if (body == std::string::npos) {
-    throw Error(ErrorKind::kInput, "--url " + url + ": no answer" + (err != 0 ? std::string(": ") + std::strerror(err) : ""));
+    throw Error(ErrorKind::kInput,
+                "--url " + url + ": no answer" + (err != 0 ? std::string(": ") + std::strerror(err) : ""));
   }
   if (reply.rfind("HTTP/1.1 200", 0) != 0 && reply.rfind("HTTP/1.0 200", 0) != 0) {
     throw Error(ErrorKind::kInput, "--url " + url + u.path + ": " + reply.substr(0, reply.find("\r\n")));

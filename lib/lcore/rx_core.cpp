@@ -9,11 +9,13 @@ RxCore::RxCore(std::vector<QueueRef> queues, const RxContext& context, FlowOwner
   stats_.flow_capacity = owner_.engine->flow_capacity();
 }
 
+void RxCore::process(const engine::ParsedPacket* pkts, uint16_t n) noexcept {
+  owner_.engine->process_burst(pkts, n);
+  owner_.publish_time();
+}
+
 bool RxCore::poll_once() noexcept {
-  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
-    owner_.engine->process_burst(pkts, n);
-    owner_.publish_time();
-  });
+  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) { process(pkts, n); });
   // Idle with TSC time: let it pass, so timers fire and the stats core's merge is not held back.
   pacer_.after_poll(
       got, !context_.packet_clock, stats_,
@@ -27,6 +29,7 @@ bool RxCore::poll_once() noexcept {
 
 void RxCore::run() noexcept {
   while (!stop_.load(std::memory_order_relaxed)) (void)poll_once();
+  rx_.drain(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) { process(pkts, n); });
   owner_.finish();
   publish();
 }
@@ -44,11 +47,13 @@ SpreadRxCore::SpreadRxCore(std::vector<QueueRef> queues, const RxContext& contex
       stop_(stop),
       pacer_(context.clock) {}
 
+void SpreadRxCore::process(const engine::ParsedPacket* pkts, uint16_t n) noexcept {
+  store_counts();  // before the hand-off: an engine never counts a packet this core has not
+  stats_.dropped_ring_full += spreader_.spread(pkts, n);
+}
+
 bool SpreadRxCore::poll_once() noexcept {
-  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) {
-    store_counts();  // before the hand-off: an engine never counts a packet this core has not
-    stats_.dropped_ring_full += spreader_.spread(pkts, n);
-  });
+  const bool got = rx_.poll(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) { process(pkts, n); });
   spreader_.flush();  // latency: a partial burst never waits for more traffic
   if (got) feed_.time_ns.store(rx_.last_packet_ns(), std::memory_order_release);
   pacer_.after_poll(
@@ -59,6 +64,7 @@ bool SpreadRxCore::poll_once() noexcept {
 
 void SpreadRxCore::run() noexcept {
   while (!stop_.load(std::memory_order_relaxed)) (void)poll_once();
+  rx_.drain(stats_, [this](const engine::ParsedPacket* pkts, uint16_t n) { process(pkts, n); });
   spreader_.flush();
   publish();
   feed_.done.store(true, std::memory_order_release);

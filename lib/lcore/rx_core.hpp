@@ -38,6 +38,7 @@ class RxCore {
   channel::Mirror<CoreStats> mirror;
 
  private:
+  void process(const engine::ParsedPacket* pkts, uint16_t n) noexcept;
   RxPoller rx_;
   const RxContext& context_;
   FlowOwner& owner_;
@@ -66,6 +67,7 @@ class SpreadRxCore {
   RxCounts counts;  ///< stored before every hand-off
 
  private:
+  void process(const engine::ParsedPacket* pkts, uint16_t n) noexcept;
   void store_counts() noexcept;
   RxPoller rx_;
   const RxContext& context_;

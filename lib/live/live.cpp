@@ -81,8 +81,12 @@ DataPlane::DataPlane(const LiveConfig& config) : config_(config), started_ns_(wa
   config_.ports.lcores = static_cast<uint32_t>(lcores.size());
   config_.ports.rx_timestamps = config.packet_clock;
   ports_ = std::make_unique<dpdk_port::Ports>(config_.ports);
+  if (config_.pace > 0) {
+    pace_ = std::make_unique<lcore::Pace>();
+    pace_->factor = config_.pace;
+  }
   rx_context_ = std::make_unique<lcore::RxContext>(
-      lcore::RxContext{clock_, ports_->rx_timestamp(), config_.parse, config_.packet_clock});
+      lcore::RxContext{clock_, ports_->rx_timestamp(), config_.parse, config_.packet_clock, pace_.get()});
 
   std::vector<QueueRef> queues;
   for (size_t pi = 0; pi < ports_->ports().size(); ++pi) {

@@ -43,6 +43,7 @@ struct LiveConfig {
   engine::EngineConfig engine;
   consumers::ConsumerConfig consumers;  ///< outputs and detector (bucket span/settle copied from `engine`)
   bool packet_clock = false;            ///< time from RX timestamps instead of the TSC
+  double pace = 0;                      ///< with packet_clock: hand packets on at this many times capture pace
   uint32_t spread_workers = 0;          ///< 0: RX cores own engines (RSS); N: N EngineCores fed by software
   bool lossless = false;                ///< spread mode: an RX core waits for a busy engine instead of dropping
   uint32_t session_ring = 16384;        ///< finished sessions in flight per engine
@@ -121,6 +122,7 @@ class DataPlane {
   lcore::TscClock clock_;
   uint64_t started_ns_ = 0;
   std::unique_ptr<dpdk_port::Ports> ports_;
+  std::unique_ptr<lcore::Pace> pace_;
   std::unique_ptr<lcore::RxContext> rx_context_;
   std::vector<std::unique_ptr<lcore::FlowOwner>> owners_;
   std::vector<std::unique_ptr<channel::BurstChannel<channel::Burst>>> burst_channels_;
