@@ -131,7 +131,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(app_args.size()), app_args.data());
     if (replay_cmd->parsed()) finalize_replay_options(replay);
-    if (run_cmd->parsed()) finalize_run_options(run);
+    if (run_cmd->parsed()) {
+      const std::string vdev = packet_clock_for_pcap_vdevs(run, eal_args, run_cmd->get_option("--clock")->count() > 0);
+      if (!vdev.empty() && !run.quiet) {
+        std::fprintf(stderr,
+                     "synscope: %s replays a capture file: timing packets by their capture times (--clock packet; "
+                     "--clock tsc times them by arrival)\n",
+                     vdev.c_str());
+      }
+      finalize_run_options(run);
+    }
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every parse or validation error is a usage error (CLI11's own codes
     // would be 105-115).

@@ -210,7 +210,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
       ->capture_default_str();
   cmd->add_option("--clock", out.clock,
                   "tsc: live time from the TSC mapped to wall clock; packet: each packet's RX timestamp (net_pcap "
-                  "delivers the capture's times, so verdicts equal replay's)")
+                  "delivers the capture's times, so verdicts equal replay's; the default for a net_pcap vdev reading "
+                  "a file without infinite_rx=1)")
       ->check(CLI::IsMember({"tsc", "packet"}))
       ->capture_default_str();
   cmd->add_option("--pace", out.live.pace,
@@ -231,6 +232,28 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", out.quiet, "No start-up report or summary on stderr");
   return cmd;
+}
+
+std::string packet_clock_for_pcap_vdevs(RunOptions& out, const std::vector<char*>& eal_args, bool clock_given) {
+  if (clock_given || out.live.packet_clock) return "";
+  for (size_t i = 0; i < eal_args.size(); ++i) {
+    std::string_view a = eal_args[i];
+    if (a == "--vdev" && i + 1 < eal_args.size()) {
+      a = eal_args[++i];
+    } else if (a.rfind("--vdev=", 0) == 0) {
+      a.remove_prefix(7);
+    } else {
+      continue;
+    }
+    if (a.rfind("net_pcap", 0) != 0 || a.find("rx_pcap=") == std::string_view::npos ||
+        a.find("infinite_rx=1") != std::string_view::npos) {
+      continue;
+    }
+    out.clock = "packet";
+    out.live.packet_clock = true;
+    return std::string(a.substr(0, a.find(',')));
+  }
+  return "";
 }
 
 void finalize_run_options(RunOptions& out) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "consumers/consumers.hpp"
 #include "detector/detector.hpp"
@@ -43,6 +44,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out);
 
 /// Validates and converts the run options; throws CLI::ValidationError naming the option and value.
 void finalize_run_options(RunOptions& out);
+
+/// A net_pcap vdev reading a capture file (rx_pcap=, without infinite_rx=1) delivers the capture's own
+/// times: with the clock left at its default, `run` takes them (--clock packet) instead of timing the
+/// packets by their arrival, which would fold hours of capture into seconds. Returns the vdev that decided
+/// it ("" when nothing changed). `eal_args` are the arguments before `--`; `clock_given`: --clock was set.
+std::string packet_clock_for_pcap_vdevs(RunOptions& out, const std::vector<char*>& eal_args, bool clock_given);
 
 /// Registers the `replay` subcommand and its options on `app`; values land in `out` after parsing and
 /// are validated by finalize_replay_options().

@@ -155,6 +155,18 @@ try:
         fail(f"tmux: synscope top did not exit 0 on Ctrl-C:\n{screen}")
     print(f"synscope top: first row {first.split()[1]} in a pipe and in tmux; exit 0 on Ctrl-C; "
           "exit 2 when nobody listens")
+
+    # A net_pcap vdev reading a file without --clock: the capture's own times, said on stderr (the TSC would
+    # fold its two hours into one bucket).
+    buckets = os.path.join(work, "b.jsonl")
+    r = subprocess.run([synscope, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning",
+                        f"--file-prefix=synscope-top2-{os.getpid()}", "--vdev", f"net_pcap0,rx_pcap={cap}", "--",
+                        "run", "--buckets-out", buckets, "--metrics-listen", "none", "--idle-exit", "1"],
+                       capture_output=True, text=True, timeout=120)
+    starts = {json.loads(line)["ts"] for line in open(buckets)} if os.path.exists(buckets) else set()
+    if r.returncode != 0 or "timing packets by their capture times" not in r.stderr or len(starts) < 100:
+        fail(f"net_pcap without --clock: rc {r.returncode}, {len(starts)} buckets\n{r.stderr[-1500:]}")
+    print(f"net_pcap without --clock: capture times ({len(starts)} one-minute buckets over the 2-hour capture)")
 finally:
     subprocess.run(["tmux", "kill-session", "-t", tmux_session], capture_output=True)
     if proc is not None:
