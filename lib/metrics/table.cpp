@@ -295,15 +295,17 @@ constexpr Metric kTable[] = {
 
     // The stats core's buckets.
     {.name = "synscope_bucket_lag_seconds",
-     .help = "Wall-clock time since the end of the newest emitted bucket (buckets wait --bucket-settle for "
-             "sessions still running)",
+     .help = "Time since the end of the newest emitted bucket (buckets wait --bucket-settle for sessions still "
+             "running): wall-clock time, or packet time under --clock packet",
      .type = MetricType::Gauge,
      .read =
          [](const Reading& r, Samples& out) {
            const live::StatsCoreStats& st = r.snapshot.stats_core;
            if (st.last_bucket_start_ns == 0) return;
            const uint64_t end = st.last_bucket_start_ns + st.last_bucket_span_ns;
-           const uint64_t now = r.snapshot.now_ns;
+           // Under --clock packet the data plane's time is the packets' (the newest the stats core settled
+           // to), not the wall clock: a replayed capture from last year is not a year behind.
+           const uint64_t now = r.snapshot.packet_clock ? st.watermark_ns : r.snapshot.now_ns;
            out.add({}, now > end ? static_cast<double>(now - end) * kNs : 0.0);
          }},
     {.name = "synscope_bucket_span_seconds",

@@ -111,6 +111,9 @@ try:
     if head["key"] != outage or head["reasons"].get("rejected", 0) < 300:
         fail(f"24h servers head {head}, want {outage} with >= 300 rejected")
     metrics = get(port, "/metrics")[1]
+    lag = re.search(r"^synscope_bucket_lag_seconds (\S+)$", metrics, re.M)
+    if not lag or not 0 <= float(lag.group(1)) < 3600:
+        fail(f"bucket lag under --clock packet: {lag.group(0) if lag else None} (the capture is from 2023)")
     m = re.search(r'^synscope_top_hits\{window="24h",kind="servers",rank="1",key="([^"]+)"\} (\S+)$', metrics, re.M)
     if not m or m.group(1) != outage or float(m.group(2)) != head["count"]:
         fail(f"synscope_top_hits rank 1: {m.group(0) if m else None}, want {outage} {head['count']}")
