@@ -161,7 +161,7 @@ scrape_configs:
 
     def substitute(expr):
         return (expr.replace("$__rate_interval", "15s").replace('job="$job"', 'job="synscope"')
-                .replace('instance=~"$instance"', 'instance=~".*"'))
+                .replace('instance=~"$instance"', 'instance=~".*"').replace("$window", "15m"))
 
     # Wait for 20 s of scrapes after synscope answers (rates over 15 s need at least two samples of each).
     deadline = time.time() + 90
