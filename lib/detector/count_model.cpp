@@ -1,5 +1,6 @@
 // detector/count_model: see count_model.hpp.
 #include "detector/count_model.hpp"
+#include "detector/hour_position.hpp"
 
 #include <boost/math/policies/policy.hpp>
 #include <boost/math/special_functions/beta.hpp>
@@ -113,16 +114,9 @@ Scored CountModel::observe(double ts_s, double count, const CountConfig& cfg) no
     level_e_ = 1;
     alert_from_ts_ = ts_s + cfg.warmup_days * kDay;
   }
-  // Position of the bucket's centre among hour-of-day cells (centred on the half hour), and its day kind.
-  const double day = std::floor(ts_s / kDay);
-  const auto dow = static_cast<int64_t>(day + 3) % 7;  // 1970-01-01 was a Thursday; Monday = 0
-  const size_t kind = dow >= 5 ? 1 : 0;
-  const double pos = (ts_s - day * kDay + cfg.bucket_s / 2) / 3600.0 - 0.5;
-  const double lower = std::floor(pos);
-  const double w2 = pos - lower;
-  const auto h1 = static_cast<size_t>((static_cast<int64_t>(lower) + 24) % 24);
-  const size_t h2 = (h1 + 1) % 24;
-  const size_t own = (pos - lower) < 0.5 ? h1 : h2;  // the hour the bucket's centre is in: the cell it teaches
+  const HourPosition hp = hour_position(ts_s, cfg.bucket_s);
+  const size_t kind = hp.kind, h1 = hp.h1, h2 = hp.h2, own = hp.own;
+  const double w2 = hp.w2;
   const double a = cfg.shape_prior_counts;
   // Weekday shape (prior mean 1), interpolated between hour centres.
   const auto weekday_shape = [&](size_t h) { return (cells_[0].s[h] + a) / (cells_[0].e[h] + a); };

@@ -1,5 +1,6 @@
 // detector/metric_model: see metric_model.hpp.
 #include "detector/metric_model.hpp"
+#include "detector/hour_position.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -87,16 +88,9 @@ Scored MetricModel::observe(double ts_s, double value, const MetricConfig& cfg) 
   if (step > 0 && (quantum_ == 0 || step < quantum_)) quantum_ = step;
   prev_ = value;
 
-  // Position of the bucket's centre among hour-of-day cells (centred on the half hour), and its day kind.
-  const double day = std::floor(ts_s / kDay);
-  const auto dow = static_cast<int64_t>(day + 3) % 7;  // 1970-01-01 was a Thursday; Monday = 0
-  const size_t kind = dow >= 5 ? 1 : 0;
-  const double pos = (ts_s - day * kDay + cfg.bucket_s / 2) / 3600.0 - 0.5;
-  const double lower = std::floor(pos);
-  const double w2 = pos - lower;
-  const auto h1 = static_cast<size_t>((static_cast<int64_t>(lower) + 24) % 24);
-  const size_t h2 = (h1 + 1) % 24;
-  const size_t own = w2 < 0.5 ? h1 : h2;
+  const HourPosition hp = hour_position(ts_s, cfg.bucket_s);
+  const size_t kind = hp.kind, h1 = hp.h1, h2 = hp.h2, own = hp.own;
+  const double w2 = hp.w2;
   const double a = shrinkage(cfg);
   const double off = (1 - w2) * offset(kind, h1, a) + w2 * offset(kind, h2, a);
   const double mu = level_ + off;

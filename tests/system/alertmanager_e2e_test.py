@@ -11,7 +11,9 @@ server. Reports the wall time from the surge's first packet to the firing notifi
 Exit 77 when prometheus or prometheus-alertmanager is missing.
 Usage: alertmanager_e2e_test.py SYNSCOPE SYNSCOPE_GEN SOURCE_ROOT
 """
-import http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import http.server, json, os, shutil, subprocess, sys, tempfile, threading, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from system_support import eal, fail, free_port, stop  # noqa: E402
 
 synscope, gen, root = sys.argv[1:4]
 for tool in ("prometheus", "prometheus-alertmanager"):
@@ -22,19 +24,6 @@ for tool in ("prometheus", "prometheus-alertmanager"):
 PACE = 4320
 START = 1699920000  # Tuesday 00:00 UTC
 SURGE_AT = 86400 + 13 * 3600  # day 2, 13:00
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 notifications = []
@@ -103,8 +92,7 @@ scrape_configs:
     err = open(os.path.join(work, "synscope.err"), "w")
     started = time.time()
     synscope_proc = subprocess.Popen(
-        [synscope, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning",
-         f"--file-prefix=synscope-am-{os.getpid()}", "--vdev", f"net_pcap0,rx_pcap={cap}", "--", "run",
+        [synscope] + eal(f"synscope-am-{os.getpid()}", f"net_pcap0,rx_pcap={cap}") + ["--", "run",
          "--clock", "packet", "--pace", str(PACE), "--alerts-out", os.path.join(work, "alerts.jsonl"),
          "--metrics-listen", f"127.0.0.1:{mport}", "--duration", "90", "-q"], stderr=err)
     procs.insert(0, synscope_proc)
@@ -144,12 +132,6 @@ scrape_configs:
           f"rule evaluation and group_wait of 1 s each), resolved {resolved[0][0] - firing[0][0]:.1f} s later; "
           f"severity {a['labels'].get('severity')}")
 finally:
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    stop(procs)
     hook.shutdown()
     shutil.rmtree(work, ignore_errors=True)

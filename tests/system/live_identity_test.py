@@ -20,17 +20,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from system_support import free_port  # noqa: E402
 
 BURST = 32
 BURST_RING = 256  # --burst-ring default: bursts in flight per (RX core, engine core) pair
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def total(text, name, match=""):

@@ -12,28 +12,16 @@ net_pcap vdev holding a generated capture with an outage at one server, then
 Exit 77 when tmux is missing.
 Usage: live_top_test.py SYNSCOPE SYNSCOPE_GEN
 """
-import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import top_truth  # noqa: E402
+from system_support import eal, fail, free_port, stop  # noqa: E402
 
 synscope, gen = sys.argv[1:3]
 if shutil.which("tmux") is None:
     print("SKIP: tmux not installed (bash scripts/install-deps.sh)")
     sys.exit(77)
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path):
@@ -59,8 +47,7 @@ try:
     port = free_port()
     err = open(os.path.join(work, "synscope.err"), "w")
     proc = subprocess.Popen(
-        [synscope, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning",
-         f"--file-prefix=synscope-top-{os.getpid()}", "--vdev", f"net_pcap0,rx_pcap={cap}", "--", "run",
+        [synscope] + eal(f"synscope-top-{os.getpid()}", f"net_pcap0,rx_pcap={cap}") + ["--", "run",
          "--clock", "packet", "--sessions-out", sessions, "--metrics-listen", f"127.0.0.1:{port}",
          "--duration", "120", "-q"], stderr=err)
 
@@ -162,9 +149,7 @@ try:
     # A net_pcap vdev reading a file without --clock: the capture's own times, said on stderr (the TSC would
     # fold its two hours into one bucket).
     buckets = os.path.join(work, "b.jsonl")
-    r = subprocess.run([synscope, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning",
-                        f"--file-prefix=synscope-top2-{os.getpid()}", "--vdev", f"net_pcap0,rx_pcap={cap}", "--",
-                        "run", "--buckets-out", buckets, "--metrics-listen", "none", "--idle-exit", "1"],
+    r = subprocess.run([synscope] + eal(f"synscope-top2-{os.getpid()}", f"net_pcap0,rx_pcap={cap}") + ["--", "run", "--buckets-out", buckets, "--metrics-listen", "none", "--idle-exit", "1"],
                        capture_output=True, text=True, timeout=120)
     starts = {json.loads(line)["ts"] for line in open(buckets)} if os.path.exists(buckets) else set()
     if r.returncode != 0 or "timing packets by their capture times" not in r.stderr or len(starts) < 100:
@@ -173,9 +158,5 @@ try:
 finally:
     subprocess.run(["tmux", "kill-session", "-t", tmux_session], capture_output=True)
     if proc is not None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop([proc])
     shutil.rmtree(work, ignore_errors=True)

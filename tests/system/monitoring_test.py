@@ -13,7 +13,9 @@
 Exit 77 when a tool (promtool, prometheus, amtool) is missing.
 Usage: monitoring_test.py SYNSCOPE SYNSCOPE_GEN SOURCE_ROOT
 """
-import copy, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import copy, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from system_support import eal, fail, free_port, stop  # noqa: E402
 
 synscope, gen, root = sys.argv[1:4]
 mon = os.path.join(root, "monitoring")
@@ -21,11 +23,6 @@ for tool in ("promtool", "prometheus", "amtool"):
     if shutil.which(tool) is None:
         print(f"SKIP: {tool} not installed (bash scripts/install-deps.sh)")
         sys.exit(77)
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
 
 
 def run(cmd, cwd=None):
@@ -118,14 +115,6 @@ print(f"dashboard lint: {len(panels)} panels clean, {len(mistakes)} planted mist
 
 
 # Every panel query against a real Prometheus that scraped a real run.
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 work = tempfile.mkdtemp(prefix="synscope-monitoring-")
 procs = []
 try:
@@ -135,8 +124,7 @@ try:
     mport, pport = free_port(), free_port()
     err = open(os.path.join(work, "synscope.err"), "w")
     procs.append(subprocess.Popen(
-        [synscope, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning",
-         f"--file-prefix=synscope-mon-{os.getpid()}", "--vdev", f"net_pcap0,rx_pcap={cap},infinite_rx=1", "--",
+        [synscope] + eal(f"synscope-mon-{os.getpid()}", f"net_pcap0,rx_pcap={cap},infinite_rx=1") + ["--",
          "run", "--mbufs", "32768", "--bucket", "1", "--bucket-settle", "2", "--alert-bucket", "1",
          "--alerts-out", os.path.join(work, "alerts.jsonl"), "--metrics-listen", f"127.0.0.1:{mport}",
          "--duration", "120", "-q"], stderr=err))
@@ -195,11 +183,5 @@ scrape_configs:
             fail(f"recording rule {record} has no data")
     print(f"Prometheus: {n} panel queries of {len(panels)} panels return data; recording rules evaluate")
 finally:
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    stop(procs)
     shutil.rmtree(work, ignore_errors=True)

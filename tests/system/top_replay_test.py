@@ -11,13 +11,9 @@ import json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import top_truth  # noqa: E402
+from system_support import fail  # noqa: E402
 
 synscope, gen = sys.argv[1:3]
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
 
 
 with tempfile.TemporaryDirectory() as work:
