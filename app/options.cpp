@@ -217,7 +217,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   cmd->add_option("--pace", out.live.pace,
                   "Paced replay: hand packets on at this many times the capture's own pace (with --clock packet, "
                   "e.g. a net_pcap vdev: /metrics, alerts and the drill-down move as in a live run; 0 = as fast "
-                  "as they come)")
+                  "as they come; --idle-exit then counts wall time between packets handed on, so set it above the "
+                  "capture's longest gap divided by the pace)")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   cmd->add_option("--metrics-listen", out.metrics_listen,
