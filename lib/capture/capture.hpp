@@ -81,7 +81,8 @@ class CaptureReader {
   [[nodiscard]] uint32_t u32(uint64_t at) const noexcept;
   [[nodiscard]] uint16_t u16(uint64_t at) const noexcept;
   bool parse_idb(uint64_t body, uint64_t body_len) noexcept;
-  [[nodiscard]] uint64_t to_ns(const Interface& itf, uint64_t ts) const noexcept;
+  /// A packet block's timestamp in nanoseconds since 1970 into `out`; false when it does not fit in 64 bits.
+  [[nodiscard]] bool to_ns(const Interface& itf, uint64_t ts, uint64_t& out) const noexcept;
 
   /// Claims the next window below `limit` and maps it; false when there is none.
   bool populate_window(uint64_t limit) noexcept;
