@@ -94,7 +94,8 @@ constexpr Metric kTable[] = {
 
     {.name = "synscope_frames_total",
      .help = "Received frames by what they turned out to be (class: tcp, not_tcp, fragment, malformed); "
-             "with synscope_drops_total{reason=~\"ring_full|table_full\"} it sums to synscope_rx_packets_total",
+             "with synscope_drops_total{reason=~\"ring_full|table_full|implausible_time\"} it sums to "
+             "synscope_rx_packets_total (less the frames an engine holds while a time jump waits to be confirmed)",
      .read =
          [](const Reading& r, Samples& out) {
            for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
@@ -107,7 +108,8 @@ constexpr Metric kTable[] = {
 
     {.name = "synscope_drops_total",
      .help = "Losses by reason: imissed/rx_nombuf/rx_errors are the NIC's (never reached synscope); "
-             "ring_full and table_full are received packets not tracked; evicted counts flows cut short "
+             "ring_full, table_full and implausible_time (a stray timestamp far ahead, not confirmed by the "
+             "frames after it) are received packets not tracked; evicted counts flows cut short "
              "to make room in a full flow table (sessions, not packets)",
      .read =
          [](const Reading& r, Samples& out) {
@@ -116,11 +118,18 @@ constexpr Metric kTable[] = {
            out.add({{"reason", "rx_errors"}}, r.rx.rx_errors);
            out.add({{"reason", "ring_full"}}, r.rx.ring_full);
            out.add({{"reason", "table_full"}}, r.totals.dropped_table_full);
+           out.add({{"reason", "implausible_time"}}, r.totals.dropped_implausible_time);
            out.add({{"reason", "evicted"}}, r.totals.evicted_syn_only + r.totals.evicted_other);
          },
      .telemetry = {{{.key = "dropped_ring_full", .label = "reason", .value = "ring_full"},
                     {.key = "dropped_table_full", .label = "reason", .value = "table_full"},
                     {.key = "evicted", .label = "reason", .value = "evicted"}}}},
+    {.name = "synscope_time_jumps_total",
+     .help = "Times packet time jumped ahead by more than --max-time-jump and the --time-jump-frames frames "
+             "after the jump confirmed it, so the engines' clocks moved (unconfirmed jumps are "
+             "synscope_drops_total{reason=\"implausible_time\"})",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.time_jumps); },
+     .telemetry = {{{.key = "time_jumps"}}}},
     {.name = "synscope_flow_evictions_total",
      .help = "Flow-table entries evicted when full, SYN-only first",
      .read =
