@@ -6,11 +6,13 @@
 
 #include "consumers/consumers.hpp"
 #include "error/error.hpp"
+#include "memory_budget.hpp"
 #include "replay/pipeline.hpp"
 
 namespace synscope::app {
 
 int run_replay(const ReplayOptions& options, const std::atomic<bool>& stop) {
+  check_memory(memory_uses(options.replay.engine, 1, options.consumers), options.memory_budget_mib);
   consumers::Consumers consumers(options.consumers);
   const replay::ReplayResult result = replay::run(options.replay, consumers, stop);
   int rc = 0;

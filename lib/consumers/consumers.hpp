@@ -44,6 +44,9 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   /// missing, corrupt or mismatched model file is a warning on stderr and a fresh model). Throws Error
   /// (ErrorKind::kOutput) naming a path that cannot be opened.
   explicit Consumers(const ConsumerConfig& config);
+  /// The memory a Consumers with `config` allocates (start-up memory checks, before any file is opened):
+  /// the bucket ring, the alert engine when it runs, the output buffers.
+  [[nodiscard]] static uint64_t bytes_for(const ConsumerConfig& config) noexcept;
   ~Consumers() override;
   Consumers(const Consumers&) = delete;
   Consumers& operator=(const Consumers&) = delete;
