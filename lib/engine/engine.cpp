@@ -111,6 +111,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
   // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
   // Once the live entries outgrow the cache, one DRAM miss per packet would dominate; the passes overlap
   // those misses instead of paying them one after another.
+  const uint64_t max_jump = config_.max_time_jump_ns;
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
     // Key slots left uninitialised: FlowKey's member initialisers would zero 2.5 KiB per chunk (a `rep
@@ -136,15 +137,20 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     }
     for (uint32_t i = 0; i < chunk; ++i) {
       const ParsedPacket& p = pkts[i];
-      // One more compare per packet than a plain max: frames far ahead of the engine's time, and every
-      // frame while some are held, take the slow path that confirms or drops the jump.
-      const bool in_bound = p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= config_.max_time_jump_ns;
-      if (__builtin_expect(!in_bound || held_n_ != 0, 0)) {
-        admit_unsettled_time(p, in_bound);
+      // Frames far ahead of the engine's time, and every frame while some are held, take the (cold, out of
+      // line) path that confirms or drops the jump; the common path adds a test of held_n_ and one compare.
+      if (__builtin_expect(held_n_ != 0, 0)) {
+        admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump);
         continue;
       }
+      if (p.ts_ns > watermark_ns_) {
+        if (__builtin_expect(p.ts_ns - watermark_ns_ > max_jump, 0)) {
+          admit_unsettled_time(p, false);
+          continue;
+        }
+        watermark_ns_ = p.ts_ns;
+      }
       ++counters_.received;
-      if (p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
       if (tracked[i]) {
         handle(p, keys[i].key, hashes[i], from_lo[i]);
       } else {
@@ -157,7 +163,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
   maintain(SweepPace::kWithTraffic);
 }
 
-void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound) noexcept {
+[[gnu::noinline, gnu::cold]] void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound) noexcept {
   if (in_bound) {
     // Back within the bound before the jump was confirmed: what is held carried stray stamps.
     drop_held();
