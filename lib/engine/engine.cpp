@@ -140,12 +140,12 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
       // Frames far ahead of the engine's time, and every frame while some are held, take the (cold, out of
       // line) path that confirms or drops the jump; the common path adds a test of held_n_ and one compare.
       if (__builtin_expect(held_n_ != 0, 0)) {
-        admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump);
+        admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump, i + 1 == n);
         continue;
       }
       if (p.ts_ns > watermark_ns_) {
         if (__builtin_expect(p.ts_ns - watermark_ns_ > max_jump, 0)) {
-          admit_unsettled_time(p, false);
+          admit_unsettled_time(p, false, i + 1 == n);
           continue;
         }
         watermark_ns_ = p.ts_ns;
@@ -160,10 +160,12 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     pkts += chunk;
     n -= chunk;
   }
-  maintain(SweepPace::kWithTraffic);
+  // With frames held, the burst's last frame is among them: its sweep runs when they are released.
+  if (held_n_ == 0) maintain(SweepPace::kWithTraffic);
 }
 
-[[gnu::noinline, gnu::cold]] void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound) noexcept {
+[[gnu::noinline, gnu::cold]] void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound,
+                                                                      bool ends_burst) noexcept {
   if (in_bound) {
     // Back within the bound before the jump was confirmed: what is held carried stray stamps.
     drop_held();
@@ -174,6 +176,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     const uint64_t last = held_[held_n_ - 1].ts_ns;
     if (last > p.ts_ns && last - p.ts_ns > config_.max_time_jump_ns) drop_held();  // not one run of time
   }
+  held_ends_burst_[held_n_] = ends_burst;
   held_[held_n_++] = p;
   if (held_n_ >= config_.time_jump_frames || held_n_ == kMaxTimeJumpFrames) {
     counters_.time_jumps += watermark_ns_ != 0;  // the first frames of a run set the clock: not a jump
@@ -196,7 +199,12 @@ void SessionEngine::process_one(const ParsedPacket& p, bool move_clock) noexcept
 void SessionEngine::release_held(bool move_clock) noexcept {
   const uint32_t n = held_n_;
   held_n_ = 0;
-  for (uint32_t i = 0; i < n; ++i) process_one(held_[i], move_clock);
+  for (uint32_t i = 0; i < n; ++i) {
+    process_one(held_[i], move_clock);
+    // The sweep that would have followed this frame's burst runs here, so a confirmed jump gives exactly
+    // the records (and their order and settle times) of an engine that took it at once.
+    if (held_ends_burst_[i]) maintain(SweepPace::kWithTraffic);
+  }
 }
 
 void SessionEngine::drop_held() noexcept {

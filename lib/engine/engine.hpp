@@ -219,7 +219,8 @@ class SessionEngine {
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
   /// A frame outside the jump bound, or any frame while some are held: holds, confirms or drops (see
   /// EngineConfig::max_time_jump_ns). `in_bound`: `p` is within the bound of the engine's time.
-  void admit_unsettled_time(const ParsedPacket& p, bool in_bound) noexcept;
+  /// `ends_burst`: `p` is the last packet of its process_burst() call (whose sweep release_held() replays).
+  void admit_unsettled_time(const ParsedPacket& p, bool in_bound, bool ends_burst) noexcept;
   /// One frame outside the batched passes (held frames): keys, hashes and handles it; moves the clock when
   /// `move_clock`.
   void process_one(const ParsedPacket& p, bool move_clock) noexcept;
@@ -262,6 +263,7 @@ class SessionEngine {
   uint64_t uid_seed_;
   uint32_t held_n_ = 0;
   std::array<ParsedPacket, kMaxTimeJumpFrames> held_{};  ///< frames waiting for a time jump to be confirmed
+  std::array<bool, kMaxTimeJumpFrames> held_ends_burst_{};
 };
 
 }  // namespace synscope::engine
