@@ -17,7 +17,7 @@ using synscope::packet::DeferredChecksum;
 using synscope::packet::FrameClass;
 using synscope::packet::LinkType;
 
-constexpr LinkType kLinks[] = {LinkType::kEthernet, LinkType::kRaw,      LinkType::kNull,      LinkType::kLoop,
+constexpr LinkType kLinks[] = {LinkType::kEthernet, LinkType::kRaw,       LinkType::kNull,     LinkType::kLoop,
                                LinkType::kLinuxSll, LinkType::kLinuxSll2, LinkType::kIpv4,     LinkType::kIpv6,
                                LinkType::kEthernet, LinkType::kEthernet,  LinkType::kEthernet, LinkType::kUnsupported};
 
