@@ -50,6 +50,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
   ::madvise(m, size_, MADV_SEQUENTIAL);
   ::madvise(m, size_, MADV_WILLNEED);
   base_ = static_cast<const uint8_t*>(m);
+  guard_.emplace(base_, size_);
 
   uint32_t magic;
   std::memcpy(&magic, base_, 4);
@@ -63,6 +64,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     swapped_ = true;
     magic = __builtin_bswap32(magic);
   } else {
+    guard_.reset();
     ::munmap(m, size_);
     base_ = nullptr;
     throw CaptureError(path + ": not a pcap or pcapng file (unknown magic at byte offset 0)");
@@ -76,6 +78,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
 }
 
 CaptureReader::~CaptureReader() {
+  guard_.reset();  // before the range goes: an address reused after munmap is not the capture's
   if (base_ != nullptr) ::munmap(const_cast<uint8_t*>(base_), size_);
 }
 
@@ -123,7 +126,14 @@ CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
   }
   const uint64_t want = pos_ + kPrefetchAhead < size_ ? pos_ + kPrefetchAhead : size_;
   for (; prefetched_to_ < want; prefetched_to_ += 64) __builtin_prefetch(base_ + prefetched_to_);
-  return pcapng_ ? next_pcapng(frame) : next_pcap(frame);
+  const uint64_t at = pos_;
+  const Next next = pcapng_ ? next_pcapng(frame) : next_pcap(frame);
+  // A read past the file's new end got zeros instead of SIGBUS (TruncationGuard): whatever this call read
+  // is not the file's, and nothing after it is there any more.
+  if (__builtin_expect(guard_->truncated(), 0)) {
+    return fail(at, "the file was truncated while being read (the bytes from here on are gone)");
+  }
+  return next;
 }
 
 bool CaptureReader::populate_window(uint64_t limit) noexcept {

@@ -9,10 +9,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "capture/truncation_guard.hpp"
 #include "error/error.hpp"
 #include "packet/packet.hpp"
 
@@ -44,7 +46,8 @@ class CaptureReader {
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
 
-  /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
+  /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how. A file truncated
+  /// while it is read is such an error (TruncationGuard), not a SIGBUS.
   Next next(Frame& frame) noexcept;
 
   /// Maps the next window of the file into the page tables ahead of the reader (MADV_POPULATE_READ), up to
@@ -93,6 +96,7 @@ class CaptureReader {
 
   std::string path_;
   const uint8_t* base_ = nullptr;
+  std::optional<TruncationGuard> guard_;  ///< while base_ is mapped
   // Shared with the worker thread, which polls them while it waits: on a cache line of their own, away
   // from the fields the reading thread writes for every frame (pos_, prefetched_to_).
   alignas(64) std::atomic<uint64_t> populated_to_{0};  ///< windows below it are claimed (by either thread)
