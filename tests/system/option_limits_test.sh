@@ -53,9 +53,13 @@ expect 5 "--flow-capacity 268435456 \(full, x 1 engine\): [0-9]+ MiB.* but --mem
 [ ! -e "$work/s.jsonl" ] || fail "an output was opened before the memory check refused the options"
 expect 5 "--alert-servers 1000000: [0-9]+ MiB" -- \
   "$synscope" replay "$work/mix.pcap" -q --alert-servers 1000000 --alerts-out "$work/a.jsonl" --memory-budget 512
-expect 5 "--flow-capacity 268435456 \(full, x 1 engine\).*MemAvailable" -- \
-  bash -c "[ \$(awk '/MemAvailable/ {print \$2}' /proc/meminfo) -lt 80000000 ] || exit 5 # MemAvailable
-           exec \"$synscope\" replay \"$work/mix.pcap\" -q --flow-capacity 268435456"
+# Without --memory-budget the check is against MemAvailable (a full 2^28-entry table needs ~81 GiB).
+if [ "$(awk '/MemAvailable/ {print $2}' /proc/meminfo)" -lt 80000000 ]; then
+  expect 5 "--flow-capacity 268435456 \(full, x 1 engine\).*MemAvailable" -- \
+    "$synscope" replay "$work/mix.pcap" -q --flow-capacity 268435456
+else
+  echo "skip: MemAvailable holds a full 2^28-entry flow table; the --memory-budget cases cover the check"
+fi
 expect 0 "" -- "$synscope" replay "$work/mix.pcap" -q --memory-budget 1024
 expect 5 "--flow-capacity 268435456 \(full, x 2 engines\)" -- \
   "$synscope" "${eal[@]}" -- run --metrics-listen none --spread-workers 2 --flow-capacity 268435456 --memory-budget 4096
