@@ -2,6 +2,7 @@
 #include "backtest.hpp"
 
 #include <map>
+#include "finite_range.hpp"
 
 namespace synscope::app {
 
@@ -14,10 +15,10 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
   cmd->add_flag("--raw-scores", out.raw_scores,
                 "Write every bucket's score; default: the score only where an alert fires or escalates, 0 elsewhere");
   cmd->add_option("--fire-score", out.policy.fire_score, "Score at which an alert fires")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(finite_range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--resolve-score", out.policy.resolve_score, "Score below which an alert starts to resolve")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(finite_range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--resolve-buckets", out.policy.resolve_buckets, "Quiet buckets before an alert resolves")
       ->check(CLI::Range(1u, 10000u))
@@ -30,10 +31,10 @@ CLI::App* add_backtest_command(CLI::App& app, BacktestOptions& out) {
                                   CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--level-halflife-hours", out.model.level_halflife_hours, "Half-life of the series' level")
-      ->check(CLI::Range(0.01, 8760.0))
+      ->check(finite_range(0.01, 8760.0))
       ->capture_default_str();
   cmd->add_option("--warmup-days", out.model.warmup_days, "Scores are capped below the fire score for this long")
-      ->check(CLI::Range(0.0, 365.0))
+      ->check(finite_range(0.0, 365.0))
       ->capture_default_str();
   return cmd;
 }

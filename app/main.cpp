@@ -144,7 +144,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every parse or validation error is a usage error (CLI11's own codes
     // would be 105-115).
-    return app.exit(e) == 0 ? 0 : exit_code(ErrorKind::kUsage);
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // The message names the culprit, which may be anything a user or a file supplied (a 100 MB unknown
+    // config key was echoed whole): cut it to a readable length.
+    std::string message = e.what();
+    constexpr size_t kMaxMessage = 400;
+    if (message.size() > kMaxMessage) {
+      message = message.substr(0, kMaxMessage) + "... (" + std::to_string(message.size()) + " bytes, cut)";
+    }
+    std::fprintf(stderr, "%s\nRun with --help for more information.\n", message.c_str());
+    return exit_code(ErrorKind::kUsage);
   }
   if (run_cmd->parsed() && run.dump_config) {
     std::cout << run_cmd->config_to_str(true, true);

@@ -1,6 +1,8 @@
 // options: see options.hpp.
 #include "options.hpp"
 
+#include "finite_range.hpp"
+
 #include <sched.h>
 
 #include <cmath>
@@ -26,6 +28,8 @@ struct RawOptions {
   std::string checksums = "verify";
   std::string server_ports = "zeek";
   uint32_t flow_capacity = 1u << 20;
+  double max_time_jump_s = 300;
+  uint32_t time_jump_frames = 8;
 };
 RawOptions raw;
 
@@ -42,14 +46,40 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+void add_memory_budget_option(CLI::App* cmd, uint64_t& budget_mib) {
+  cmd->add_option("--memory-budget", budget_mib,
+                  "MiB the options may ask for (full flow tables, the buckets of the settle window, the alert "
+                  "engine); 0 = MemAvailable from /proc/meminfo. Checked before anything is allocated")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40))
+      ->capture_default_str();
+}
+
+void check_option_products(const detector::AlertPolicy& policy) {
+  // Each bound keeps a product of two in-range options from sizing an array or a loop without limit: the
+  // ring holds every bucket of the settle window (--bucket 0.001 --bucket-settle 86400 asked for 86 million
+  // buckets, 62 GB), and a detector bucket sums record buckets one by one.
+  if (raw.settle_s / raw.bucket_s > static_cast<double>(kMaxBucketsHeld)) {
+    throw CLI::ValidationError("--bucket-settle", "--bucket-settle " + CLI::detail::to_string(raw.settle_s) +
+                                                      " / --bucket " + CLI::detail::to_string(raw.bucket_s) +
+                                                      " would hold more than " + std::to_string(kMaxBucketsHeld) +
+                                                      " buckets open at once; use a longer --bucket");
+  }
+  if (policy.detector_bucket_s / raw.bucket_s > static_cast<double>(kMaxBucketsHeld)) {
+    throw CLI::ValidationError("--alert-bucket", "--alert-bucket " + CLI::detail::to_string(policy.detector_bucket_s) +
+                                                     " / --bucket " + CLI::detail::to_string(raw.bucket_s) +
+                                                     " would sum more than " + std::to_string(kMaxBucketsHeld) +
+                                                     " record buckets per detector bucket; use a longer --bucket");
+  }
+}
+
 }  // namespace
 
 void add_engine_options(CLI::App* cmd) {
   cmd->add_option("--bucket", raw.bucket_s, "Bucket span in seconds (sub-second allowed)")
-      ->check(CLI::Range(0.001, 86400.0))
+      ->check(finite_range(0.001, 86400.0))
       ->capture_default_str();
   cmd->add_option("--bucket-settle", raw.settle_s, "Seconds after its end a bucket waits for sessions still running")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(finite_range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--internal-nets", raw.internal_nets,
                   "Comma-separated CIDRs that are internal (default: RFC 1918, 100.64.0.0/10, "
@@ -66,13 +96,24 @@ void add_engine_options(CLI::App* cmd) {
       ->check(CLI::Range(1u, 1u << 28))
       ->capture_default_str();
   cmd->add_option("--attempt-timeout", raw.attempt_s, "Seconds an unanswered SYN is kept (Zeek tcp_attempt_delay)")
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(finite_range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--close-timeout", raw.close_s, "Seconds a closed or reset session is kept (tcp_close_delay)")
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(finite_range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--inactivity-timeout", raw.inactivity_s, "Seconds an idle session is kept")
-      ->check(CLI::Range(1.0, 86400.0))
+      ->check(finite_range(1.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--max-time-jump", raw.max_time_jump_s,
+                  "Seconds packet time may jump ahead at once: a frame further ahead of an engine's time is held "
+                  "until --time-jump-frames frames confirm the jump (a gap in the capture), else dropped as a "
+                  "stray timestamp and counted")
+      ->check(finite_range(1.0, 1e9))
+      ->capture_default_str();
+  cmd->add_option("--time-jump-frames", raw.time_jump_frames,
+                  "Consecutive frames past --max-time-jump that confirm a jump in packet time (1: every jump is "
+                  "taken at once)")
+      ->check(CLI::Range(1u, engine::kMaxTimeJumpFrames))
       ->capture_default_str();
 }
 
@@ -84,7 +125,7 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
                   "Score failed sessions per bucket and perspective with the seasonal detector and write one JSON "
                   "line per alert transition (firing, escalated, resolved) to PATH ('-' = stdout)");
   cmd->add_option("--alert-fire-score", policy.fire_score, "Score (0-100) at which an alert fires")
-      ->check(CLI::Range(1.0, 100.0))
+      ->check(finite_range(1.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--alert-resolve-buckets", policy.resolve_buckets,
                   "Consecutive quiet buckets (score below 25) before an alert resolves")
@@ -92,12 +133,12 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
       ->capture_default_str();
   cmd->add_option("--alert-min-excess", policy.min_excess,
                   "Failed sessions above typical a bucket must exceed to fire (ignore tiny absolute rises)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(finite_range(0.0, 1e9))
       ->capture_default_str();
   cmd->add_option("--alert-bucket", policy.detector_bucket_s,
                   "The detector's bucket in seconds: record buckets (--bucket) are summed into spans of about this "
                   "length before they are scored (a whole number of them, at least one)")
-      ->check(CLI::Range(1.0, 86400.0))
+      ->check(finite_range(1.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--alert-servers", policy.server_series,
                   "Per-server failed-session series kept beside the per-perspective ones: the servers with the "
@@ -118,6 +159,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
                   "Write the top servers, clients, ports and conversations by failed sessions, RSTs and SYN retries "
                   "(last bucket, 15 min, 1 h, 24 h before the capture's end) to PATH as JSON ('-' = stdout)");
   add_engine_options(cmd);
+  add_memory_budget_option(cmd, out.memory_budget_mib);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   out.replay.threads = usable_cpus() >= 2 ? 2 : 1;
   cmd->add_option("--threads", out.replay.threads,
@@ -135,6 +177,8 @@ void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& pars
   e.session.attempt_delay_ns = to_ns(raw.attempt_s);
   e.session.close_delay_ns = to_ns(raw.close_s);
   e.session.inactivity_ns = to_ns(raw.inactivity_s);
+  e.max_time_jump_ns = to_ns(raw.max_time_jump_s);
+  e.time_jump_frames = raw.time_jump_frames;
   parse.verify_checksums = raw.checksums == "verify";
 
   if (!raw.internal_nets.empty()) {
@@ -166,6 +210,7 @@ void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& pars
 }
 
 void finalize_replay_options(ReplayOptions& out) {
+  check_option_products(out.consumers.alert_policy);
   finalize_engine_options(out.replay.engine, out.replay.parse);
   out.replay.progress = !out.quiet;
   out.consumers.bucket_span_ns = out.replay.engine.bucket_span_ns;
@@ -226,11 +271,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
       ->capture_default_str();
   cmd->add_option("--idle-exit", out.limits.idle_exit_s,
                   "Stop after this many seconds without a packet on any port (finite inputs; 0 = never)")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(finite_range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--duration", out.limits.duration_s, "Stop after this many seconds (0 = until SIGINT/SIGTERM)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(finite_range(0.0, 1e9))
       ->capture_default_str();
+  add_memory_budget_option(cmd, out.memory_budget_mib);
   cmd->add_flag("-q,--quiet", out.quiet, "No start-up report or summary on stderr");
   return cmd;
 }
@@ -258,6 +304,7 @@ std::string packet_clock_for_pcap_vdevs(RunOptions& out, const std::vector<char*
 }
 
 void finalize_run_options(RunOptions& out) {
+  check_option_products(out.live.consumers.alert_policy);
   finalize_engine_options(out.live.engine, out.live.parse);
   out.live.packet_clock = out.clock == "packet";
   if (!std::isfinite(out.live.pace)) throw CLI::ValidationError("--pace", "must be a finite number");

@@ -20,6 +20,7 @@ namespace synscope::app {
 struct ReplayOptions {
   replay::ReplayConfig replay;  ///< threads: 2 by default with 2+ usable CPUs
   consumers::ConsumerConfig consumers;
+  uint64_t memory_budget_mib = 0;  ///< 0: MemAvailable (memory_budget.hpp)
   bool quiet = false;
 };
 
@@ -29,9 +30,14 @@ struct RunOptions {
   live::RunLimits limits;
   std::string clock = "tsc";
   std::string metrics_listen = "127.0.0.1:9355";
+  uint64_t memory_budget_mib = 0;  ///< 0: MemAvailable (memory_budget.hpp)
   bool quiet = false;
   bool dump_config = false;
 };
+
+/// Most buckets the options may keep open at once (--bucket-settle / --bucket) and record buckets a detector
+/// bucket may sum (--alert-bucket / --bucket).
+inline constexpr uint64_t kMaxBucketsHeld = 1'000'000;
 
 /// Registers --alerts-out and the alert policy options (replay and run).
 void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy, std::string& model_file);

@@ -6,12 +6,14 @@
 
 #include "consumers/consumers.hpp"
 #include "error/error.hpp"
+#include "memory_budget.hpp"
 #include "replay/pipeline.hpp"
 #include "signals.hpp"
 
 namespace synscope::app {
 
 int run_replay(const ReplayOptions& options, consumers::Requests& requests) {
+  check_memory(memory_uses(options.replay.engine, 1, options.consumers), options.memory_budget_mib);
   // A replay has no packets to lose: its outputs wait for a slow reader for as long as it takes, until the
   // replay is stopped (SIGINT/SIGTERM), instead of dropping lines after the live data plane's bounded wait.
   consumers::ConsumerConfig consumer_config = options.consumers;

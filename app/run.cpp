@@ -1,17 +1,25 @@
 // run: see run.hpp.
 #include "run.hpp"
 
+#include <rte_lcore.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "error/error.hpp"
 #include "live/live.hpp"
+#include "memory_budget.hpp"
 #include "metrics/metrics.hpp"
 
 namespace synscope::app {
 
 int run_live(const RunOptions& options, consumers::Requests& requests) {
+  // Engines: the spread workers, else at most one per worker lcore (the RX cores, one per queue).
+  const uint32_t engines = options.live.spread_workers > 0 ? static_cast<uint32_t>(options.live.spread_workers)
+                                                           : std::max(rte_lcore_count(), 2u) - 1;
+  check_memory(memory_uses(options.live.engine, engines, options.live.consumers), options.memory_budget_mib);
   live::DataPlane plane(options.live);
   std::unique_ptr<metrics::MetricsServer> server;
   if (options.metrics_listen != "none")

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential meson ninja-build pkg-config clang-format
+  # libFuzzer targets (scripts/fuzz.sh): clang with its sanitizer and fuzzer runtimes
+  clang
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev

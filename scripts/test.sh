@@ -15,4 +15,4 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C build-asan --print-errorlogs
+  meson test -C build-asan --no-suite fuzz --print-errorlogs  # the fuzzers have their own sanitized build

@@ -33,6 +33,16 @@ AlertEngine::AlertEngine(const AlertConfig& config, output::OutputFile& out)
       servers_(config.policy.server_series, std::exp2(-config_.counts.bucket_s / 86400.0)),  // half-life a day
       series_sums_(config.policy.server_series, 0) {}
 
+uint64_t AlertEngine::bytes_for(const AlertConfig& config) noexcept {
+  const uint64_t series = config.policy.server_series;
+  const uint64_t tallies = config.bucket_settle_ns / config.bucket_span_ns + 8;
+  uint64_t slots = 16;
+  while (slots < series * 2) slots <<= 1;
+  return sizeof(AlertEngine) + tallies * (sizeof(BucketTally) + series * sizeof(uint32_t)) +
+         series * (sizeof(ServerSeries) + sizeof(detector::Scored) + sizeof(uint32_t)) +
+         (series == 0 ? 0 : slots * sizeof(uint64_t));
+}
+
 void AlertEngine::on_session(const engine::SessionRecord& r) {
   if (!tcp_session::is_failed(r.state)) return;
   BucketTally& tally = tallies_.open(r.session->first_ns);

@@ -54,6 +54,9 @@ class AlertEngine final : public buckets::BucketSink, public engine::SessionSink
  public:
   /// Writes one JSON line per alert transition to `out` (which must outlive the engine).
   AlertEngine(const AlertConfig& config, output::OutputFile& out);
+  /// The memory the constructor allocates for `config` (start-up memory checks): the tallies of every
+  /// bucket in the settle window and the per-server series, which grow with AlertPolicy::server_series.
+  [[nodiscard]] static uint64_t bytes_for(const AlertConfig& config) noexcept;
 
   void on_session(const engine::SessionRecord& r) override;  ///< attribution only
   void on_bucket(const buckets::Bucket& b) override;         ///< scores, alerts

@@ -47,6 +47,10 @@ BucketRing::BucketRing(uint64_t span_ns, uint64_t settle_ns)
   touched_.reset(new uint8_t[size_]());
 }
 
+uint64_t BucketRing::bytes_for(uint64_t span_ns, uint64_t settle_ns) noexcept {
+  return (settle_ns / span_ns + 4) * (sizeof(Bucket) + 1);
+}
+
 void BucketRing::add(const SessionSummary& s, uint64_t now_ns) noexcept {
   // Sessions mostly come in time order, so most fall in the bucket of the one before: its index and ring
   // position are kept, saving two 64-bit divisions per session (a few percent of a replay's writer thread).

@@ -69,6 +69,8 @@ class BucketRing {
  public:
   /// `span_ns` > 0; `settle_ns` how long after its end a bucket stays open for sessions still running.
   BucketRing(uint64_t span_ns, uint64_t settle_ns);
+  /// The memory the constructor allocates for `span_ns` and `settle_ns` (start-up memory checks).
+  [[nodiscard]] static uint64_t bytes_for(uint64_t span_ns, uint64_t settle_ns) noexcept;
 
   /// Charges a finished session to its bucket; `now_ns` is the current packet time (the watermark).
   void add(const SessionSummary& s, uint64_t now_ns) noexcept;

@@ -16,7 +16,9 @@ constexpr uint32_t kPcapMagicMicro = 0xa1b2c3d4;
 constexpr uint32_t kPcapMagicNano = 0xa1b23c4d;
 constexpr uint32_t kPcapngShb = 0x0a0d0d0a;
 constexpr uint32_t kPcapngByteOrder = 0x1a2b3c4d;
-constexpr uint32_t kMaxFrame = 262144;  // tcpdump's MAXIMUM_SNAPLEN
+constexpr uint32_t kMaxFrame = 262144;  // tcpdump's MAXIMUM_SNAPLEN, for every packet block type
+constexpr const char* kTimeOutOfRange =
+    "packet time outside 1970-2554 (its interface's if_tsresol/if_tsoffset push it out of 64-bit nanoseconds)";
 
 std::string sys_error(const std::string& path, const char* what) {
   return path + ": " + what + ": " + std::strerror(errno);
@@ -48,6 +50,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
   ::madvise(m, size_, MADV_SEQUENTIAL);
   ::madvise(m, size_, MADV_WILLNEED);
   base_ = static_cast<const uint8_t*>(m);
+  guard_.emplace(base_, size_);
 
   uint32_t magic;
   std::memcpy(&magic, base_, 4);
@@ -61,6 +64,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     swapped_ = true;
     magic = __builtin_bswap32(magic);
   } else {
+    guard_.reset();
     ::munmap(m, size_);
     base_ = nullptr;
     throw CaptureError(path + ": not a pcap or pcapng file (unknown magic at byte offset 0)");
@@ -74,6 +78,7 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
 }
 
 CaptureReader::~CaptureReader() {
+  guard_.reset();  // before the range goes: an address reused after munmap is not the capture's
   if (base_ != nullptr) ::munmap(const_cast<uint8_t*>(base_), size_);
 }
 
@@ -121,7 +126,14 @@ CaptureReader::Next CaptureReader::next(Frame& frame) noexcept {
   }
   const uint64_t want = pos_ + kPrefetchAhead < size_ ? pos_ + kPrefetchAhead : size_;
   for (; prefetched_to_ < want; prefetched_to_ += 64) __builtin_prefetch(base_ + prefetched_to_);
-  return pcapng_ ? next_pcapng(frame) : next_pcap(frame);
+  const uint64_t at = pos_;
+  const Next next = pcapng_ ? next_pcapng(frame) : next_pcap(frame);
+  // A read past the file's new end got zeros instead of SIGBUS (TruncationGuard): whatever this call read
+  // is not the file's, and nothing after it is there any more.
+  if (__builtin_expect(guard_->truncated(), 0)) {
+    return fail(at, "the file was truncated while being read (the bytes from here on are gone)");
+  }
+  return next;
 }
 
 bool CaptureReader::populate_window(uint64_t limit) noexcept {
@@ -167,21 +179,27 @@ bool CaptureReader::release_behind(uint64_t consumed) noexcept {
               uint64_t{sec} * 1'000'000'000ULL + (nanos_ ? frac : uint64_t{frac} * 1000ULL), pcap_itf_);
 }
 
-uint64_t CaptureReader::to_ns(const Interface& itf, uint64_t ts) const noexcept {
+bool CaptureReader::to_ns(const Interface& itf, uint64_t ts, uint64_t& out) const noexcept {
+  // 128-bit throughout: a 64-bit tick count in any resolution, shifted by an if_tsoffset of up to 2^63
+  // seconds, cannot overflow it; what does not fit in 64-bit nanoseconds is the caller's error.
+  __extension__ using i128 = __int128;
   __extension__ using u128 = unsigned __int128;
-  u128 ns;
+  i128 ns;
   if (itf.ts_base2) {
-    ns = (static_cast<u128>(ts) * 1'000'000'000ULL) >> itf.ts_exp;
+    ns = static_cast<i128>((static_cast<u128>(ts) * 1'000'000'000ULL) >> itf.ts_exp);
   } else if (itf.ts_exp <= 9) {
     uint64_t mul = 1;
     for (int i = itf.ts_exp; i < 9; ++i) mul *= 10;
-    ns = static_cast<u128>(ts) * mul;
+    ns = static_cast<i128>(ts) * mul;
   } else {
     uint64_t div = 1;
     for (int i = 9; i < itf.ts_exp && i < 28; ++i) div *= 10;
     ns = ts / div;
   }
-  return static_cast<uint64_t>(ns) + static_cast<uint64_t>(itf.ts_offset_s * 1'000'000'000LL);
+  ns += static_cast<i128>(itf.ts_offset_s) * 1'000'000'000;
+  if (ns < 0 || ns > static_cast<i128>(UINT64_MAX)) return false;
+  out = static_cast<uint64_t>(ns);
+  return true;
 }
 
 bool CaptureReader::parse_idb(uint64_t body, uint64_t body_len) noexcept {
@@ -250,22 +268,27 @@ CaptureReader::Next CaptureReader::next_pcapng(Frame& frame) noexcept {
         if (itf_id >= interfaces_.size()) return fail(block, "packet names an undeclared interface");
         if (caplen > body_len - 20 || caplen > kMaxFrame) return fail(block, "packet length exceeds its block");
         const Interface& itf = interfaces_[itf_id];
-        last_ts_ns_ = to_ns(itf, (uint64_t{u32(body + 4)} << 32) | u32(body + 8));
+        if (!to_ns(itf, (uint64_t{u32(body + 4)} << 32) | u32(body + 8), last_ts_ns_)) {
+          return fail(block, kTimeOutOfRange);
+        }
         return emit(frame, body + 20, caplen, wire, last_ts_ns_, itf);
       }
       case 0x00000003: {  // simple packet: interface 0, no timestamp
         if (body_len < 4) return fail(block, "simple packet block too short");
         if (interfaces_.empty()) return fail(block, "packet before any interface description");
         const uint32_t wire = u32(body);
-        const uint32_t caplen = static_cast<uint32_t>(wire < body_len - 4 ? wire : body_len - 4);
-        return emit(frame, body + 4, caplen, wire, last_ts_ns_, interfaces_[0]);
+        const uint64_t caplen = wire < body_len - 4 ? wire : body_len - 4;
+        if (caplen > kMaxFrame) return fail(block, "packet length larger than 262144 bytes");
+        return emit(frame, body + 4, static_cast<uint32_t>(caplen), wire, last_ts_ns_, interfaces_[0]);
       }
       case 0x00000002: {  // obsolete packet block
         if (body_len < 20) return fail(block, "packet block too short");
         const uint32_t itf_id = u16(body), caplen = u32(body + 12), wire = u32(body + 16);
         if (itf_id >= interfaces_.size()) return fail(block, "packet names an undeclared interface");
-        if (caplen > body_len - 20) return fail(block, "packet length exceeds its block");
-        last_ts_ns_ = to_ns(interfaces_[itf_id], (uint64_t{u32(body + 4)} << 32) | u32(body + 8));
+        if (caplen > body_len - 20 || caplen > kMaxFrame) return fail(block, "packet length exceeds its block");
+        if (!to_ns(interfaces_[itf_id], (uint64_t{u32(body + 4)} << 32) | u32(body + 8), last_ts_ns_)) {
+          return fail(block, kTimeOutOfRange);
+        }
         return emit(frame, body + 20, caplen, wire, last_ts_ns_, interfaces_[itf_id]);
       }
       default: break;  // name resolution, statistics, custom, decryption secrets...: not needed

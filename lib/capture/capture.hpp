@@ -9,10 +9,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "capture/truncation_guard.hpp"
 #include "error/error.hpp"
 #include "packet/packet.hpp"
 
@@ -44,7 +46,8 @@ class CaptureReader {
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
 
-  /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how.
+  /// Advances to the next frame. kError: the file is corrupt at offset(); error() says how. A file truncated
+  /// while it is read is such an error (TruncationGuard), not a SIGBUS.
   Next next(Frame& frame) noexcept;
 
   /// Maps the next window of the file into the page tables ahead of the reader (MADV_POPULATE_READ), up to
@@ -81,7 +84,8 @@ class CaptureReader {
   [[nodiscard]] uint32_t u32(uint64_t at) const noexcept;
   [[nodiscard]] uint16_t u16(uint64_t at) const noexcept;
   bool parse_idb(uint64_t body, uint64_t body_len) noexcept;
-  [[nodiscard]] uint64_t to_ns(const Interface& itf, uint64_t ts) const noexcept;
+  /// A packet block's timestamp in nanoseconds since 1970 into `out`; false when it does not fit in 64 bits.
+  [[nodiscard]] bool to_ns(const Interface& itf, uint64_t ts, uint64_t& out) const noexcept;
 
   /// Claims the next window below `limit` and maps it; false when there is none.
   bool populate_window(uint64_t limit) noexcept;
@@ -92,6 +96,7 @@ class CaptureReader {
 
   std::string path_;
   const uint8_t* base_ = nullptr;
+  std::optional<TruncationGuard> guard_;  ///< while base_ is mapped
   // Shared with the worker thread, which polls them while it waits: on a cache line of their own, away
   // from the fields the reading thread writes for every frame (pos_, prefetched_to_).
   alignas(64) std::atomic<uint64_t> populated_to_{0};  ///< windows below it are claimed (by either thread)

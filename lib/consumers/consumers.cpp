@@ -53,6 +53,19 @@ void Consumers::open(Output o, const std::string& path) {
   files_[i] = owned_[i].get();
 }
 
+uint64_t Consumers::bytes_for(const ConsumerConfig& config) noexcept {
+  uint64_t bytes = sizeof(Consumers) + buckets::BucketRing::bytes_for(config.bucket_span_ns, config.bucket_settle_ns);
+  const int files =
+      !config.sessions_out.empty() + !config.buckets_out.empty() + !config.alerts_out.empty() + !config.top_out.empty();
+  bytes += static_cast<uint64_t>(files) * output::OutputFile::kBufferBytes;
+  if (!config.alerts_out.empty()) {
+    bytes += alerts::AlertEngine::bytes_for(
+        alerts::alert_config(config.alert_policy, config.bucket_span_ns, config.bucket_settle_ns));
+  }
+  if (config.top || !config.top_out.empty()) bytes += top::TopViews::bytes();
+  return bytes;
+}
+
 void Consumers::receive(const engine::SessionRecord& record, std::string_view prepared_line) {
   buckets_.settle(record.settled_ns, *this);
   if (session_writer_) {

@@ -66,6 +66,9 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   /// a fresh model). Throws Error naming the option and path: kUsage for a shared file, kOutput for a path
   /// that cannot be opened or a model that could not be saved.
   explicit Consumers(const ConsumerConfig& config);
+  /// The memory a Consumers with `config` allocates (start-up memory checks, before any file is opened):
+  /// the bucket ring, the alert engine when it runs, the output buffers.
+  [[nodiscard]] static uint64_t bytes_for(const ConsumerConfig& config) noexcept;
   ~Consumers() override;
   Consumers(const Consumers&) = delete;
   Consumers& operator=(const Consumers&) = delete;

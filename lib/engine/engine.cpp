@@ -32,7 +32,7 @@ std::string_view end_reason_name(EndReason r) noexcept {
 }
 
 uint64_t EngineCounters::accounted() const noexcept {
-  uint64_t sum = dropped_table_full;
+  uint64_t sum = dropped_table_full + dropped_implausible_time;
   for (uint64_t v : by_frame_class) sum += v;
   return sum;
 }
@@ -54,12 +54,15 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   // Every member by name: a new counter that is not added here fails the size check below.
   static_assert(sizeof(EngineCounters) ==
                     sizeof(uint64_t) *
-                        (10 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
+                        (13 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
                          buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
                 "EngineCounters gained a member: add it to operator+=");
   received += o.received;
   add_each(by_frame_class, o.by_frame_class);
   dropped_table_full += o.dropped_table_full;
+  dropped_implausible_time += o.dropped_implausible_time;
+  time_jumps += o.time_jumps;
+  time_jump_unconfirmed_at_end += o.time_jump_unconfirmed_at_end;
   evicted_syn_only += o.evicted_syn_only;
   evicted_other += o.evicted_other;
   sessions += o.sessions;
@@ -99,11 +102,16 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
       table_(config.flow_capacity, config.hasher, config.index_sizing),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
+uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
+  return sizeof(SessionEngine) + flow::FlowTable<FlowEntry>::bytes_when_full(config.flow_capacity);
+}
+
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
   // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
   // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
   // Once the live entries outgrow the cache, one DRAM miss per packet would dominate; the passes overlap
   // those misses instead of paying them one after another.
+  const uint64_t max_jump = config_.max_time_jump_ns;
   while (n > 0) {
     const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
     // Key slots left uninitialised: FlowKey's member initialisers would zero 2.5 KiB per chunk (a `rep
@@ -129,8 +137,20 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     }
     for (uint32_t i = 0; i < chunk; ++i) {
       const ParsedPacket& p = pkts[i];
+      // Frames far ahead of the engine's time, and every frame while some are held, take the (cold, out of
+      // line) path that confirms or drops the jump; the common path adds a test of held_n_ and one compare.
+      if (__builtin_expect(held_n_ != 0, 0)) {
+        admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump, i + 1 == n);
+        continue;
+      }
+      if (p.ts_ns > watermark_ns_) {
+        if (__builtin_expect(p.ts_ns - watermark_ns_ > max_jump, 0)) {
+          admit_unsettled_time(p, false, i + 1 == n);
+          continue;
+        }
+        watermark_ns_ = p.ts_ns;
+      }
       ++counters_.received;
-      if (p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
       if (tracked[i]) {
         handle(p, keys[i].key, hashes[i], from_lo[i]);
       } else {
@@ -140,11 +160,66 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
     pkts += chunk;
     n -= chunk;
   }
-  maintain(SweepPace::kWithTraffic);
+  // With frames held, the burst's last frame is among them: its sweep runs when they are released.
+  if (held_n_ == 0) maintain(SweepPace::kWithTraffic);
+}
+
+[[gnu::noinline, gnu::cold]] void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound,
+                                                                      bool ends_burst) noexcept {
+  if (in_bound) {
+    // Back within the bound before the jump was confirmed: what is held carried stray stamps.
+    drop_held();
+    process_one(p, true);
+    return;
+  }
+  if (held_n_ != 0) {
+    const uint64_t last = held_[held_n_ - 1].ts_ns;
+    if (last > p.ts_ns && last - p.ts_ns > config_.max_time_jump_ns) drop_held();  // not one run of time
+  }
+  held_ends_burst_[held_n_] = ends_burst;
+  held_[held_n_++] = p;
+  if (held_n_ >= config_.time_jump_frames || held_n_ == kMaxTimeJumpFrames) {
+    counters_.time_jumps += watermark_ns_ != 0;  // the first frames of a run set the clock: not a jump
+    release_held(true);
+  }
+}
+
+void SessionEngine::process_one(const ParsedPacket& p, bool move_clock) noexcept {
+  ++counters_.received;
+  if (move_clock && p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
+  if (is_tracked(p.frame_class)) {
+    bool from_lo;
+    const flow::FlowKey key = flow::make_key(p.meta, from_lo);
+    handle(p, key, config_.hasher(key), from_lo);
+  } else {
+    ++counters_.by_frame_class[static_cast<size_t>(p.frame_class)];
+  }
+}
+
+void SessionEngine::release_held(bool move_clock) noexcept {
+  const uint32_t n = held_n_;
+  held_n_ = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    process_one(held_[i], move_clock);
+    // The sweep that would have followed this frame's burst runs here, so a confirmed jump gives exactly
+    // the records (and their order and settle times) of an engine that took it at once.
+    if (held_ends_burst_[i]) maintain(SweepPace::kWithTraffic);
+  }
+}
+
+void SessionEngine::drop_held() noexcept {
+  counters_.received += held_n_;
+  counters_.dropped_implausible_time += held_n_;
+  held_n_ = 0;
 }
 
 void SessionEngine::advance(uint64_t now_ns) noexcept {
-  if (now_ns > watermark_ns_) watermark_ns_ = now_ns;
+  if (now_ns > watermark_ns_ && (watermark_ns_ == 0 || now_ns - watermark_ns_ <= config_.max_time_jump_ns)) {
+    watermark_ns_ = now_ns;
+  }
+  if (held_n_ != 0 && (held_[0].ts_ns <= watermark_ns_ || held_[0].ts_ns - watermark_ns_ <= config_.max_time_jump_ns)) {
+    release_held(true);  // time caught up with them: plausible after all
+  }
   maintain(SweepPace::kIdle);
 }
 
@@ -335,6 +410,13 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
 }
 
 void SessionEngine::finish() noexcept {
+  // Frames still held wait for a jump nothing confirmed. With no time yet they are all there is; otherwise
+  // they are processed with their own times but leave the clock alone, so a stray stamp on the last frames
+  // cannot turn every open session into a timeout (and a real gap before them loses no frame).
+  if (held_n_ != 0) {
+    if (watermark_ns_ != 0) counters_.time_jump_unconfirmed_at_end += held_n_;
+    release_held(watermark_ns_ == 0);
+  }
   // A session whose timers had already fired by the last packet's time ended by timeout, however far the
   // lazy sweep had got; only the rest are cut by the end of input. This keeps `end` independent of sweep
   // timing (replay and a live engine that idled until the same time agree).

@@ -91,6 +91,9 @@ class SessionSink {
   virtual void on_session(const SessionRecord& record) = 0;
 };
 
+/// Most frames EngineConfig::time_jump_frames may ask to confirm a time jump.
+inline constexpr uint32_t kMaxTimeJumpFrames = 64;
+
 struct EngineConfig {
   tcp_session::SessionConfig session;
   uint32_t flow_capacity = 1u << 20;
@@ -100,8 +103,15 @@ struct EngineConfig {
   uint64_t bucket_settle_ns = 360'000'000'000;  ///< covers Zeek's 5-minute inactivity timeout
   uint32_t sweep_slice = 256;                   ///< minimum entries examined per millisecond of packet time
   uint32_t evict_scan = 32;                     ///< entries examined to pick a victim when the table is full
-  uint16_t core_id = 0;                         ///< mixed into session uids so they are unique across cores
-  flow::FlowHasher hasher;                      ///< per-run random seed (the dispatcher shares it)
+  /// Implausible time jumps: a frame stamped more than max_time_jump_ns after the engine's time is held
+  /// until time_jump_frames consecutive frames agree (none going back by more than the bound); then the
+  /// clock jumps and they are processed in order. A frame within the bound first means the held ones were
+  /// stray stamps: they are dropped and counted (EngineCounters::dropped_implausible_time). 1: every jump is
+  /// taken at once.
+  uint64_t max_time_jump_ns = 300'000'000'000;
+  uint32_t time_jump_frames = 8;  ///< 1..kMaxTimeJumpFrames
+  uint16_t core_id = 0;           ///< mixed into session uids so they are unique across cores
+  flow::FlowHasher hasher;        ///< per-run random seed (the dispatcher shares it)
 };
 
 /// Upper bounds of the handshake RTT histogram (SYN to the originator's ACK), nanoseconds; one more
@@ -121,7 +131,14 @@ struct EngineCounters {
   uint64_t received = 0;
   std::array<uint64_t, packet::kFrameClassCount> by_frame_class{};  ///< kTcp here means classified (tracked)
   uint64_t dropped_table_full = 0;  ///< TCP segments not tracked: no entry could be freed
-  uint64_t evicted_syn_only = 0;    ///< live entries evicted to make room, SYN-only ones first
+  /// Frames dropped because their time jumped ahead of the engine's by more than max_time_jump_ns and the
+  /// frames after them did not confirm it (a stray timestamp).
+  uint64_t dropped_implausible_time = 0;
+  uint64_t time_jumps = 0;  ///< jumps beyond max_time_jump_ns confirmed by time_jump_frames frames
+  /// Frames held for a jump still unconfirmed at the end of input: processed with their own times, the
+  /// engine's clock left where it was (so the open sessions still end as at the last plausible time).
+  uint64_t time_jump_unconfirmed_at_end = 0;
+  uint64_t evicted_syn_only = 0;  ///< live entries evicted to make room, SYN-only ones first
   uint64_t evicted_other = 0;
   /// Sessions by conn_state and perspective, each counted once: when it closes on the wire (a RST, or
   /// both FINs — the verdict is settled then, so a refused connection shows at once) or, if it never
@@ -137,7 +154,8 @@ struct EngineCounters {
   uint64_t handshake_rtt_ns_sum = 0;
   std::array<uint64_t, kRttBoundsNs.size() + 1> handshake_rtt_hist{};  ///< per bucket, not cumulative
 
-  /// received == sum(by_frame_class) + dropped_table_full, by construction; tests check it.
+  /// received == sum(by_frame_class) + dropped_table_full + dropped_implausible_time, by construction;
+  /// tests check it. A frame held for a time jump is received once it is processed or dropped.
   [[nodiscard]] uint64_t accounted() const noexcept;
   /// Adds another engine's counters (a stats core's totals over every engine core).
   EngineCounters& operator+=(const EngineCounters& other) noexcept;
@@ -150,8 +168,11 @@ class SessionEngine {
   /// record's settled_ns. Check ok() before use: false when memory could not be reserved.
   SessionEngine(const EngineConfig& config, SessionSink& sessions);
   [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
+  /// The memory an engine with `config` uses once its flow table is full (start-up memory checks).
+  [[nodiscard]] static uint64_t bytes_when_full(const EngineConfig& config) noexcept;
 
-  /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen).
+  /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen), and
+  /// jumps ahead by more than EngineConfig::max_time_jump_ns only when confirmed (held frames wait for it).
   /// The table hash of each packet is computed here, on the flow's own core (see FlowHasher::dispatch).
   void process_burst(const ParsedPacket* pkts, uint32_t n) noexcept;
 
@@ -159,10 +180,13 @@ class SessionEngine {
   /// use (flow::FlowTable::populate_ahead). True when it did some work.
   bool populate_table_ahead() noexcept { return table_.populate_ahead(); }
 
-  /// Lets time pass without packets (idle live ports): expires a slice and settles buckets.
+  /// Lets time pass without packets (idle live ports): expires a slice and settles buckets. A `now_ns` more
+  /// than max_time_jump_ns ahead of the engine's time is ignored once the engine has a time (a feeder's
+  /// stray packet time must not move it); held frames that are within the bound of the new time are processed.
   void advance(uint64_t now_ns) noexcept;
 
-  /// Ends every open session (as Zeek does at the end of a trace).
+  /// Ends every open session (as Zeek does at the end of a trace), after processing any frames still held
+  /// for an unconfirmed time jump (EngineCounters::time_jump_unconfirmed_at_end).
   void finish() noexcept;
 
   [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
@@ -193,6 +217,15 @@ class SessionEngine {
                 "a lookup's key compare and expiry test read the entry's first 64 bytes only");
 
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
+  /// A frame outside the jump bound, or any frame while some are held: holds, confirms or drops (see
+  /// EngineConfig::max_time_jump_ns). `in_bound`: `p` is within the bound of the engine's time.
+  /// `ends_burst`: `p` is the last packet of its process_burst() call (whose sweep release_held() replays).
+  void admit_unsettled_time(const ParsedPacket& p, bool in_bound, bool ends_burst) noexcept;
+  /// One frame outside the batched passes (held frames): keys, hashes and handles it; moves the clock when
+  /// `move_clock`.
+  void process_one(const ParsedPacket& p, bool move_clock) noexcept;
+  void release_held(bool move_clock) noexcept;
+  void drop_held() noexcept;
   uint32_t make_room() noexcept;
   void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
   void finalize(uint32_t idx, EndReason why) noexcept;
@@ -228,6 +261,9 @@ class SessionEngine {
   uint32_t evict_cursor_ = 0;
   uint64_t uid_counter_ = 0;
   uint64_t uid_seed_;
+  uint32_t held_n_ = 0;
+  std::array<ParsedPacket, kMaxTimeJumpFrames> held_{};  ///< frames waiting for a time jump to be confirmed
+  std::array<bool, kMaxTimeJumpFrames> held_ends_burst_{};
 };
 
 }  // namespace synscope::engine

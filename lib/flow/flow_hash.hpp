@@ -25,23 +25,27 @@ class FlowHasher {
   [[nodiscard]] uint64_t operator()(const FlowKey& key) const noexcept;
 
   /// A cheaper keyed hash of a packet's flow, the same for both directions: picks the core that owns the
-  /// flow where packets are received (spread RX core, replay reader). The endpoints' words are added, which
-  /// commutes, then mixed once with the secret seed. Sums can be made to collide on purpose, which can only
-  /// unbalance cores, never a flow table: tables index by operator() of the full key. It is not the table
-  /// hash because the receiving core is the one that limits the rate: the full hash runs on the flow's own
-  /// core, which builds the canonical key anyway.
+  /// flow where packets are received (spread RX core, replay reader). Each endpoint (address, port) is
+  /// hashed with the secret keys on its own, the two hashes are added (addition commutes: both directions
+  /// agree) and the sum is mixed once more. Adding the raw words instead let a crafted set of flows with one
+  /// sum (client address + server address constant) land on one core whatever the key; a keyed hash per
+  /// endpoint leaves nothing to cancel without the key. Three products, two of them independent; the full
+  /// table hash runs on the flow's own core, which builds the canonical key anyway.
   [[nodiscard]] uint32_t dispatch(const packet::PacketMeta& pkt) const noexcept {
-    uint64_t s[2], d[2];
-    std::memcpy(s, pkt.src.bytes.data(), 16);
-    std::memcpy(d, pkt.dst.bytes.data(), 16);
-    const uint64_t ports = uint64_t{pkt.src_port} + pkt.dst_port;
-    const uint64_t x = (s[0] + d[0]) ^ std::rotl(s[1] + d[1], 29) ^ (ports << 40);
-    return static_cast<uint32_t>(mix64_mul(x ^ s0_, s1_ | 1));
+    return static_cast<uint32_t>(
+        mix64_mul((endpoint(pkt.src, pkt.src_port) + endpoint(pkt.dst, pkt.dst_port)) ^ s0_, s1_ | 1));
   }
 
  private:
   static constexpr uint64_t kOdd[6] = {0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL, 0x8ebc6af09c88c6e3ULL,
                                        0x589965cc75374cc3ULL, 0x1d8e4e27c47d124fULL, 0x9e3779b97f4a7c15ULL};
+  /// One endpoint under the secret keys: its address words xored with secrets, the port multiplied by an
+  /// odd secret (injective, and unknown, so no address can be chosen to cancel a port) into the second.
+  [[nodiscard]] uint64_t endpoint(const packet::IpAddr& addr, uint16_t port) const noexcept {
+    uint64_t w[2];
+    std::memcpy(w, addr.bytes.data(), 16);
+    return mix64_mul(w[0] ^ k_[0], w[1] ^ (uint64_t{port} * (k_[2] | 1)) ^ k_[1]);
+  }
   /// The per-word secrets of operator(), derived from the seed once instead of once per key.
   void derive_keys() noexcept {
     for (int i = 0; i < 6; ++i) k_[i] = (i % 2 == 0 ? s0_ : s1_) + kOdd[i];

@@ -71,6 +71,15 @@ class FlowTable {
   }
 
   [[nodiscard]] bool ok() const noexcept { return capacity_ > 0; }
+
+  /// The memory a table of `capacity` entries uses when full (index, entries and bookkeeping): what start-up
+  /// checks against the memory available, since the reservation itself costs nothing until flows arrive.
+  [[nodiscard]] static uint64_t bytes_when_full(uint32_t capacity) noexcept {
+    uint64_t slots = 16;
+    while (slots < uint64_t{capacity} * 2 && slots < HashIndex::kMaxSlots) slots <<= 1;
+    return slots * sizeof(uint64_t) + uint64_t{capacity} * (sizeof(Entry) + 1 + sizeof(uint32_t));
+  }
+
   ~FlowTable() {
     unmap(index_.slots(), max_slots_ * sizeof(uint64_t));
     unmap(entries_, uint64_t{reserved_} * sizeof(Entry));

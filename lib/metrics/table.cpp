@@ -114,8 +114,8 @@ constexpr Metric kTable[] = {
 
     {.name = "synscope_frames_total",
      .help = "Received frames by what they turned out to be (class: tcp, not_tcp, fragment, malformed); "
-             "with synscope_drops_total{reason=~\"ring_full|table_full\"} and synscope_spread_in_flight_packets it "
-             "sums to synscope_rx_packets_total",
+             "with synscope_drops_total{reason=~\"ring_full|table_full|implausible_time\"} and "
+             "synscope_spread_in_flight_packets it sums to synscope_rx_packets_total",
      .read =
          [](const Reading& r, Samples& out) {
            for (size_t v = 0; v < packet::kFrameClassCount; ++v) {
@@ -128,7 +128,8 @@ constexpr Metric kTable[] = {
 
     {.name = "synscope_drops_total",
      .help = "Losses by reason: imissed/rx_nombuf/rx_errors are the NIC's (never reached synscope); "
-             "ring_full and table_full are received packets not tracked; evicted counts flows cut short "
+             "ring_full, table_full and implausible_time (a stray timestamp far ahead, not confirmed by the "
+             "frames after it) are received packets not tracked; evicted counts flows cut short "
              "to make room in a full flow table (sessions, not packets)",
      .read =
          [](const Reading& r, Samples& out) {
@@ -137,23 +138,31 @@ constexpr Metric kTable[] = {
            out.add({{"reason", "rx_errors"}}, r.rx.rx_errors);
            out.add({{"reason", "ring_full"}}, r.rx.ring_full);
            out.add({{"reason", "table_full"}}, r.totals.dropped_table_full);
+           out.add({{"reason", "implausible_time"}}, r.totals.dropped_implausible_time);
            out.add({{"reason", "evicted"}}, r.totals.evicted_syn_only + r.totals.evicted_other);
          },
      .telemetry = {{{.key = "dropped_ring_full", .label = "reason", .value = "ring_full"},
                     {.key = "dropped_table_full", .label = "reason", .value = "table_full"},
                     {.key = "evicted", .label = "reason", .value = "evicted"}}}},
     {.name = "synscope_spread_in_flight_packets",
-     .help = "Packets an RX core received that no engine has counted yet (spread mode: in the rings to the "
-             "engines, or taken since an engine last published; 0 with RSS). rx_packets_total = frames_total "
-             "+ drops_total{reason=~\"ring_full|table_full\"} + this, at every scrape",
+     .help = "Packets received that no engine has counted yet (spread mode: in the rings to the engines, or "
+             "taken since an engine last published; any mode: held while a time jump waits to be confirmed). "
+             "rx_packets_total = frames_total + drops_total{reason=~\"ring_full|table_full|implausible_time\"} "
+             "+ this, at every scrape",
      .type = MetricType::Gauge,
      .read =
          [](const Reading& r, Samples& out) {
-           uint64_t counted = r.rx.ring_full + r.totals.dropped_table_full;
+           uint64_t counted = r.rx.ring_full + r.totals.dropped_table_full + r.totals.dropped_implausible_time;
            for (uint64_t v : r.totals.by_frame_class) counted += v;
            // A signed difference: a negative value would be a broken identity, shown rather than hidden.
            out.add({}, static_cast<double>(static_cast<int64_t>(r.rx.packets - counted)));
          }},
+    {.name = "synscope_time_jumps_total",
+     .help = "Times packet time jumped ahead by more than --max-time-jump and the --time-jump-frames frames "
+             "after the jump confirmed it, so the engines' clocks moved (unconfirmed jumps are "
+             "synscope_drops_total{reason=\"implausible_time\"})",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.time_jumps); },
+     .telemetry = {{{.key = "time_jumps"}}}},
     {.name = "synscope_flow_evictions_total",
      .help = "Flow-table entries evicted when full, SYN-only first",
      .read =

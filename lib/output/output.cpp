@@ -178,7 +178,8 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
   }
   add("frames: %llu received = %llu tcp + %llu not_tcp + %llu fragment + %llu malformed + %llu dropped\n",
       (unsigned long long)c.received, (unsigned long long)by_class[0], (unsigned long long)by_class[1],
-      (unsigned long long)by_class[2], (unsigned long long)by_class[3], (unsigned long long)c.dropped_table_full);
+      (unsigned long long)by_class[2], (unsigned long long)by_class[3],
+      (unsigned long long)(c.dropped_table_full + c.dropped_implausible_time));
   for (size_t i = 1; i < packet::kFrameClassCount; ++i) {
     if (c.by_frame_class[i] == 0) continue;
     const auto v = static_cast<packet::FrameClass>(i);
@@ -212,6 +213,12 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
   }
   if (c.verdict_changed_after_close != 0) {
     add("verdicts changed after the close was counted: %llu\n", (unsigned long long)c.verdict_changed_after_close);
+  }
+  if (c.dropped_implausible_time != 0 || c.time_jumps != 0 || c.time_jump_unconfirmed_at_end != 0) {
+    add("time jumps beyond --max-time-jump: %llu confirmed, %llu frames dropped (stray time), %llu frames held "
+        "unconfirmed at the end\n",
+        (unsigned long long)c.time_jumps, (unsigned long long)c.dropped_implausible_time,
+        (unsigned long long)c.time_jump_unconfirmed_at_end);
   }
   if (late_sessions != 0)
     add("late sessions (ended after their bucket was emitted): %llu\n", (unsigned long long)late_sessions);

@@ -99,7 +99,10 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
         if (!bottom) return FrameClass::kBadL2;
         if (len < 1) return FrameClass::kTruncated;
         if ((p[0] >> 4) == 0) {
+          // A pseudowire carries a whole Ethernet frame, which may hold MPLS again: it is a tunnel layer,
+          // so the depth limit bounds the recursion (and the stack) as for GRE or VXLAN.
           if (len < 4) return FrameClass::kTruncated;
+          if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
           return ethernet(p + 4, len - 4);
         }
         return ip_by_version(p, len);

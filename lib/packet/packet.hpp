@@ -51,7 +51,7 @@ struct PacketMeta {
   uint8_t ip_version = 0;       ///< 4 or 6 (the innermost IP header, after tunnels)
   uint8_t flags = 0;            ///< TCP flags byte
   uint8_t window_scale = 0xff;  ///< window-scale option on SYNs, 0xff when absent
-  uint8_t tunnel_depth = 0;     ///< number of tunnel layers removed (GRE, VXLAN, GTP-U, Teredo, ...)
+  uint8_t tunnel_depth = 0;     ///< number of tunnel layers removed (GRE, VXLAN, GTP-U, Teredo, MPLS pseudowire, ...)
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint16_t window = 0;

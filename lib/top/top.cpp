@@ -74,6 +74,8 @@ std::string key_text(Kind k, const Key& key) {
 TopViews::TopViews(uint64_t bucket_span_ns)
     : bucket_span_ns_(std::max<uint64_t>(bucket_span_ns, 1)), minutes_(kMinutes), quarters_(kQuarters) {}
 
+uint64_t TopViews::bytes() noexcept { return sizeof(TopViews) + (kMinutes + kQuarters) * sizeof(Slot); }
+
 void TopViews::count(Slot& slot, Kind kind, const Key& key, uint64_t n, int reason) noexcept {
   auto& counters = slot.kinds[static_cast<size_t>(kind)];
   Counter* least = &counters[0];

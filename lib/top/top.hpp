@@ -79,6 +79,8 @@ class TopViews {
  public:
   /// `bucket_span_ns`: the record bucket, which the "bucket" window covers (whole minutes, at least one).
   explicit TopViews(uint64_t bucket_span_ns);
+  /// The memory a TopViews holds (its slots), for the start-up memory check.
+  [[nodiscard]] static uint64_t bytes() noexcept;
 
   /// Counts one finished session in the minute and quarter hour it started in.
   void add(const engine::SessionRecord& record) noexcept;

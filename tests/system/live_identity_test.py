@@ -3,7 +3,7 @@
 
 Spread mode (one RX lcore handing parsed bursts to an engine lcore) over net_pcap looping a capture
 (infinite_rx), scraped 300 times as fast as possible: on every scrape
-    in_flight = sum(rx_packets) - sum(frames) - drops{ring_full, table_full}
+    in_flight = sum(rx_packets) - sum(frames) - drops{ring_full, table_full, implausible_time}
 must be >= 0 (a packet is counted by its RX core before an engine can count it), bounded (the spread ring
 plus what an engine takes between two of its publishes), and equal to
 synscope_spread_in_flight_packets of the same scrape. Then a finite
@@ -36,7 +36,8 @@ def identity(text):
     rx = total(text, "synscope_rx_packets_total")
     frames = total(text, "synscope_frames_total")
     drops = total(text, "synscope_drops_total", 'reason="ring_full"') + \
-        total(text, "synscope_drops_total", 'reason="table_full"')
+        total(text, "synscope_drops_total", 'reason="table_full"') + \
+        total(text, "synscope_drops_total", 'reason="implausible_time"')
     return rx, frames, drops, rx - frames - drops
 
 

@@ -51,7 +51,7 @@ while time.time() < deadline:
     got_rej = total("synscope_sessions_total", 'conn_state="REJ"')
     if rx == frames and got_rej == rej:
         frames_sum = total("synscope_frames_total")
-        drops = total("synscope_drops_total", 'reason="ring_full"') + total("synscope_drops_total", 'reason="table_full"')
+        drops = total("synscope_drops_total", 'reason="ring_full"') + total("synscope_drops_total", 'reason="table_full"') + total("synscope_drops_total", 'reason="implausible_time"')
         assert frames_sum + drops == rx, f"accounting: frames {frames_sum} + drops {drops} != rx {rx}"
         failed_rej = total("synscope_failed_sessions_total", 'reason="rejected"')
         assert failed_rej == rej, f"failed_sessions_total rejected {failed_rej} != {rej}"

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/packets.hpp"
@@ -140,6 +141,119 @@ TEST(Engine, SynRetransmitAfterAttemptTimeoutIsANewAttempt) {
   ASSERT_EQ(out.got.size(), 2u);  // 1 s and 4 s are one attempt; 10 s is past the 5 s attempt timer
   EXPECT_EQ(out.got[0].second, EndReason::kTimeout);
   EXPECT_EQ(e.counters().syn_retransmits, 1u);
+}
+
+// Implausible time jumps (EngineConfig::max_time_jump_ns). Records as (state, end, first packet time),
+// and the latest time the engine had settled to when it wrote one (what bucket consumers settle to).
+struct TimedSessions : SessionSink {
+  std::vector<std::tuple<tcp_session::ConnState, EndReason, uint64_t>> got;
+  std::vector<uint64_t> settled;  ///< each record's settled_ns, in order
+  uint64_t max_settled_ns = 0;
+  void on_session(const SessionRecord& r) override {
+    got.emplace_back(r.state, r.end, r.session->first_ns);
+    settled.push_back(r.settled_ns);
+    max_settled_ns = std::max(max_settled_ns, r.settled_ns);
+  }
+};
+
+TimedSessions run_in_bursts(const EngineConfig& cfg, const std::vector<ParsedPacket>& pkts, EngineCounters* counters) {
+  TimedSessions out;
+  SessionEngine e(cfg, out);
+  for (size_t i = 0; i < pkts.size(); i += 32) {
+    e.process_burst(pkts.data() + i, static_cast<uint32_t>(std::min<size_t>(32, pkts.size() - i)));
+  }
+  e.finish();
+  if (counters != nullptr) *counters = e.counters();
+  return out;
+}
+
+constexpr uint64_t kThirtyYears = 30ull * 365 * 86400 * kSec;
+
+// One frame stamped 30 years ahead used to move the engine's time for good: every open session ended
+// "timeout", and every later record carried a settle time in 2053 (its buckets emitted, the rest late).
+// Now it is held, the next frame (in the present) shows it was a stray, and it is dropped and counted.
+TEST(Engine, AStrayTimestampIsDroppedAndCountedAndChangesNothingElse) {
+  const std::vector<ParsedPacket> clean = test::mixed_sessions(400, 7);
+  std::vector<ParsedPacket> with_stray = clean;
+  ParsedPacket stray = tcp_pkt(clean[clean.size() / 2].ts_ns + kThirtyYears, 250, 1, true, tf::kSyn, 1, 0, 94);
+  with_stray.insert(with_stray.begin() + static_cast<long>(clean.size() / 2), stray);
+  EngineConfig cfg;
+  EngineCounters ref_counters, counters;
+  const TimedSessions ref = run_in_bursts(cfg, clean, &ref_counters);
+  const TimedSessions got = run_in_bursts(cfg, with_stray, &counters);
+  EXPECT_EQ(got.got, ref.got);
+  EXPECT_EQ(got.max_settled_ns, ref.max_settled_ns);
+  EXPECT_LT(got.max_settled_ns, clean.back().ts_ns + kSec);
+  EXPECT_EQ(counters.dropped_implausible_time, 1u);
+  EXPECT_EQ(counters.received, with_stray.size());
+  EXPECT_EQ(counters.accounted(), counters.received);
+  EXPECT_EQ(counters.time_jumps, 0u);
+  EXPECT_EQ(ref_counters.dropped_implausible_time, 0u);
+  // A run of strays shorter than the confirmation, and strays at the start, go the same way.
+  std::vector<ParsedPacket> runs = clean;
+  for (int k = 0; k < 7; ++k)
+    runs.insert(runs.begin() + 100, tcp_pkt(runs[100].ts_ns + kThirtyYears, 251, 2, true, tf::kSyn, 1));
+  runs.insert(runs.begin(), tcp_pkt(clean[0].ts_ns + kThirtyYears, 252, 3, true, tf::kSyn, 1));
+  const TimedSessions got_runs = run_in_bursts(cfg, runs, &counters);
+  EXPECT_EQ(got_runs.got, ref.got);
+  EXPECT_EQ(counters.dropped_implausible_time, 8u);
+  EXPECT_EQ(counters.accounted(), runs.size());
+}
+
+// Real gaps (a capture paused for two days, then several 10-minute silences with sessions left open across
+// them) are confirmed by the frames after them: the records are exactly those of an engine that takes every
+// jump at once, in the same order and with the same settle times (the sweeps of the held frames' bursts are
+// replayed when they are released), and the jumps are counted.
+TEST(Engine, ARealGapIsConfirmedAndGivesTheSameVerdicts) {
+  std::vector<ParsedPacket> pkts = test::mixed_sessions(300, 11);
+  const std::vector<ParsedPacket> later = test::mixed_sessions(300, 12, pkts.back().ts_ns + 2 * 86400 * kSec);
+  pkts.insert(pkts.end(), later.begin(), later.end());
+  for (uint64_t seed = 13; seed < 17; ++seed) {
+    const std::vector<ParsedPacket> next = test::mixed_sessions(40, seed, pkts.back().ts_ns + 600 * kSec);
+    pkts.insert(pkts.end(), next.begin(), next.end());
+  }
+  EngineConfig guarded;
+  EngineConfig at_once;
+  at_once.time_jump_frames = 1;
+  EngineCounters counters, ref_counters;
+  const TimedSessions got = run_in_bursts(guarded, pkts, &counters);
+  const TimedSessions ref = run_in_bursts(at_once, pkts, &ref_counters);
+  EXPECT_EQ(got.got, ref.got);
+  EXPECT_EQ(got.settled, ref.settled);
+  EXPECT_EQ(counters.time_jumps, 5u);
+  EXPECT_EQ(counters.dropped_implausible_time, 0u);
+  EXPECT_EQ(counters.accounted(), pkts.size());
+  // Sparse traffic, every frame an hour after the one before: each gap is a jump, none is lost.
+  std::vector<ParsedPacket> sparse;
+  for (uint32_t i = 0; i < 40; ++i)
+    sparse.push_back(tcp_pkt(1'700'000'000 * kSec + i * 3600 * kSec, 1, 40000 + i, true, tf::kSyn, 1));
+  const TimedSessions got_sparse = run_in_bursts(guarded, sparse, &counters);
+  EXPECT_EQ(got_sparse.got.size(), sparse.size());
+  EXPECT_EQ(counters.dropped_implausible_time, 0u);
+  EXPECT_EQ(counters.time_jump_unconfirmed_at_end, 0u);  // 40 frames: the last run of 8 confirmed too
+}
+
+// At the end of input held frames are processed with their own times but leave the clock alone, so a
+// stray last frame cannot make the open sessions end by timeout; an idle advance() to a stray feeder time
+// is ignored, one within the bound moves the clock.
+TEST(Engine, UnconfirmedJumpAtTheEndAndImplausibleIdleTimeLeaveTheClock) {
+  EngineConfig cfg;
+  TimedSessions out;
+  SessionEngine e(cfg, out);
+  const uint64_t t0 = 1'700'000'000 * kSec;
+  std::vector<ParsedPacket> b;
+  for (uint32_t i = 0; i < 8; ++i) b.push_back(tcp_pkt(t0 + i * kSec / 10, 1, 40000, true, tf::kSyn, 100));
+  b.push_back(tcp_pkt(t0 + kThirtyYears, 2, 40001, true, tf::kSyn, 100));
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  e.advance(t0 + kThirtyYears);
+  EXPECT_LT(e.watermark_ns(), t0 + kSec);
+  e.advance(t0 + 2 * kSec);
+  EXPECT_EQ(e.watermark_ns(), t0 + 2 * kSec);
+  e.finish();
+  EXPECT_EQ(e.counters().time_jump_unconfirmed_at_end, 1u);
+  EXPECT_EQ(e.counters().accounted(), b.size());
+  ASSERT_EQ(out.got.size(), 2u);
+  for (const auto& r : out.got) EXPECT_EQ(std::get<1>(r), EndReason::kEndOfInput);
 }
 
 TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {

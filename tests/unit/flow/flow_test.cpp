@@ -256,6 +256,31 @@ TEST(FlowHasher, DispatchIsSymmetricKeyedAndSpreadsEvenly) {
   }
 }
 
+// Flows crafted so that the client's and the server's address words, and their ports, always add up to the
+// same sums (client = base + x, server = base' - x) all went to one core when dispatch added the words before
+// keying; keyed per endpoint, they spread like any flows. IPv4 and IPv6, and port pairs with one sum too.
+TEST(FlowHasher, DispatchSpreadsFlowsCraftedToCollideOnSums) {
+  const FlowHasher h(23, 29);
+  constexpr uint32_t kWorkers = 4, kFlows = 8000;
+  for (const uint8_t version : {4, 6}) {
+    uint32_t per_worker[kWorkers] = {};
+    for (uint32_t x = 0; x < kFlows; ++x) {
+      packet::PacketMeta a;
+      a.ip_version = version;
+      uint64_t src[2] = {0x0a000000u + x, version == 6 ? 0x1000u + x : 0};
+      uint64_t dst[2] = {0x5d000000u - x, version == 6 ? 0x9000u - x : 0};
+      std::memcpy(a.src.bytes.data(), src, 16);
+      std::memcpy(a.dst.bytes.data(), dst, 16);
+      a.src_port = static_cast<uint16_t>(1024 + x % 30000);
+      a.dst_port = static_cast<uint16_t>(40000 - x % 30000);
+      ++per_worker[h.dispatch(a) % kWorkers];
+    }
+    for (uint32_t w = 0; w < kWorkers; ++w) {  // 2000 expected, sd ~39: 10% is ~5 sd
+      EXPECT_NEAR(per_worker[w], kFlows / kWorkers, kFlows / kWorkers / 10) << "IPv" << int{version} << " worker " << w;
+    }
+  }
+}
+
 /// Random inserts and erases over `key_range` keys, checked step by step against std::map; the table must
 /// also keep its index more than twice as large as its population.
 void churn_against_reference(IndexSizing sizing, uint32_t cap, uint32_t key_range, int steps,

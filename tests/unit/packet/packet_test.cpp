@@ -284,6 +284,28 @@ TEST(Parse, TunnelDepthIsBounded) {
   EXPECT_EQ(parse(ether(0x0800, pkt), m), FrameClass::kTunnelUnsupported);
 }
 
+// MPLS pseudowire → Ethernet → MPLS → ...: each pseudowire is a tunnel layer, so the nesting stops at the
+// depth limit instead of recursing as deep as the frame allows (a stack-exhaustion vector on an lcore).
+TEST(Parse, PseudowireNestingCountsAsTunnelDepth) {
+  PacketMeta m;
+  auto pseudowire = [](const Bytes& inner_eth) {
+    Bytes p = {0x00, 0x01, 0x01, 0x40, 0x00, 0x00, 0x00, 0x00};  // one label (BoS), then a control word
+    p.insert(p.end(), inner_eth.begin(), inner_eth.end());
+    return ether(0x8847, p);
+  };
+  Bytes f = ether(0x0800, v4_segment());
+  f = pseudowire(f);
+  ASSERT_EQ(parse(f, m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  for (int i = 1; i < 4; ++i) f = pseudowire(f);
+  ASSERT_EQ(parse(f, m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 4);
+  f = pseudowire(f);  // five deep: past the default limit of 4
+  EXPECT_EQ(parse(f, m), FrameClass::kTunnelUnsupported);
+  for (int i = 0; i < 3000; ++i) f = pseudowire(f);  // ~66 kB of nesting: bounded, not 3005 stack frames
+  EXPECT_EQ(parse(f, m), FrameClass::kTunnelUnsupported);
+}
+
 // Every prefix of every frame must parse without reading past the end (ASan checks the reads) and must
 // never be reported as a complete TCP segment while the TCP header is cut.
 TEST(Parse, EveryTruncationIsSafe) {
