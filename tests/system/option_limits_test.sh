@@ -35,7 +35,7 @@ done
 for opt in --duration --idle-exit; do
   expect 1 "^$opt: 'nan' is not a finite number" -- "$synscope" -- run --metrics-listen none "$opt" nan
 done
-for opt in --fire-score --resolve-score --profile-alpha; do
+for opt in --fire-score --resolve-score --level-halflife-hours --warmup-days; do
   printf 'timestamp,value\n2024-01-01 00:00:00,1\n' > "$work/series.csv"
   expect 1 "^$opt: 'nan' is not a finite number" -- "$synscope" backtest --input "$work/series.csv" --output - "$opt" nan
 done
