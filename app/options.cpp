@@ -177,6 +177,13 @@ void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& pars
   e.session.attempt_delay_ns = to_ns(raw.attempt_s);
   e.session.close_delay_ns = to_ns(raw.close_s);
   e.session.inactivity_ns = to_ns(raw.inactivity_s);
+  if (raw.close_s > raw.inactivity_s) {
+    // A session keeps one last-packet time, which stops at the close (tcp_session::SessionConfig).
+    throw CLI::ValidationError("--close-timeout", "--close-timeout " + CLI::detail::to_string(raw.close_s) +
+                                                      " is longer than --inactivity-timeout " +
+                                                      CLI::detail::to_string(raw.inactivity_s) +
+                                                      ": a closed session would outlive an idle one");
+  }
   e.max_time_jump_ns = to_ns(raw.max_time_jump_s);
   e.time_jump_frames = raw.time_jump_frames;
   parse.verify_checksums = raw.checksums == "verify";

@@ -87,10 +87,10 @@ buckets::SessionSummary summarize(const SessionRecord& rec) noexcept {
   sum.attempt = tcp_session::is_attempt(s);
   sum.established = tcp_session::handshake_completed(s);
   sum.failed = tcp_session::is_failed(rec.state);
-  sum.orig_rst = s.ep[0].rst > 0;
-  sum.resp_rst = s.ep[1].rst > 0;
-  sum.orig_fin = s.ep[0].fin > 0;
-  sum.resp_fin = s.ep[1].fin > 0;
+  sum.orig_rst = s.marks[0].rst > 0;
+  sum.resp_rst = s.marks[1].rst > 0;
+  sum.orig_fin = s.marks[0].fin > 0;
+  sum.resp_fin = s.marks[1].fin > 0;
   return sum;
 }
 
@@ -100,10 +100,12 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
     : config_(config),
       session_sink_(sessions),
       table_(config.flow_capacity, config.hasher, config.index_sizing),
+      syn_opened_(config.flow_capacity),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
 uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
-  return sizeof(SessionEngine) + flow::FlowTable<FlowEntry>::bytes_when_full(config.flow_capacity);
+  return sizeof(SessionEngine) + flow::FlowTable<FlowEntry>::bytes_when_full(config.flow_capacity) +
+         flow::EntryQueue::bytes_when_full(config.flow_capacity);
 }
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
@@ -133,7 +135,11 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
       }
     }
     for (uint32_t i = 0; i < chunk; ++i) {
-      if (tracked[i]) table_.prefetch_entry(hashes[i]);
+      // A plain segment reads three of the entry's four lines; a SYN, FIN or RST all of them.
+      if (tracked[i]) {
+        const bool control = (pkts[i].meta.flags & (tf::kSyn | tf::kFin | tf::kRst)) != 0;
+        table_.prefetch_entry(hashes[i], control ? sizeof(FlowEntry) : kPlainSegmentBytes);
+      }
     }
     for (uint32_t i = 0; i < chunk; ++i) {
       const ParsedPacket& p = pkts[i];
@@ -250,10 +256,13 @@ void SessionEngine::maintain(SweepPace pace) noexcept {
   settled_ns_ = watermark_ns_;
 }
 
-void SessionEngine::open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept {
-  e.uid = flow::splitmix64(uid_seed_ + ++uid_counter_);
+void SessionEngine::open_session(uint32_t idx, const ParsedPacket& p, bool from_lo) noexcept {
+  FlowEntry& e = table_.at(idx);
   tcp_session::start(e.session, p.meta, from_lo, p.ts_ns, config_.session);
-  if ((p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin)) == tf::kRst) ++counters_.rst_without_connection;
+  e.session.uid = flow::splitmix64(uid_seed_ + ++uid_counter_);
+  const uint8_t control = p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin | tf::kAck);
+  if ((control & ~tf::kAck) == tf::kRst) ++counters_.rst_without_connection;
+  if (control == tf::kSyn) syn_opened_.push(idx);
 }
 
 void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept {
@@ -264,9 +273,9 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     if (expired || tcp_session::is_reuse(e.session, p.meta)) {
       // Zeek removes the old connection before this packet and starts a new one on the same 5-tuple.
       finalize(idx, expired ? EndReason::kTimeout : EndReason::kReuse);
-      open_session(e, p, from_lo);
+      open_session(idx, p, from_lo);
     } else if ((p.meta.flags & (tf::kSyn | tf::kAck)) == tf::kSyn && p.frame_class == FrameClass::kTcp &&
-               e.session.ep[0].syn > 0 && p.meta.seq == e.session.ep[0].start_seq) {
+               e.session.marks[0].syn > 0 && p.meta.seq == e.session.ep[0].start_seq) {
       ++counters_.syn_retransmits;
     }
   } else {
@@ -278,11 +287,11 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
       }
       idx = table_.insert(key, hash);
     }
-    FlowEntry& fresh = table_.at(idx);
     // Once per entry, not per session: a session reopened on the same 5-tuple (reuse, timeout) keeps them.
-    fresh.lo_internal = config_.internal.contains(key.addr_lo, key.ip_version);
-    fresh.hi_internal = config_.internal.contains(key.addr_hi, key.ip_version);
-    open_session(fresh, p, from_lo);
+    table_.at(idx).session.owner_bits =
+        static_cast<uint8_t>((config_.internal.contains(key.addr_lo, key.ip_version) ? kLoInternal : 0) |
+                             (config_.internal.contains(key.addr_hi, key.ip_version) ? kHiInternal : 0));
+    open_session(idx, p, from_lo);
   }
   FlowEntry& e = table_.at(idx);
   if (p.frame_class == FrameClass::kBadChecksum) {
@@ -291,7 +300,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     return;
   }
   if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session)) {
-    const uint64_t rtt = e.session.handshake_ack_ns - e.session.syn_ns;
+    const uint64_t rtt = uint64_t{e.session.handshake_ack_mark - e.session.syn_mark} * 1000;
     ++counters_.handshakes;
     counters_.handshake_rtt_ns_sum += rtt;
     size_t b = 0;
@@ -304,35 +313,54 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
   ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kTcp)];
 }
 
+bool SessionEngine::is_syn_only(const FlowEntry& e) noexcept {
+  return e.session.ep[0].state == tcp_session::EndpointState::kSynSent &&
+         e.session.ep[1].state == tcp_session::EndpointState::kInactive;
+}
+
+void SessionEngine::evict(uint32_t idx, bool syn_only) noexcept {
+  ++(syn_only ? counters_.evicted_syn_only : counters_.evicted_other);
+  finalize(idx, EndReason::kEvicted);
+  table_.erase(idx);
+}
+
 uint32_t SessionEngine::make_room() noexcept {
   const uint32_t cap = table_.high_water();
   if (cap == 0) return 0;
-  // Scan a bounded window: take the first expired or SYN-only entry, else the longest idle one.
+  // The oldest session a bare SYN opened that is still SYN-only (or already due): a flood's own entries go
+  // first, in the order they came. Numbers whose session moved on, ended or was replaced are skipped: each
+  // number is pushed once and popped once, so the skipping costs one pop per SYN-opened session overall;
+  // the bound only caps what one packet can wait for.
+  constexpr uint32_t kQueueTries = 4096;
+  uint32_t idx = 0;
+  for (uint32_t k = 0; k < kQueueTries && syn_opened_.pop(idx); ++k) {
+    if (!table_.in_use(idx)) continue;
+    if (expire_if_due(idx)) return 1;
+    if (!is_syn_only(table_.at(idx))) continue;
+    evict(idx, true);
+    return 1;
+  }
+  // Otherwise scan a bounded window: take the first expired or SYN-only entry, else the longest idle one.
   uint32_t victim = flow::FlowTable<FlowEntry>::kNone;
   uint64_t oldest = UINT64_MAX;
   bool victim_syn_only = false;
   for (uint32_t k = 0; k < config_.evict_scan; ++k) {
-    const uint32_t idx = step_cursor(evict_cursor_, cap);
+    idx = step_cursor(evict_cursor_, cap);
     if (!table_.in_use(idx)) continue;
     if (expire_if_due(idx)) return 1;
     const FlowEntry& e = table_.at(idx);
-    const auto& o = e.session.ep[0];
-    const auto& r = e.session.ep[1];
-    const bool syn_only =
-        o.state == tcp_session::EndpointState::kSynSent && r.state == tcp_session::EndpointState::kInactive;
+    const bool syn_only = is_syn_only(e);
     if (syn_only && !victim_syn_only) {
       victim = idx;
       victim_syn_only = true;
-      oldest = e.session.last_packet_ns;
-    } else if (syn_only == victim_syn_only && e.session.last_packet_ns < oldest) {
+      oldest = e.session.last_ns;
+    } else if (syn_only == victim_syn_only && e.session.last_ns < oldest) {
       victim = idx;
-      oldest = e.session.last_packet_ns;
+      oldest = e.session.last_ns;
     }
   }
   if (victim == flow::FlowTable<FlowEntry>::kNone) return 0;
-  ++(victim_syn_only ? counters_.evicted_syn_only : counters_.evicted_other);
-  finalize(victim, EndReason::kEvicted);
-  table_.erase(victim);
+  evict(victim, victim_syn_only);
   return 1;
 }
 
@@ -361,8 +389,10 @@ bool SessionEngine::expire_if_due(uint32_t idx) noexcept {
 
 buckets::Perspective SessionEngine::perspective_of(const FlowEntry& e) const noexcept {
   const bool orig_lo = e.session.ep[0].is_lo;
-  const bool orig_internal = orig_lo ? e.lo_internal : e.hi_internal;
-  const bool resp_internal = orig_lo ? e.hi_internal : e.lo_internal;
+  const bool lo_internal = (e.session.owner_bits & kLoInternal) != 0;
+  const bool hi_internal = (e.session.owner_bits & kHiInternal) != 0;
+  const bool orig_internal = orig_lo ? lo_internal : hi_internal;
+  const bool resp_internal = orig_lo ? hi_internal : lo_internal;
   using buckets::Perspective;
   return orig_internal ? (resp_internal ? Perspective::kPrivate : Perspective::kOutbound)
                        : (resp_internal ? Perspective::kInbound : Perspective::kEdge);
@@ -376,8 +406,8 @@ void SessionEngine::count_verdict(FlowEntry& e, tcp_session::ConnState state,
   ++counters_.sessions;
   ++counters_.by_state[static_cast<size_t>(state)][static_cast<size_t>(perspective)];
   if (tcp_session::is_failed(state)) ++counters_.failed[static_cast<size_t>(perspective)];
-  const auto& o = e.session.ep[0];
-  const auto& r = e.session.ep[1];
+  const auto& o = e.session.marks[0];
+  const auto& r = e.session.marks[1];
   counters_.teardown[static_cast<size_t>(Teardown::kOrigFin)] += o.fin > 0;
   counters_.teardown[static_cast<size_t>(Teardown::kRespFin)] += r.fin > 0;
   counters_.teardown[static_cast<size_t>(Teardown::kOrigRst)] += o.rst > 0;
@@ -395,7 +425,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   rec.resp_h = orig_lo ? e.key.addr_hi : e.key.addr_lo;
   rec.orig_p = orig_lo ? e.key.port_lo : e.key.port_hi;
   rec.resp_p = orig_lo ? e.key.port_hi : e.key.port_lo;
-  rec.uid = e.uid;
+  rec.uid = s.uid;
   rec.state = tcp_session::conn_state(s);
   rec.end = why;
   rec.emitted_ns = watermark_ns_;

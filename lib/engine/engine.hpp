@@ -167,7 +167,7 @@ class SessionEngine {
   /// buckets are built from those records by whoever consumes them (consumers::RecordBuckets), using each
   /// record's settled_ns. Check ok() before use: false when memory could not be reserved.
   SessionEngine(const EngineConfig& config, SessionSink& sessions);
-  [[nodiscard]] bool ok() const noexcept { return table_.ok(); }
+  [[nodiscard]] bool ok() const noexcept { return table_.ok() && syn_opened_.ok(); }
   /// The memory an engine with `config` uses once its flow table is full (start-up memory checks).
   [[nodiscard]] static uint64_t bytes_when_full(const EngineConfig& config) noexcept;
 
@@ -200,21 +200,23 @@ class SessionEngine {
   [[nodiscard]] uint64_t settled_ns() const noexcept { return settled_ns_; }
 
  private:
-  // The first 64 bytes hold what is read before the session is known to be alive: the key (lookup) and
-  // the session's first two fields (expired()'s inline test, also all a sweep step reads). The hash sits
-  // between them; only erase() (to find the entry's slot) and an index rehash read it.
-  struct FlowEntry {
+  // A flow's entry: four cache lines, laid out by who reads them (tcp_session::Session). Line 0 is the key,
+  // the timers' inline test and small flags: a lookup and a sweep step read nothing else until a timer may
+  // be due. A data segment also reads lines 1 and 2; only control segments and rare events touch line 3.
+  // The table recomputes the hash from the key when it needs it (erase, an index rehash): the 8 bytes are
+  // worth more in line 0 than a few multiplies once per session.
+  struct alignas(64) FlowEntry {
     flow::FlowKey key;
-    uint64_t hash;
     tcp_session::Session session;
-    uint64_t uid;
-    // Which of the key's addresses are internal (--internal-nets), looked up once when the entry is
-    // inserted: the roles may still flip, the addresses do not, and perspective_of() asks twice per session.
-    bool lo_internal;
-    bool hi_internal;
   };
+  static_assert(sizeof(FlowEntry) == 256, "four cache lines per tracked flow");
   static_assert(offsetof(FlowEntry, session) + offsetof(tcp_session::Session, delete_at_ns) + sizeof(uint64_t) <= 64,
                 "a lookup's key compare and expiry test read the entry's first 64 bytes only");
+  /// Session::owner_bits: which of the key's addresses are internal (--internal-nets), looked up once when
+  /// the entry is inserted: the roles may still flip, the addresses do not.
+  static constexpr uint8_t kLoInternal = 1, kHiInternal = 2;
+  /// Bytes of an entry a packet will touch: lines 0-2, and line 3 for a SYN, FIN or RST.
+  static constexpr uint32_t kPlainSegmentBytes = 192;
 
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
   /// A frame outside the jump bound, or any frame while some are held: holds, confirms or drops (see
@@ -227,7 +229,10 @@ class SessionEngine {
   void release_held(bool move_clock) noexcept;
   void drop_held() noexcept;
   uint32_t make_room() noexcept;
-  void open_session(FlowEntry& e, const ParsedPacket& p, bool from_lo) noexcept;
+  void open_session(uint32_t idx, const ParsedPacket& p, bool from_lo) noexcept;
+  /// Evicts live entry `idx` to make room (counted by kind).
+  void evict(uint32_t idx, bool syn_only) noexcept;
+  [[nodiscard]] static bool is_syn_only(const FlowEntry& e) noexcept;
   void finalize(uint32_t idx, EndReason why) noexcept;
   /// Counts the session's verdict in counters_ (once per session; see EngineCounters::by_state).
   void count_verdict(FlowEntry& e, tcp_session::ConnState state, buckets::Perspective perspective) noexcept;
@@ -251,6 +256,9 @@ class SessionEngine {
   EngineConfig config_;
   SessionSink& session_sink_;
   flow::FlowTable<FlowEntry> table_;
+  /// Entries whose session a bare SYN opened, oldest first: a full table evicts the oldest of them that is
+  /// still SYN-only before anything else, so a SYN flood displaces its own entries, not established sessions.
+  flow::EntryQueue syn_opened_;
   EngineCounters counters_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;

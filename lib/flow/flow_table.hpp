@@ -34,8 +34,8 @@ enum class IndexSizing : uint8_t {
   kGrowing,
 };
 
-/// Fixed-capacity hash table from FlowKey to Entry. `Entry` must be trivially destructible and have public
-/// `FlowKey key` and `uint64_t hash` members. Entries are addressed by a stable index in [0, capacity);
+/// Fixed-capacity hash table from FlowKey to Entry. `Entry` must be trivially destructible and have a public
+/// `FlowKey key` member (the table recomputes a key's hash where it needs it: erase, an index rehash). Entries are addressed by a stable index in [0, capacity);
 /// fresh indices are handed out in increasing order and freed ones are reused first, so the live entries
 /// stay within [0, high_water()) and sweeps never walk untouched memory.
 template <typename Entry>
@@ -94,13 +94,14 @@ class FlowTable {
   /// Prefetches the index line a lookup of `hash` will read first.
   void prefetch(uint64_t hash) const noexcept { index_.prefetch(hash); }
 
-  /// Second prefetch stage: reads the index line (prefetched earlier) and prefetches the lines of the
-  /// first entry whose signature matches, so the key compare and state update in find()/the caller hit cache.
-  void prefetch_entry(uint64_t hash) const noexcept {
+  /// Second prefetch stage: reads the index line (prefetched earlier) and prefetches the first `bytes` of
+  /// the first entry whose signature matches, so the key compare and state update in find()/the caller hit
+  /// cache. A caller that knows which part of the entry it will touch asks for only those lines.
+  void prefetch_entry(uint64_t hash, uint32_t bytes = sizeof(Entry)) const noexcept {
     const uint32_t idx = index_.find(hash, [](uint32_t) { return true; });
     if (idx == kNone) return;
     const char* e = reinterpret_cast<const char*>(&entries_[idx]);
-    for (size_t off = 0; off < sizeof(Entry); off += 64) __builtin_prefetch(e + off);
+    for (size_t off = 0; off < bytes && off < sizeof(Entry); off += 64) __builtin_prefetch(e + off);
   }
 
   /// Index of the entry with `key`, or kNone.
@@ -108,8 +109,8 @@ class FlowTable {
     return index_.find(hash, [&](uint32_t idx) { return entries_[idx].key == key; });
   }
 
-  /// Inserts `key` (which must not be present) and returns its entry index, or kNone when full.
-  /// The entry is value-initialised and then gets `key` and `hash`.
+  /// Inserts `key` (which must not be present; `hash` is hash(key)) and returns its entry index, or kNone
+  /// when full. The entry is value-initialised and then gets `key`.
   [[nodiscard]] uint32_t insert(const FlowKey& key, uint64_t hash) noexcept {
     uint32_t idx;
     if (recycled_top_ > 0) {
@@ -124,14 +125,13 @@ class FlowTable {
     index_.place(hash, idx);
     Entry* e = new (&entries_[idx]) Entry();
     e->key = key;
-    e->hash = hash;
     used_[idx] = 1;
     return idx;
   }
 
   /// Removes entry `idx` (which must be in use).
   void erase(uint32_t idx) noexcept {
-    index_.erase(entries_[idx].hash, idx);
+    index_.erase(hasher_(entries_[idx].key), idx);
     used_[idx] = 0;
     recycled_[recycled_top_++] = idx;
   }
@@ -187,7 +187,7 @@ class FlowTable {
   void grow_index() noexcept {
     index_.grow();
     for (uint32_t idx = 0; idx < high_water_; ++idx) {
-      if (used_[idx] != 0) index_.place(entries_[idx].hash, idx);
+      if (used_[idx] != 0) index_.place(hasher_(entries_[idx].key), idx);
     }
   }
 

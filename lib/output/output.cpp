@@ -63,8 +63,8 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   w += packet::format_ip(r.resp_h, r.ip_version, w, 46);
   number("\",\"id.resp_p\":", r.resp_p);
   seconds(",\"proto\":\"tcp\",\"duration\":", s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);
-  number(",\"orig_bytes\":", tcp_session::payload_bytes(o, p));
-  number(",\"resp_bytes\":", tcp_session::payload_bytes(p, o));
+  number(",\"orig_bytes\":", tcp_session::payload_bytes(s, 0));
+  number(",\"resp_bytes\":", tcp_session::payload_bytes(s, 1));
   w = put::text(w, ",\"conn_state\":\"");
   w = put::text(w, tcp_session::conn_state_name(r.state));
   // History is Zeek's letters and '^' only (tcp_session), never anything JSON must escape: no str() scan.
@@ -82,17 +82,20 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   }
   w = put::text(w, ",\"perspective\":\"");
   w = put::text(w, buckets::perspective_name(r.perspective));
-  number("\",\"orig_syn\":", o.syn);
-  number(",\"orig_fin\":", o.fin);
-  number(",\"orig_rst\":", o.rst);
-  number(",\"resp_syn\":", p.syn);
-  number(",\"resp_fin\":", p.fin);
-  number(",\"resp_rst\":", p.rst);
-  if (s.syn_ns != 0 && s.synack_ns >= s.syn_ns) {
-    seconds(",\"rtt_syn_synack\":", s.synack_ns - s.syn_ns);
+  const tcp_session::EndpointMarks& om = s.marks[0];
+  const tcp_session::EndpointMarks& pm = s.marks[1];
+  number("\",\"orig_syn\":", om.syn);
+  number(",\"orig_fin\":", om.fin);
+  number(",\"orig_rst\":", om.rst);
+  number(",\"resp_syn\":", pm.syn);
+  number(",\"resp_fin\":", pm.fin);
+  number(",\"resp_rst\":", pm.rst);
+  // Handshake marks are microseconds (tcp_session::SessionMark).
+  if (s.syn_mark != 0 && s.synack_mark >= s.syn_mark) {
+    seconds(",\"rtt_syn_synack\":", uint64_t{s.synack_mark - s.syn_mark} * 1000);
   }
-  if (tcp_session::handshake_completed(s) && s.handshake_ack_ns >= s.synack_ns) {
-    seconds(",\"rtt_synack_ack\":", s.handshake_ack_ns - s.synack_ns);
+  if (tcp_session::handshake_completed(s) && s.handshake_ack_mark >= s.synack_mark) {
+    seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
   }
   w = put::text(w, ",\"end\":\"");
   w = put::text(w, engine::end_reason_name(r.end));

@@ -13,7 +13,9 @@ using ES = EndpointState;
 
 }  // namespace
 
-uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept {
+uint64_t payload_bytes(const Session& s, size_t side) noexcept {
+  const Endpoint& e = s.ep[side];
+  const Endpoint& peer = s.ep[1 - side];
   if (e.prev_state == ES::kSynSent && e.state == ES::kReset && peer.state == ES::kInactive &&
       (e.ack_seq == e.start_seq || e.ack_seq == e.start_seq + 1)) {
     return 0;  // a half-open connection discovered and aborted
@@ -23,7 +25,7 @@ uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept {
   int64_t size = d_last > d_ack ? d_last : d_ack;
   if (size < 0) size = 0;
   if (size > 0) --size;  // the SYN's sequence octet
-  if (e.fin > 0 && size > 0) --size;
+  if (s.marks[side].fin > 0 && size > 0) --size;
   return static_cast<uint64_t>(size);
 }
 
@@ -34,7 +36,7 @@ ConnState conn_state(const Session& s) noexcept {
   const bool r_inactive = r.state == ES::kInactive || r.state == ES::kPartial;
   if (r.state == ES::kReset) {
     if (o.state == ES::kSynSent || o.state == ES::kSynAckSent ||
-        (o.state == ES::kReset && payload_bytes(o, r) == 0 && payload_bytes(r, o) == 0)) {
+        (o.state == ES::kReset && payload_bytes(s, 0) == 0 && payload_bytes(s, 1) == 0)) {
       return ConnState::kREJ;
     }
     if (o_inactive) return ConnState::kRSTRH;
@@ -64,10 +66,10 @@ ConnState conn_state(const Session& s) noexcept {
   return ConnState::kOTH;
 }
 
-bool is_attempt(const Session& s) noexcept { return s.syn_ns != 0; }
+bool is_attempt(const Session& s) noexcept { return s.syn_mark != 0; }
 
 bool handshake_completed(const Session& s) noexcept {
-  return s.syn_ns != 0 && s.synack_ns != 0 && s.handshake_ack_ns != 0;
+  return s.syn_mark != 0 && s.synack_mark != 0 && s.handshake_ack_mark != 0;
 }
 
 std::string_view conn_state_name(ConnState s) noexcept {

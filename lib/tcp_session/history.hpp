@@ -18,8 +18,8 @@ namespace {
 
 namespace tf = packet::tcp_flag;
 
-// Letters recorded once per role (Zeek's HIST_* masks); the responder's copy is shifted left by 16.
-enum HistBit : uint32_t {
+// Letters recorded once per role (Zeek's HIST_* masks); the responder's copy is shifted left by 8.
+enum HistBit : uint16_t {
   kHistSyn = 1u << 0,
   kHistFin = 1u << 1,
   kHistRst = 1u << 2,
@@ -41,8 +41,8 @@ inline char role_case(char c, bool is_orig) noexcept { return is_orig ? c : stat
 
 // Zeek's Connection::CheckHistory: records `code` the first time this role sees `bit`; returns whether
 // the bit had been seen before.
-bool check_history(Session& s, bool is_orig, uint32_t bit, char code) noexcept {
-  const uint32_t mask = is_orig ? bit : bit << 16;
+bool check_history(Session& s, bool is_orig, uint16_t bit, char code) noexcept {
+  const auto mask = static_cast<uint16_t>(is_orig ? bit : bit << 8);
   if (s.hist_seen & mask) return true;
   s.hist_seen |= mask;
   add_history(s, role_case(code, is_orig));
@@ -63,8 +63,16 @@ void scaled_history(Session& s, bool is_orig, uint32_t& counter, uint8_t& level,
   }
 }
 
-void flip_roles(Session& s) noexcept {
+// Swaps the originator's and the responder's state: endpoints, marks, letter levels and once-per-role letters.
+void swap_sides(Session& s) noexcept {
   std::swap(s.ep[0], s.ep[1]);
+  std::swap(s.marks[0], s.marks[1]);
+  std::swap(s.levels[0], s.levels[1]);
+  s.hist_seen = static_cast<uint16_t>((s.hist_seen >> 8) | (s.hist_seen << 8));
+}
+
+void flip_roles(Session& s) noexcept {
+  swap_sides(s);
   add_history(s, '^');
 }
 
@@ -78,7 +86,7 @@ inline void update_plain_history(Session& s, bool is_orig, uint8_t flags, uint32
 }
 
 void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, uint32_t len) noexcept {
-  Endpoint& e = s.ep[is_orig ? 0 : 1];
+  EndpointMarks& e = s.marks[is_orig ? 0 : 1];
   const bool syn = flags & tf::kSyn, fin = flags & tf::kFin, rst = flags & tf::kRst;
   const int bits = int{syn} + int{fin} + int{rst};
   if (bits > 1) {
@@ -97,11 +105,14 @@ void update_history(Session& s, bool is_orig, uint8_t flags, int32_t rel_seq, ui
     }
     if (fin) {
       // A FIN's sequence number counts from the end of the data it carries.
-      const int64_t fin_seq = int64_t{rel_seq} + len;
-      if (check_history(s, is_orig, kHistFin, 'F') && fin_seq != e.hist_last_fin) {
+      // A segment's payload fits 16 bits (an IP packet's length does).
+      const uint16_t fin_len = static_cast<uint16_t>(len < UINT16_MAX ? len : UINT16_MAX);
+      const int64_t fin_seq = int64_t{rel_seq} + fin_len;
+      if (check_history(s, is_orig, kHistFin, 'F') && fin_seq != int64_t{e.hist_last_fin} + e.hist_last_fin_len) {
         add_history(s, role_case('F', is_orig));
       }
-      e.hist_last_fin = fin_seq;
+      e.hist_last_fin = rel_seq;
+      e.hist_last_fin_len = fin_len;
     }
     if (rst) {
       if (check_history(s, is_orig, kHistRst, 'R') && rel_seq != e.hist_last_rst) {

@@ -37,7 +37,7 @@ bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint
   const Endpoint& o = s.ep[0];
   const Endpoint& r = s.ep[1];
   if (!s.timers_cancelled) {
-    if (s.attempt_at_ns != 0 && now >= s.attempt_at_ns && (o.state == ES::kSynSent || o.state == ES::kSynAckSent) &&
+    if (s.attempt_mark != 0 && now >= mark_ns(s.first_ns, s.attempt_mark) && (o.state == ES::kSynSent || o.state == ES::kSynAckSent) &&
         r.state == ES::kInactive) {
       return true;
     }
@@ -57,9 +57,11 @@ bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint
     }
   }
   const uint16_t resp_port = r.is_lo ? port_lo : port_hi;
-  const bool long_lived = cfg.long_lived_ports.test(resp_port) && s.synack_ns != 0;
+  const bool long_lived = cfg.long_lived_ports.test(resp_port) && s.synack_mark != 0;
   const uint64_t idle_limit = long_lived ? cfg.long_inactivity_ns : cfg.inactivity_ns;
-  return now >= s.last_packet_ns + idle_limit;
+  // Zeek's inactivity timer counts from the last packet; last_ns stops at the close of both sides, but by
+  // then the delete timer (close_delay after it, never longer than the idle limits: SessionConfig) fires first.
+  return now >= s.last_ns + idle_limit;
 }
 
 }  // namespace synscope::tcp_session

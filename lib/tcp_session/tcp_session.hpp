@@ -12,6 +12,7 @@
 
 #include <array>
 #include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -71,7 +72,10 @@ inline constexpr std::array<FailedState, 6> kFailedStates = {{
 /// Timeouts and role heuristics; defaults are Zeek's (init-bare.zeek).
 struct SessionConfig {
   uint64_t attempt_delay_ns = 5'000'000'000;        ///< tcp_attempt_delay: SYN with no reply
-  uint64_t close_delay_ns = 5'000'000'000;          ///< tcp_close_delay: after a complete close or reset
+  /// tcp_close_delay: after a complete close or reset. At most inactivity_ns and long_inactivity_ns: a
+  /// session keeps one last-packet time, which stops at the close (Zeek's last_time), and the inactivity
+  /// timer can use it only because the delete timer fires first.
+  uint64_t close_delay_ns = 5'000'000'000;
   uint64_t connection_linger_ns = 5'000'000'000;    ///< tcp_connection_linger: idle half-closed
   uint64_t session_timer_ns = 6'000'000'000;        ///< tcp_session_timer: re-check period
   uint64_t syn_timeout_ns = 5'000'000'000;          ///< tcp_SYN_timeout: first re-check
@@ -92,59 +96,114 @@ struct SessionConfig {
   }
 };
 
-/// Per-side state and counters. `Session::ep[0]` is always the current originator.
-/// Widest fields first, so the struct packs into 72 bytes: every byte here is in a flow-table entry, and the
-/// entry's lines are what a many-flow replay waits for. All-zero is the initial value (see Session).
+/// Per-side state that every segment reads or writes: the endpoint's TCP state, its sequence numbers and
+/// its packet and byte counts. `Session::ep[0]` is always the current originator. 32 bytes, so both sides
+/// fill the one cache line after a flow entry's key line. All-zero is the initial value (see Session).
 struct Endpoint {
   uint64_t ip_bytes = 0;
-  int64_t hist_last_fin = 0;  ///< relative seq just past the last FIN's data (can pass 2^31), for 'F' repeats
   uint32_t start_seq = 0;
   uint32_t last_seq = 0;
-  uint32_t ack_seq = 0;       ///< highest ack the peer sent for this side's data
-  int32_t hist_last_syn = 0;  ///< relative seq of the last SYN and RST, for letter repeats
-  int32_t hist_last_rst = 0;
+  uint32_t ack_seq = 0;  ///< highest ack the peer sent for this side's data
   uint32_t pkts = 0;
-  uint32_t syn = 0;  ///< SYN packets (with or without ACK)
-  uint32_t fin = 0;
-  uint32_t rst = 0;
-  uint32_t chk_cnt = 0;   ///< bad checksums ('C', logarithmic: see scaled_history in history.hpp)
-  uint32_t rxmt_cnt = 0;  ///< retransmitted payload ('T', logarithmic)
-  uint32_t win0_cnt = 0;  ///< zero windows ('W', logarithmic)
   EndpointState state = EndpointState::kInactive;
   EndpointState prev_state = EndpointState::kInactive;
   bool did_close = false;
-  bool is_lo = false;     ///< this endpoint is the key's lo side (fixed, survives flips)
-  uint8_t chk_level = 0;  ///< how many times each logarithmic letter was recorded (its next threshold)
-  uint8_t rxmt_level = 0;
-  uint8_t win0_level = 0;
+  bool is_lo = false;  ///< this endpoint is the key's lo side (fixed, survives flips)
 };
-static_assert(sizeof(Endpoint) == 72);
+static_assert(sizeof(Endpoint) == 32);
+
+/// Per-side state that only control segments (SYN, FIN, RST) and rare events (retransmitted payload, zero
+/// windows, bad checksums) touch: the history letters' repeat rules, the flag counts and the logarithmic
+/// letters' counters. 32 bytes: both sides fill a flow entry's last cache line, which a plain data segment
+/// never reads. `Session::marks[0]` belongs to the current originator (swapped with ep on a flip).
+struct EndpointMarks {
+  int32_t hist_last_syn = 0;  ///< relative seq of the last SYN and RST, for letter repeats
+  int32_t hist_last_rst = 0;
+  int32_t hist_last_fin = 0;  ///< relative seq of the last FIN (its letter's repeat rule adds the data it carried)
+  uint32_t chk_cnt = 0;       ///< bad checksums ('C', logarithmic: see scaled_history in history.hpp)
+  uint32_t rxmt_cnt = 0;      ///< retransmitted payload ('T', logarithmic)
+  uint32_t win0_cnt = 0;      ///< zero windows ('W', logarithmic)
+  /// Payload the last FIN carried: a FIN's sequence number counts from the end of its data, which can pass
+  /// 2^31 from the start; kept apart from hist_last_fin so the pair needs no 64-bit field.
+  uint16_t hist_last_fin_len = 0;
+  uint16_t syn = 0;  ///< SYN packets (with or without ACK); the flag counts stop at 65535
+  uint16_t fin = 0;
+  uint16_t rst = 0;
+};
+static_assert(sizeof(EndpointMarks) == 32);
+
+/// How many times each logarithmic letter was recorded for one side (its next threshold).
+struct ScaledLevels {
+  uint8_t chk = 0;
+  uint8_t rxmt = 0;
+  uint8_t win0 = 0;
+};
 
 inline constexpr size_t kHistoryMax = 23;
 
-/// The state of one connection. Trivially copyable; lives in a FlowTable slot. Every member starts at zero,
-/// so `Session{}` compiles to plain zeroing stores (start() pays it once per session).
+/// A time within a session, kept as the microseconds from the session's first packet's microsecond, plus one
+/// (0: not set). Zeek keeps times as double seconds since the epoch (about a quarter of a microsecond apart
+/// today) and logs them to the microsecond, and a difference of two marks is the difference of the two
+/// times as logged. A session's 32-bit marks reach 71 minutes; a later time is held at the limit (handshake
+/// steps and the attempt timer come in a session's first seconds).
+using SessionMark = uint32_t;
+inline constexpr SessionMark kMarkMax = UINT32_MAX;
+
+/// The mark of event time `t_ns` (at or after `first_ns`): its microsecond.
+[[nodiscard]] inline SessionMark mark_at(uint64_t first_ns, uint64_t t_ns) noexcept {
+  const uint64_t us = t_ns > first_ns ? t_ns / 1000 - first_ns / 1000 : 0;
+  return us < kMarkMax - 1 ? static_cast<SessionMark>(us + 1) : kMarkMax;
+}
+/// The mark of deadline `t_ns`: rounded up to a microsecond, so a timer never fires before its time.
+[[nodiscard]] inline SessionMark deadline_mark(uint64_t first_ns, uint64_t t_ns) noexcept {
+  const uint64_t us = t_ns > first_ns ? (t_ns + 999) / 1000 - first_ns / 1000 : 0;
+  return us < kMarkMax - 1 ? static_cast<SessionMark>(us + 1) : kMarkMax;
+}
+/// The time a mark stands for (only for a set mark).
+[[nodiscard]] inline uint64_t mark_ns(uint64_t first_ns, SessionMark m) noexcept {
+  return (first_ns / 1000 + (m - 1)) * 1000;
+}
+
+/// The state of one connection. Trivially copyable; lives in a FlowTable entry after its 40-byte key, laid
+/// out by cache line so a lookup and a plain data segment read three lines of the entry and never the
+/// fourth:
+///   line 0 (24 bytes here, after the key): the timers' inline test (first_ns, delete_at_ns) and small flags;
+///   line 1: both endpoints' per-segment state (ep);
+///   line 2: Zeek's last_time, the log id, handshake and attempt marks, the history letters;
+///   line 3: both endpoints' marks (control segments and rare events only).
+/// Every member starts at zero, so `Session{}` compiles to plain zeroing stores (start() pays it once per
+/// session).
 struct Session {
-  // First: expired()'s inline test reads only these two, on every packet and every sweep step, so the
-  // table entry that holds a Session can keep them in the cache line of its key (engine's FlowEntry).
-  uint64_t first_ns = 0;          ///< first packet (Zeek's ts, start_time)
-  uint64_t delete_at_ns = 0;      ///< delete timer deadline after a complete close (0 = none)
-  std::array<Endpoint, 2> ep;     ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
-  uint64_t last_ns = 0;           ///< Zeek's last_time: not advanced once both sides closed
-  uint64_t last_packet_ns = 0;    ///< any packet, for idle eviction
-  uint64_t attempt_at_ns = 0;     ///< attempt timer deadline (0 = none)
-  uint64_t syn_ns = 0;            ///< originator's first SYN
-  uint64_t synack_ns = 0;         ///< responder's first SYN-ACK
-  uint64_t handshake_ack_ns = 0;  ///< originator's first ACK after the SYN-ACK
-  uint32_t hist_seen = 0;         ///< letters recorded once per role: bit b (orig) and b+16 (resp)
+  // Line 0. expired()'s inline test reads only first_ns and delete_at_ns, on every packet and every sweep
+  // step, so the table entry keeps them in the cache line of its key.
+  uint64_t first_ns = 0;      ///< first packet (Zeek's ts, start_time)
+  uint64_t delete_at_ns = 0;  ///< delete timer deadline after a complete close (0 = none)
+  uint16_t hist_seen = 0;     ///< letters recorded once per role: bit b (orig) and b+8 (resp)
   uint8_t history_len = 0;
   bool history_truncated = false;
   bool timers_cancelled = false;
   std::optional<ConnState> counted_as;  ///< verdict already counted by the engine (empty: not yet)
+  /// Bits the session's owner keeps with it (the engine: which addresses are internal); start() keeps them.
+  uint8_t owner_bits = 0;
+  // Line 1.
+  std::array<Endpoint, 2> ep;  ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
+  // Line 2.
+  uint64_t last_ns = 0;  ///< Zeek's last_time: any packet, not advanced once both sides closed
+  uint64_t uid = 0;      ///< the session's log id, set by its owner after start()
+  SessionMark syn_mark = 0;            ///< originator's first SYN
+  SessionMark synack_mark = 0;         ///< responder's first SYN-ACK
+  SessionMark handshake_ack_mark = 0;  ///< originator's first ACK after the SYN-ACK
+  SessionMark attempt_mark = 0;        ///< attempt timer deadline (0 = none)
+  std::array<ScaledLevels, 2> levels;  ///< as ep
   char history[kHistoryMax] = {};
+  // Line 3.
+  std::array<EndpointMarks, 2> marks;  ///< as ep
 
   [[nodiscard]] std::string_view history_view() const noexcept { return {history, history_len}; }
 };
+static_assert(sizeof(Session) == 216 && offsetof(Session, ep) == 24 && offsetof(Session, last_ns) == 88 &&
+                  offsetof(Session, marks) == 152,
+              "after a 40-byte key, ep, last_ns and marks must each start a cache line");
 
 /// Starts a session for its first packet. `from_lo` says whether the packet's sender is the key's lo side.
 /// Chooses the originator as Zeek does: the sender, unless the packet is not a pure SYN and its source
@@ -186,8 +245,9 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept;
 /// Signed distance from sequence number `b` to `a`, modulo 2^32.
 [[nodiscard]] inline int32_t seq_delta(uint32_t a, uint32_t b) noexcept { return static_cast<int32_t>(a - b); }
 
-/// Payload bytes sent by an endpoint, from sequence numbers (Zeek's orig_bytes/resp_bytes).
-[[nodiscard]] uint64_t payload_bytes(const Endpoint& e, const Endpoint& peer) noexcept;
+/// Payload bytes sent by side `side` (0 originator, 1 responder), from sequence numbers (Zeek's
+/// orig_bytes/resp_bytes).
+[[nodiscard]] uint64_t payload_bytes(const Session& s, size_t side) noexcept;
 
 /// True when the originator sent a SYN (the session is a connection attempt).
 [[nodiscard]] bool is_attempt(const Session& s) noexcept;

@@ -20,6 +20,9 @@ using ES = EndpointState;
 
 constexpr int32_t kTooLargeSeqDelta = 1048576;
 
+// Flag counts stop at their type's maximum instead of wrapping.
+inline void count_flag(uint16_t& count) noexcept { count = static_cast<uint16_t>(count + (count != UINT16_MAX)); }
+
 inline void set_state(Endpoint& e, ES s) noexcept {
   e.prev_state = e.state;
   e.state = s;
@@ -74,7 +77,8 @@ int32_t update_last_seq(Session& s, bool is_orig, uint32_t last_seq, uint8_t fla
   } else if (delta > 0) {
     e.last_seq = last_seq;
   } else if (len > 0) {
-    scaled_history(s, is_orig, e.rxmt_cnt, e.rxmt_level, 'T');
+    const size_t side = is_orig ? 0 : 1;
+    scaled_history(s, is_orig, s.marks[side].rxmt_cnt, s.levels[side].rxmt, 'T');
   }
   return delta;
 }
@@ -91,7 +95,9 @@ bool update_inactive(Session& s, bool is_orig, const PacketMeta& p, uint64_t now
   if (f & tf::kSyn) {
     if (is_orig) {
       set_state(s.ep[0], (f & tf::kAck) ? ES::kSynAckSent : ES::kSynSent);
-      if (cfg.attempt_delay_ns != 0 && !s.timers_cancelled) s.attempt_at_ns = now + cfg.attempt_delay_ns;
+      if (cfg.attempt_delay_ns != 0 && !s.timers_cancelled) {
+        s.attempt_mark = deadline_mark(s.first_ns, now + cfg.attempt_delay_ns);
+      }
     } else {
       Endpoint* endpoint = &s.ep[1];
       Endpoint* peer = &s.ep[0];
@@ -193,7 +199,7 @@ void connection_closed(Session& s, bool is_orig, bool gen_event, const SessionCo
       active = false;  // ConnectionFinished
     }
     s.timers_cancelled = true;
-    s.attempt_at_ns = 0;
+    s.attempt_mark = 0;
     s.delete_at_ns = s.last_ns + cfg.close_delay_ns;
   }
 }
@@ -203,9 +209,11 @@ void connection_closed(Session& s, bool is_orig, bool gen_event, const SessionCo
 // Marks the originator's first ACK after the SYN-ACK (the handshake's third step); true when that
 // completed the handshake.
 inline bool note_handshake_ack(Session& s, bool is_orig, uint8_t f, uint64_t now_ns) noexcept {
-  if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_ns != 0 && s.handshake_ack_ns == 0 &&
-      now_ns >= s.synack_ns && is_orig) {
-    s.handshake_ack_ns = now_ns;
+  if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_mark != 0 && s.handshake_ack_mark == 0 &&
+      is_orig) {
+    const SessionMark now = mark_at(s.first_ns, now_ns);
+    if (now < s.synack_mark) return false;
+    s.handshake_ack_mark = now;
     return handshake_completed(s);
   }
   return false;
@@ -216,7 +224,8 @@ inline void note_window_and_time(Session& s, bool is_orig, const PacketMeta& pkt
   Endpoint& e = s.ep[is_orig ? 0 : 1];
   const Endpoint& peer = s.ep[is_orig ? 1 : 0];
   if (pkt.window == 0 && !(pkt.flags & tf::kRst) && peer.state != ES::kClosed && e.state != ES::kReset) {
-    scaled_history(s, is_orig, e.win0_cnt, e.win0_level, 'W');
+    const size_t side = is_orig ? 0 : 1;
+    scaled_history(s, is_orig, s.marks[side].win0_cnt, s.levels[side].win0, 'W');
   }
   if (!s.ep[0].did_close || !s.ep[1].did_close) s.last_ns = now_ns;
 }
@@ -256,8 +265,10 @@ bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_
 }  // namespace
 
 void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
+  const uint8_t owner_bits = s.owner_bits;
   s = Session{};
-  s.first_ns = s.last_ns = s.last_packet_ns = now_ns;
+  s.owner_bits = owner_bits;
+  s.first_ns = s.last_ns = now_ns;
   bool flip = false;
   const bool pure_syn = (pkt.flags & tf::kSyn) && !(pkt.flags & tf::kAck);
   if (!pure_syn && cfg.likely_server_ports.test(pkt.src_port)) {
@@ -270,15 +281,14 @@ void start(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, con
 
 void record_bad_checksum(Session& s, bool from_lo) noexcept {
   const bool is_orig = from_lo == s.ep[0].is_lo;
-  Endpoint& e = s.ep[is_orig ? 0 : 1];
-  scaled_history(s, is_orig, e.chk_cnt, e.chk_level, 'C');
+  const size_t side = is_orig ? 0 : 1;
+  scaled_history(s, is_orig, s.marks[side].chk_cnt, s.levels[side].chk, 'C');
 }
 
 bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
   bool is_orig = from_lo == s.ep[0].is_lo;
   const uint8_t f = pkt.flags;
   const uint32_t len = pkt.payload_len;
-  s.last_packet_ns = now_ns;
   if (!(f & (tf::kSyn | tf::kFin | tf::kRst)) && s.ep[is_orig ? 0 : 1].state != ES::kInactive) [[likely]] {
     return update_plain(s, is_orig, pkt, now_ns);
   }
@@ -287,23 +297,22 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
   // Zeek concludes it had the roles backwards, flips them and rewrites the history to "^h".
   if (!is_orig && s.history_len == 1 && s.history[0] == 'H' && (f & tf::kAck) &&
       !(f & (tf::kSyn | tf::kFin | tf::kRst)) && s.ep[0].state == ES::kSynAckSent && s.ep[1].state == ES::kInactive) {
-    std::swap(s.ep[0], s.ep[1]);
-    s.hist_seen = (s.hist_seen >> 16) | (s.hist_seen << 16);
+    swap_sides(s);
     s.history[0] = '^';
     s.history[1] = 'h';
     s.history_len = 2;
     set_state(s.ep[1], ES::kEstablished);
-    s.attempt_at_ns = 0;
+    s.attempt_mark = 0;
     is_orig = true;
   }
 
   // Each handshake time is set once, and the handshake can only complete when one of them is set.
   bool completed_handshake = false;
-  if ((f & tf::kSyn) && !(f & tf::kAck) && s.syn_ns == 0) {
-    s.syn_ns = now_ns;
+  if ((f & tf::kSyn) && !(f & tf::kAck) && s.syn_mark == 0) {
+    s.syn_mark = mark_at(s.first_ns, now_ns);
     completed_handshake = handshake_completed(s);
-  } else if ((f & tf::kSyn) && (f & tf::kAck) && s.synack_ns == 0) {
-    s.synack_ns = now_ns;
+  } else if ((f & tf::kSyn) && (f & tf::kAck) && s.synack_mark == 0) {
+    s.synack_mark = mark_at(s.first_ns, now_ns);
     completed_handshake = handshake_completed(s);
   } else {
     completed_handshake = note_handshake_ack(s, is_orig, f, now_ns);
@@ -319,9 +328,10 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     init_endpoint(e, f, pkt.seq, seq_one_past);
     update_history(s, is_orig, f, seq_delta(pkt.seq, e.start_seq), len);
     note_window_and_time(s, is_orig, pkt, now_ns);
-    if (f & tf::kSyn) ++e.syn;
-    if (f & tf::kFin) ++e.fin;
-    if (f & tf::kRst) ++e.rst;
+    EndpointMarks& m = s.marks[is_orig ? 0 : 1];
+    if (f & tf::kSyn) count_flag(m.syn);
+    if (f & tf::kFin) count_flag(m.fin);
+    if (f & tf::kRst) count_flag(m.rst);
     apply_ack(s, is_orig, pkt);
     finish_segment(s, is_orig, pkt, seq_one_past);
   }
@@ -340,7 +350,7 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
   if (out.do_close) connection_closed(s, is_orig, out.gen_event, cfg, still_active);
   // An inactive connection ignores its attempt and expire timers (only the delete timer still runs).
   if (!still_active) {
-    s.attempt_at_ns = 0;
+    s.attempt_mark = 0;
     s.timers_cancelled = true;
   }
   return completed_handshake;

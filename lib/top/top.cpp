@@ -125,9 +125,9 @@ void TopViews::add(const engine::SessionRecord& r) noexcept {
       count(*slot, Kind::kServerPorts, Key{{}, {}, r.resp_p, 0}, 1, reason);
       count(*slot, Kind::kConversations, Key{r.orig_h, r.resp_h, r.resp_p, r.ip_version}, 1, reason);
     }
-    if (s.ep[1].rst > 0) count(*slot, Kind::kServerRst, server, 1, reason);
-    if (s.ep[0].rst > 0) count(*slot, Kind::kClientRst, client, 1, reason);
-    if (s.ep[0].syn > 1) count(*slot, Kind::kSynRetries, server, s.ep[0].syn - 1, reason);
+    if (s.marks[1].rst > 0) count(*slot, Kind::kServerRst, server, 1, reason);
+    if (s.marks[0].rst > 0) count(*slot, Kind::kClientRst, client, 1, reason);
+    if (s.marks[0].syn > 1) count(*slot, Kind::kSynRetries, server, s.marks[0].syn - 1u, reason);
   }
 }
 

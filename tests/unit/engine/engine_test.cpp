@@ -290,6 +290,59 @@ TEST(Engine, FullTableEvictsSynOnlyFirstAndCounts) {
   EXPECT_EQ(out.got[5].first, tcp_session::ConnState::kS0);
 }
 
+// A SYN flood ten times the table's size, while most of the table holds established sessions: the flood
+// displaces only its own entries (oldest first), every established session keeps its entry and closes
+// with its true verdict, and every eviction is counted.
+TEST(Engine, SynFloodTenTimesTheTableEvictsOnlyItsOwnEntries) {
+  EngineConfig cfg;
+  cfg.flow_capacity = 1024;
+  Sessions out;
+  SessionEngine e(cfg, out);
+  constexpr uint16_t kEstablished = 900;
+  constexpr uint32_t kFlood = 10 * 1024;
+  std::vector<ParsedPacket> b;
+  uint64_t t = kSec;
+  for (uint16_t i = 0; i < kEstablished; ++i) {
+    const auto port = static_cast<uint16_t>(1000 + i);
+    b.push_back(tcp_pkt(t, 1, port, true, tf::kSyn, 100));
+    b.push_back(tcp_pkt(t + 1000, 1, port, false, tf::kSyn | tf::kAck, 500, 101));
+    b.push_back(tcp_pkt(t + 2000, 1, port, true, tf::kAck, 101, 501));
+    t += 10'000;
+  }
+  for (uint32_t j = 0; j < kFlood; ++j) {
+    // Spoofed sources: a client address and port per SYN, towards another server.
+    b.push_back(tcp_pkt(t, static_cast<uint8_t>(2 + j / 60000), static_cast<uint16_t>(1 + j % 60000), true,
+                        tf::kSyn, j, 0, 94));
+    t += 100;
+  }
+  for (uint16_t i = 0; i < kEstablished; ++i) {
+    const auto port = static_cast<uint16_t>(1000 + i);
+    b.push_back(tcp_pkt(t, 1, port, true, tf::kFin | tf::kAck, 101, 501));
+    b.push_back(tcp_pkt(t + 1000, 1, port, false, tf::kFin | tf::kAck, 501, 102));
+    b.push_back(tcp_pkt(t + 2000, 1, port, true, tf::kAck, 102, 502));
+    t += 10'000;
+  }
+  for (size_t i = 0; i < b.size(); i += 64) {
+    e.process_burst(b.data() + i, static_cast<uint32_t>(std::min<size_t>(64, b.size() - i)));
+  }
+  EXPECT_LE(e.active_flows(), cfg.flow_capacity);
+  EXPECT_EQ(e.counters().evicted_other, 0u);
+  EXPECT_EQ(e.counters().evicted_syn_only, kFlood - (cfg.flow_capacity - kEstablished));
+  EXPECT_EQ(e.counters().dropped_table_full, 0u);
+  e.finish();
+  EXPECT_EQ(e.counters().accounted(), e.counters().received);
+  size_t sf = 0, s0 = 0;
+  for (const auto& [state, end] : out.got) {
+    sf += state == tcp_session::ConnState::kSF;
+    s0 += state == tcp_session::ConnState::kS0;
+  }
+  EXPECT_EQ(sf, kEstablished);
+  EXPECT_EQ(s0, kFlood);
+  EXPECT_EQ(e.counters().by_state[static_cast<size_t>(tcp_session::ConnState::kSF)][static_cast<size_t>(
+                buckets::Perspective::kOutbound)],
+            kEstablished);
+}
+
 TEST(Engine, PerspectivesFollowInternalNetworks) {
   EngineConfig cfg;
   Sessions out;

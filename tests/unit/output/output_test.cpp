@@ -104,11 +104,11 @@ TEST(LineBuffer, NeverWritesPastItsEnd) {
 engine::SessionRecord rejected_session(tcp_session::Session& s) {
   s.first_ns = 1'700'000'000'250'000'000ULL;
   s.last_ns = s.first_ns + 1'500'000'000ULL;
-  s.syn_ns = s.first_ns;
-  s.ep[0].syn = 3;
+  s.syn_mark = tcp_session::mark_at(s.first_ns, s.first_ns);
+  s.marks[0].syn = 3;
   s.ep[0].pkts = 3;
   s.ep[0].ip_bytes = 180;
-  s.ep[1].rst = 1;
+  s.marks[1].rst = 1;
   s.ep[1].pkts = 1;
   s.ep[1].ip_bytes = 40;
   const std::string_view history = "ShR";
@@ -252,11 +252,12 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
   r.uid = UINT64_MAX;
   s.first_ns = 1;
   s.last_ns = UINT64_MAX;
-  s.syn_ns = 1;
-  s.synack_ns = UINT64_MAX / 2;
-  s.handshake_ack_ns = UINT64_MAX;
+  s.syn_mark = 1;
+  s.synack_mark = tcp_session::kMarkMax / 2;
+  s.handshake_ack_mark = tcp_session::kMarkMax;
+  for (tcp_session::EndpointMarks& m : s.marks) m.syn = m.fin = m.rst = UINT16_MAX;
   for (tcp_session::Endpoint& e : s.ep) {
-    e.pkts = e.syn = e.fin = e.rst = UINT32_MAX;
+    e.pkts = UINT32_MAX;
     e.ip_bytes = UINT64_MAX;
     e.state = tcp_session::EndpointState::kEstablished;
     e.start_seq = 0;

@@ -79,7 +79,7 @@ TEST(ConnState, SynRetransmitsAreOneAttempt) {
   k.c(S, 100).c(S, 100).c(S, 100);
   EXPECT_EQ(k.state(), "S0");
   EXPECT_EQ(k.history(), "S");
-  EXPECT_EQ(k.session().ep[0].syn, 3u);
+  EXPECT_EQ(k.session().marks[0].syn, 3u);
   EXPECT_EQ(k.session().ep[0].pkts, 3u);
 }
 
@@ -131,8 +131,8 @@ TEST(ConnState, SfNormalClose) {
   k.c(P | A, 101, 501, 10).s(P | A, 501, 111, 20).c(F | A, 111, 521).s(F | A, 521, 112).c(A, 112, 522);
   EXPECT_EQ(k.state(), "SF");
   EXPECT_EQ(k.history(), "ShADdFf");
-  EXPECT_EQ(payload_bytes(k.session().ep[0], k.session().ep[1]), 10u);
-  EXPECT_EQ(payload_bytes(k.session().ep[1], k.session().ep[0]), 20u);
+  EXPECT_EQ(payload_bytes(k.session(), 0), 10u);
+  EXPECT_EQ(payload_bytes(k.session(), 1), 20u);
 }
 
 TEST(ConnState, S2OriginatorCloseOnly) {
@@ -297,9 +297,9 @@ TEST(History, ZeroWindowRecordsWLogarithmically) {
 // billion packets would take too long.
 TEST(History, ScaledLettersFollowZeeksWrappingThresholds) {
   Conn k = handshake();
-  Endpoint& server = k.session().ep[1];
+  EndpointMarks& server = k.session().marks[1];
   server.win0_cnt = 999'999'999;
-  server.win0_level = 9;
+  k.session().levels[1].win0 = 9;
   k.zero_window().s(A, 501, 101);  // 10^9th zero window (the server's first packet: 'a' too)
   EXPECT_EQ(k.history(), "ShAaw");
   server.win0_cnt = 1'410'065'406;
@@ -358,7 +358,7 @@ TEST(Timers, ClosedConnectionKeptForCloseDelay) {
 TEST(Timers, EstablishedIdleUsesInactivityTimeout) {
   Conn k = handshake();
   SessionConfig cfg;
-  const uint64_t last = k.session().last_packet_ns;
+  const uint64_t last = k.session().last_ns;
   EXPECT_FALSE(expired(k.session(), last + 299'000'000'000, cfg, 40000, 80));
   EXPECT_TRUE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 80));
   EXPECT_FALSE(expired(k.session(), last + 300'000'000'000, cfg, 40000, 22));  // ssh: one hour

@@ -26,9 +26,9 @@ void add(TopViews& v, uint64_t t_ns, uint8_t c, uint8_t s, uint16_t p, tcp_sessi
          uint32_t resp_rst = 0, uint32_t orig_rst = 0, uint32_t syns = 1) {
   Fed f;
   f.session.first_ns = t_ns;
-  f.session.ep[0].rst = orig_rst;
-  f.session.ep[0].syn = syns;
-  f.session.ep[1].rst = resp_rst;
+  f.session.marks[0].rst = static_cast<uint16_t>(orig_rst);
+  f.session.marks[0].syn = static_cast<uint16_t>(syns);
+  f.session.marks[1].rst = static_cast<uint16_t>(resp_rst);
   f.record.session = &f.session;
   f.record.orig_h.bytes = {203, 0, 113, c};
   f.record.resp_h.bytes = {10, 0, 0, s};
