@@ -7,8 +7,8 @@
 // where only it is needed.
 #pragma once
 
-#include "flow/flow_hash.hpp"
 #include "flow/entry_queue.hpp"
+#include "flow/flow_hash.hpp"
 #include "flow/flow_key.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/hash_index.hpp"

@@ -37,8 +37,8 @@ bool expired_slow(const Session& s, uint64_t now, const SessionConfig& cfg, uint
   const Endpoint& o = s.ep[0];
   const Endpoint& r = s.ep[1];
   if (!s.timers_cancelled) {
-    if (s.attempt_mark != 0 && now >= mark_ns(s.first_ns, s.attempt_mark) && (o.state == ES::kSynSent || o.state == ES::kSynAckSent) &&
-        r.state == ES::kInactive) {
+    if (s.attempt_mark != 0 && now >= mark_ns(s.first_ns, s.attempt_mark) &&
+        (o.state == ES::kSynSent || o.state == ES::kSynAckSent) && r.state == ES::kInactive) {
       return true;
     }
     // ExpireTimer fires at first + SYN_timeout + k * session_timer; removal needs the connection idle for

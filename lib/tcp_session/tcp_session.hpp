@@ -71,7 +71,7 @@ inline constexpr std::array<FailedState, 6> kFailedStates = {{
 
 /// Timeouts and role heuristics; defaults are Zeek's (init-bare.zeek).
 struct SessionConfig {
-  uint64_t attempt_delay_ns = 5'000'000'000;        ///< tcp_attempt_delay: SYN with no reply
+  uint64_t attempt_delay_ns = 5'000'000'000;  ///< tcp_attempt_delay: SYN with no reply
   /// tcp_close_delay: after a complete close or reset. At most inactivity_ns and long_inactivity_ns: a
   /// session keeps one last-packet time, which stops at the close (Zeek's last_time), and the inactivity
   /// timer can use it only because the delete timer fires first.
@@ -188,8 +188,8 @@ struct Session {
   // Line 1.
   std::array<Endpoint, 2> ep;  ///< [0] originator, [1] responder (swapped when Zeek would flip roles)
   // Line 2.
-  uint64_t last_ns = 0;  ///< Zeek's last_time: any packet, not advanced once both sides closed
-  uint64_t uid = 0;      ///< the session's log id, set by its owner after start()
+  uint64_t last_ns = 0;                ///< Zeek's last_time: any packet, not advanced once both sides closed
+  uint64_t uid = 0;                    ///< the session's log id, set by its owner after start()
   SessionMark syn_mark = 0;            ///< originator's first SYN
   SessionMark synack_mark = 0;         ///< responder's first SYN-ACK
   SessionMark handshake_ack_mark = 0;  ///< originator's first ACK after the SYN-ACK

@@ -209,8 +209,7 @@ void connection_closed(Session& s, bool is_orig, bool gen_event, const SessionCo
 // Marks the originator's first ACK after the SYN-ACK (the handshake's third step); true when that
 // completed the handshake.
 inline bool note_handshake_ack(Session& s, bool is_orig, uint8_t f, uint64_t now_ns) noexcept {
-  if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_mark != 0 && s.handshake_ack_mark == 0 &&
-      is_orig) {
+  if (!(f & (tf::kSyn | tf::kRst)) && (f & tf::kAck) && s.synack_mark != 0 && s.handshake_ack_mark == 0 && is_orig) {
     const SessionMark now = mark_at(s.first_ns, now_ns);
     if (now < s.synack_mark) return false;
     s.handshake_ack_mark = now;

@@ -311,8 +311,8 @@ TEST(Engine, SynFloodTenTimesTheTableEvictsOnlyItsOwnEntries) {
   }
   for (uint32_t j = 0; j < kFlood; ++j) {
     // Spoofed sources: a client address and port per SYN, towards another server.
-    b.push_back(tcp_pkt(t, static_cast<uint8_t>(2 + j / 60000), static_cast<uint16_t>(1 + j % 60000), true,
-                        tf::kSyn, j, 0, 94));
+    b.push_back(tcp_pkt(t, static_cast<uint8_t>(2 + j / 60000), static_cast<uint16_t>(1 + j % 60000), true, tf::kSyn, j,
+                        0, 94));
     t += 100;
   }
   for (uint16_t i = 0; i < kEstablished; ++i) {
@@ -338,8 +338,8 @@ TEST(Engine, SynFloodTenTimesTheTableEvictsOnlyItsOwnEntries) {
   }
   EXPECT_EQ(sf, kEstablished);
   EXPECT_EQ(s0, kFlood);
-  EXPECT_EQ(e.counters().by_state[static_cast<size_t>(tcp_session::ConnState::kSF)][static_cast<size_t>(
-                buckets::Perspective::kOutbound)],
+  EXPECT_EQ(e.counters().by_state[static_cast<size_t>(tcp_session::ConnState::kSF)]
+                                 [static_cast<size_t>(buckets::Perspective::kOutbound)],
             kEstablished);
 }
 
