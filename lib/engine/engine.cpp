@@ -12,8 +12,6 @@ namespace tf = packet::tcp_flag;
 
 namespace {
 
-constexpr uint32_t kMaxBurst = 64;
-
 // Sweeping reads a few lines of an entry that is usually not in cache, so while packets flow a sweep visits
 // at most one entry per four packets (the walk floor in maintain() still bounds how late a finished session
 // is reported). Verdicts never depend on it: every lookup checks expiry itself.
@@ -109,62 +107,72 @@ uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
 }
 
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
-  // Three passes over each chunk, as DPDK's bulk hash lookups do: (1) keys and their keyed hashes,
-  // prefetch index lines; (2) read index lines, prefetch the matching entries; (3) handle packets in order.
-  // Once the live entries outgrow the cache, one DRAM miss per packet would dominate; the passes overlap
-  // those misses instead of paying them one after another.
+  // A software pipeline over the burst, three stages kPrefetchDistance packets apart: (1) the key and its
+  // keyed hash, prefetching the index line; (2) reading that index line, prefetching the matching entry's
+  // lines (or, for a flow not in the table, the entry the next insert will take); (3) handling the packet,
+  // in order. Once the live entries outgrow the cache every packet costs an index miss and entry misses
+  // (and, on a VM, page walks); the pipeline keeps a bounded number of them in flight, overlapped with the
+  // handling of earlier packets, where whole-chunk passes issued hundreds at once and then waited for them.
   const uint64_t max_jump = config_.max_time_jump_ns;
-  while (n > 0) {
-    const uint32_t chunk = n < kMaxBurst ? n : kMaxBurst;
-    // Key slots left uninitialised: FlowKey's member initialisers would zero 2.5 KiB per chunk (a `rep
-    // stos`), and a slot is only read where tracked[i] says it was written.
-    union KeySlot {
-      KeySlot() noexcept {}
-      flow::FlowKey key;
-    };
-    KeySlot keys[kMaxBurst];
-    uint64_t hashes[kMaxBurst];
-    bool from_lo[kMaxBurst];
-    bool tracked[kMaxBurst];
-    for (uint32_t i = 0; i < chunk; ++i) {
-      tracked[i] = is_tracked(pkts[i].frame_class);
-      if (tracked[i]) {
-        keys[i].key = flow::make_key(pkts[i].meta, from_lo[i]);
-        hashes[i] = config_.hasher(keys[i].key);
-        table_.prefetch(hashes[i]);
+  // Key slots left uninitialised: FlowKey's member initialisers would zero them on every call (a `rep
+  // stos`), and a slot is only read where tracked[] says it was written.
+  union KeySlot {
+    KeySlot() noexcept {}
+    flow::FlowKey key;
+  };
+  KeySlot keys[kPipelineSlots];
+  uint64_t hashes[kPipelineSlots];
+  bool from_lo[kPipelineSlots];
+  bool tracked[kPipelineSlots];
+  // Inserts stage 2 expects and stage 3 has made since: which free entry the next expected insert takes.
+  uint32_t inserts_expected = 0;
+  const uint64_t inserts_before = inserts_;
+  for (uint32_t i = 0; i < n + 2 * kPrefetchDistance; ++i) {
+    if (i < n) {
+      const uint32_t k = i % kPipelineSlots;
+      tracked[k] = is_tracked(pkts[i].frame_class);
+      if (tracked[k]) {
+        keys[k].key = flow::make_key(pkts[i].meta, from_lo[k]);
+        hashes[k] = config_.hasher(keys[k].key);
+        table_.prefetch(hashes[k]);
       }
     }
-    for (uint32_t i = 0; i < chunk; ++i) {
-      // A plain segment reads three of the entry's four lines; a SYN, FIN or RST all of them.
-      if (tracked[i]) {
-        const bool control = (pkts[i].meta.flags & (tf::kSyn | tf::kFin | tf::kRst)) != 0;
-        table_.prefetch_entry(hashes[i], control ? sizeof(FlowEntry) : kPlainSegmentBytes);
+    if (i >= kPrefetchDistance && i - kPrefetchDistance < n) {
+      const uint32_t j = i - kPrefetchDistance;
+      const uint32_t k = j % kPipelineSlots;
+      if (tracked[k]) {
+        // A plain segment reads three of the entry's four lines; a SYN, FIN or RST all of them.
+        const bool control = (pkts[j].meta.flags & (tf::kSyn | tf::kFin | tf::kRst)) != 0;
+        if (!table_.prefetch_entry(hashes[k], control ? sizeof(FlowEntry) : kPlainSegmentBytes)) {
+          const uint64_t made = inserts_ - inserts_before;
+          table_.prefetch_free(made < inserts_expected ? inserts_expected - static_cast<uint32_t>(made) : 0);
+          ++inserts_expected;
+        }
       }
     }
-    for (uint32_t i = 0; i < chunk; ++i) {
-      const ParsedPacket& p = pkts[i];
-      // Frames far ahead of the engine's time, and every frame while some are held, take the (cold, out of
-      // line) path that confirms or drops the jump; the common path adds a test of held_n_ and one compare.
-      if (__builtin_expect(held_n_ != 0, 0)) {
-        admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump, i + 1 == n);
+    if (i < 2 * kPrefetchDistance || i - 2 * kPrefetchDistance >= n) continue;
+    const uint32_t j = i - 2 * kPrefetchDistance;
+    const uint32_t k = j % kPipelineSlots;
+    const ParsedPacket& p = pkts[j];
+    // Frames far ahead of the engine's time, and every frame while some are held, take the (cold, out of
+    // line) path that confirms or drops the jump; the common path adds a test of held_n_ and one compare.
+    if (__builtin_expect(held_n_ != 0, 0)) {
+      admit_unsettled_time(p, p.ts_ns <= watermark_ns_ || p.ts_ns - watermark_ns_ <= max_jump, j + 1 == n);
+      continue;
+    }
+    if (p.ts_ns > watermark_ns_) {
+      if (__builtin_expect(p.ts_ns - watermark_ns_ > max_jump, 0)) {
+        admit_unsettled_time(p, false, j + 1 == n);
         continue;
       }
-      if (p.ts_ns > watermark_ns_) {
-        if (__builtin_expect(p.ts_ns - watermark_ns_ > max_jump, 0)) {
-          admit_unsettled_time(p, false, i + 1 == n);
-          continue;
-        }
-        watermark_ns_ = p.ts_ns;
-      }
-      ++counters_.received;
-      if (tracked[i]) {
-        handle(p, keys[i].key, hashes[i], from_lo[i]);
-      } else {
-        ++counters_.by_frame_class[static_cast<size_t>(p.frame_class)];
-      }
+      watermark_ns_ = p.ts_ns;
     }
-    pkts += chunk;
-    n -= chunk;
+    ++counters_.received;
+    if (tracked[k]) {
+      handle(p, keys[k].key, hashes[k], from_lo[k]);
+    } else {
+      ++counters_.by_frame_class[static_cast<size_t>(p.frame_class)];
+    }
   }
   // With frames held, the burst's last frame is among them: its sweep runs when they are released.
   if (held_n_ == 0) maintain(SweepPace::kWithTraffic);
@@ -280,6 +288,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     }
   } else {
     idx = table_.insert(key, hash);
+    ++inserts_;
     if (idx == flow::FlowTable<FlowEntry>::kNone) {
       if (make_room() == 0) {
         ++counters_.dropped_table_full;

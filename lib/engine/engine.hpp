@@ -252,6 +252,11 @@ class SessionEngine {
   }
 
   static constexpr uint64_t kSweepPeriodNs = 1'000'000;
+  /// process_burst's pipeline: packets between its stages, and the slots that hold a packet's key from the
+  /// first stage to the last (a power of two above twice the distance).
+  static constexpr uint32_t kPrefetchDistance = 8;
+  static constexpr uint32_t kPipelineSlots = 32;
+  static_assert(kPipelineSlots > 2 * kPrefetchDistance && (kPipelineSlots & (kPipelineSlots - 1)) == 0);
 
   EngineConfig config_;
   SessionSink& session_sink_;
@@ -268,6 +273,7 @@ class SessionEngine {
   uint64_t received_at_sweep_ = 0;
   uint32_t evict_cursor_ = 0;
   uint64_t uid_counter_ = 0;
+  uint64_t inserts_ = 0;  ///< table inserts tried (process_burst's prefetch of free entries follows them)
   uint64_t uid_seed_;
   uint32_t held_n_ = 0;
   std::array<ParsedPacket, kMaxTimeJumpFrames> held_{};  ///< frames waiting for a time jump to be confirmed

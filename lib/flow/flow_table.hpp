@@ -97,11 +97,22 @@ class FlowTable {
   /// Second prefetch stage: reads the index line (prefetched earlier) and prefetches the first `bytes` of
   /// the first entry whose signature matches, so the key compare and state update in find()/the caller hit
   /// cache. A caller that knows which part of the entry it will touch asks for only those lines.
-  void prefetch_entry(uint64_t hash, uint32_t bytes = sizeof(Entry)) const noexcept {
+  /// False when no signature matched: the key is not in the table (an insert is likely).
+  bool prefetch_entry(uint64_t hash, uint32_t bytes = sizeof(Entry)) const noexcept {
     const uint32_t idx = index_.find(hash, [](uint32_t) { return true; });
-    if (idx == kNone) return;
+    if (idx == kNone) return false;
     const char* e = reinterpret_cast<const char*>(&entries_[idx]);
     for (size_t off = 0; off < bytes && off < sizeof(Entry); off += 64) __builtin_prefetch(e + off);
+    return true;
+  }
+
+  /// Prefetches, for writing, the entry the `nth` insert from now will take (0: the next), when it is a
+  /// recycled one: insert() writes all of it, and a freed entry is usually long out of the cache. Fresh
+  /// entries past the high-water mark are not worth it (their pages are faulted in anyway).
+  void prefetch_free(uint32_t nth) const noexcept {
+    if (nth >= recycled_top_) return;
+    const char* e = reinterpret_cast<const char*>(&entries_[recycled_[recycled_top_ - 1 - nth]]);
+    for (size_t off = 0; off < sizeof(Entry); off += 64) __builtin_prefetch(e + off, 1);
   }
 
   /// Index of the entry with `key`, or kNone.
