@@ -3,9 +3,10 @@
 # a summary — parse cost per frame, flow-table lookup cost per size for 128- vs 320-byte entries, session
 # update cost, bucket costs, and the engine stage's cycles and ns per packet by concurrent flows with each
 # size's ratio to the 10 k-flow cost (the issue's bar: 1 M flows <= 1.5x 10 k, read within one run).
-#   bash bench/micro.sh [BUILD_DIR]          full run (default build/; about 5 minutes), JSON in
+#   bash bench/micro.sh [BUILD_DIR]          full run (default build/; about 6 minutes), JSON in
 #                                            BUILD_DIR/micro-results/; MICRO_MIN_TIME (s, default 0.5),
-#                                            MICRO_FILTER (a --benchmark_filter regex, default all)
+#                                            MICRO_FILTER (a --benchmark_filter regex, default all),
+#                                            MICRO_REPETITIONS (default 3: the summary shows each median)
 #   bash bench/micro.sh --smoke BENCH_DIR    each binary in BENCH_DIR once on its small sizes with a tiny
 #                                            minimum time (the meson test micro_bench_smoke)
 # Fails when a benchmark reports an error (each checks its own answers) or a binary runs no benchmark.
@@ -55,6 +56,7 @@ for b in "${benches[@]}"; do
 done
 for b in "${benches[@]}"; do
   "$dir/${b}_bench" --benchmark_min_time="${MICRO_MIN_TIME:-0.5}" --benchmark_filter="${MICRO_FILTER:-.}" \
+    --benchmark_repetitions="${MICRO_REPETITIONS:-3}" --benchmark_display_aggregates_only=true \
     --benchmark_out="$out/$b.json" --benchmark_out_format=json
 done
 check "$out"/*.json
@@ -63,9 +65,15 @@ python3 - "$out" <<'PY'
 import json, re, sys
 out = sys.argv[1]
 def load(name):
-    return json.load(open(f"{out}/{name}.json"))["benchmarks"]
+    """Each benchmark once, as its median over the repetitions (or its only run), named by run_name."""
+    runs = json.load(open(f"{out}/{name}.json"))["benchmarks"]
+    medians = [b for b in runs if b.get("aggregate_name") == "median"]
+    chosen = medians if medians else [b for b in runs if b.get("run_type", "iteration") == "iteration"]
+    for b in chosen:
+        b["name"] = b.get("run_name", b["name"])
+    return chosen
 
-print("\n== Summary (one run; ratios are within this run) ==")
+print("\n== Summary: medians of the repetitions, per item; CPU time unless marked wall (ratios within this run) ==")
 print("\nparse_frame, ns per frame (checksum summed / NIC's word):")
 rows = {}
 for b in load("packet"):
@@ -99,17 +107,19 @@ for name in ("tcp_session", "buckets"):
         extra = f" ({per * 1e9 / b['items_per_second']:.0f} ns per session)" if per else ""
         print(f"  {b['name']:40} {1e9 / b['items_per_second']:7.1f} ns per item{extra}")
 
-print("\nengine stage (SessionEngine::process_burst), per packet:")
+print("\nengine stage (SessionEngine::process_burst), per packet: cycles from thread CPU time at the TSC rate"
+      " (wall rdtsc in brackets, which counts other threads sharing the CPU), and the ratio to the fewest flows:")
 eng = {}
 for b in load("engine"):
     m = re.match(r"engine/(\w+)/(\d+)$", b["name"])
     eng.setdefault(m[1], []).append((int(m[2]), b))
 for kind, runs in eng.items():
     runs.sort()
-    base = runs[0][1]["cycles_per_pkt"]
+    base, base_wall = runs[0][1]["cpu_cycles_per_pkt"], runs[0][1]["cycles_per_pkt"]
     print(f"  {kind}:")
     for n, b in runs:
         extra = f"  {b['sessions_per_s'] / 1e6:.2f} M new sessions/s" if "sessions_per_s" in b else ""
-        print(f"    {n:>9,} flows  {b['cycles_per_pkt']:7.1f} cycles  {b['ns_per_pkt']:6.1f} ns"
-              f"  x{b['cycles_per_pkt'] / base:.2f} of {runs[0][0]:,} flows{extra}")
+        print(f"    {n:>9,} flows  {b['cpu_cycles_per_pkt']:6.0f} cycles {b['cpu_ns_per_pkt']:6.1f} ns"
+              f"  x{b['cpu_cycles_per_pkt'] / base:.2f}   (wall {b['cycles_per_pkt']:6.0f} cycles"
+              f" x{b['cycles_per_pkt'] / base_wall:.2f}){extra}")
 PY
