@@ -3,7 +3,7 @@
 # a summary — parse cost per frame, flow-table lookup cost per size for 128- vs 320-byte entries, session
 # update cost, bucket costs, and the engine stage's cycles and ns per packet by concurrent flows with each
 # size's ratio to the 10 k-flow cost (the bar: 1 M flows <= 1.5x 10 k, read within one run).
-#   bash bench/micro.sh [BUILD_DIR]          full run (default build/; about 6 minutes), JSON in
+#   bash bench/micro.sh [BUILD_DIR]          full run (default build/; several minutes), JSON in
 #                                            BUILD_DIR/micro-results/; MICRO_MIN_TIME (s, default 0.5),
 #                                            MICRO_FILTER (a --benchmark_filter regex, default all),
 #                                            MICRO_REPETITIONS (default 3: the summary shows each median)
