@@ -6,7 +6,7 @@
 //                          one per flow per round, in both directions in turn with sequence numbers moving on
 //   engine/new_sessions/N  N flows each running one whole session after another (SYN, SYN-ACK, ACK, data,
 //                          FIN, FIN, ACK), every session on a new 5-tuple (a new flow-table entry); counter
-//                          sessions_per_s is new sessions per second on this core. Not at 4 M: closed entries
+//                          sessions_per_s is new sessions per CPU second on this core. Not at 4 M: closed entries
 //                          wait out Zeek's close delay, and 4 M flows would then outgrow the table.
 //
 // Each round every flow sends one packet, the flows in a fresh random order each round (a keyed Feistel
