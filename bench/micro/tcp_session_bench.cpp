@@ -124,7 +124,7 @@ void BM_EstablishedSegment(benchmark::State& state) {
     ++segments;
   }
   const uint64_t counted = uint64_t{s.ep[0].pkts} + s.ep[1].pkts;
-  if (counted != segments + 3 || s.ep[0].rxmt_cnt + s.ep[1].rxmt_cnt != 0 || tcp_session::is_closed(s) ||
+  if (counted != segments + 3 || s.marks[0].rxmt_cnt + s.marks[1].rxmt_cnt != 0 || tcp_session::is_closed(s) ||
       !tcp_session::handshake_completed(s)) {
     return state.SkipWithError("the established session did not count every segment as new data");
   }

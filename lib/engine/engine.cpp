@@ -376,8 +376,13 @@ uint32_t SessionEngine::make_room() noexcept {
 void SessionEngine::sweep(uint32_t budget) noexcept {
   const uint32_t cap = table_.high_water();
   if (cap == 0 || table_.size() == 0) return;
+  // A sweep step reads an entry's first line, which is usually not in the cache: the entry a few steps
+  // ahead is prefetched, so the walk waits for memory about once per slice instead of once per step.
+  constexpr uint32_t kAhead = 4;
   for (uint32_t k = 0; k < budget; ++k) {
     const uint32_t idx = step_cursor(sweep_cursor_, cap);
+    const uint32_t ahead = idx + kAhead < cap ? idx + kAhead : idx + kAhead - cap;
+    if (ahead < cap) table_.prefetch_at(ahead);
     if (table_.in_use(idx)) (void)expire_if_due(idx);
   }
 }

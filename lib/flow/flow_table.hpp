@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <type_traits>
 
 #include "flow/flow_hash.hpp"
@@ -121,7 +120,9 @@ class FlowTable {
   }
 
   /// Inserts `key` (which must not be present; `hash` is hash(key)) and returns its entry index, or kNone
-  /// when full. The entry is value-initialised and then gets `key`.
+  /// when full. The entry gets `key`; every other member is left as it was (zero in a fresh entry, a
+  /// previous flow's state in a recycled one) for the owner to initialise: the owner writes the whole entry
+  /// anyway, and a second pass of zeroing stores over four cache lines is a visible part of a new flow.
   [[nodiscard]] uint32_t insert(const FlowKey& key, uint64_t hash) noexcept {
     uint32_t idx;
     if (recycled_top_ > 0) {
@@ -134,8 +135,7 @@ class FlowTable {
     }
     if (uint64_t{size()} * 2 > index_.slot_count() - 1 && index_.slot_count() < max_slots_) grow_index();
     index_.place(hash, idx);
-    Entry* e = new (&entries_[idx]) Entry();
-    e->key = key;
+    entries_[idx].key = key;
     used_[idx] = 1;
     return idx;
   }
@@ -177,6 +177,9 @@ class FlowTable {
     high_water_ = 0;
     handed_out_.store(0, std::memory_order_relaxed);
   }
+
+  /// Prefetches the first cache line of entry `idx` (a sweep reads entries ahead of its cursor).
+  void prefetch_at(uint32_t idx) const noexcept { __builtin_prefetch(&entries_[idx]); }
 
   [[nodiscard]] Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
   [[nodiscard]] const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
