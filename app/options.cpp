@@ -5,6 +5,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -28,6 +29,8 @@ struct RawOptions {
   std::string checksums = "verify";
   std::string server_ports = "zeek";
   uint32_t flow_capacity = 1u << 20;
+  uint64_t flow_memory_mib = 0;
+  std::vector<CLI::Option*> flow_capacity_options;  ///< one per command that takes engine options
   double max_time_jump_s = 300;
   uint32_t time_jump_frames = 8;
 };
@@ -92,8 +95,14 @@ void add_engine_options(CLI::App* cmd) {
                   "Ports that decide the originator when the SYN was not seen: 'zeek' (Zeek's default set), "
                   "'none', or a comma-separated list")
       ->capture_default_str();
-  cmd->add_option("--flow-capacity", raw.flow_capacity, "Flow-table entries allocated at start (per engine core)")
-      ->check(CLI::Range(1u, 1u << 28))
+  raw.flow_capacity_options.push_back(
+      cmd->add_option("--flow-capacity", raw.flow_capacity, "Flow-table entries allocated at start (per engine core)")
+          ->check(CLI::Range(1u, 1u << 28))
+          ->capture_default_str());
+  cmd->add_option("--flow-memory", raw.flow_memory_mib,
+                  "MiB of flow state per engine core (table, index and flood queue, reserved at start): sets "
+                  "--flow-capacity to the most flows that fit; 0 = use --flow-capacity")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--attempt-timeout", raw.attempt_s, "Seconds an unanswered SYN is kept (Zeek tcp_attempt_delay)")
       ->check(finite_range(0.0, 3600.0))
@@ -174,6 +183,19 @@ void finalize_engine_options(engine::EngineConfig& e, packet::ParseOptions& pars
   e.bucket_span_ns = to_ns(raw.bucket_s);
   e.bucket_settle_ns = to_ns(raw.settle_s);
   e.flow_capacity = raw.flow_capacity;
+  if (raw.flow_memory_mib != 0) {
+    // Only the command being run can have been given it.
+    if (std::any_of(raw.flow_capacity_options.begin(), raw.flow_capacity_options.end(),
+                    [](const CLI::Option* o) { return o->count() > 0; })) {
+      throw CLI::ValidationError("--flow-memory", "give --flow-memory or --flow-capacity, not both");
+    }
+    const uint64_t capacity = engine::SessionEngine::capacity_for(raw.flow_memory_mib << 20);
+    if (capacity == 0) {
+      throw CLI::ValidationError("--flow-memory", "--flow-memory " + std::to_string(raw.flow_memory_mib) +
+                                                      " MiB holds no flow; give at least 1 MiB");
+    }
+    e.flow_capacity = static_cast<uint32_t>(capacity);
+  }
   e.session.attempt_delay_ns = to_ns(raw.attempt_s);
   e.session.close_delay_ns = to_ns(raw.close_s);
   e.session.inactivity_ns = to_ns(raw.inactivity_s);

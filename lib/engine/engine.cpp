@@ -106,6 +106,24 @@ uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
          flow::EntryQueue::bytes_when_full(config.flow_capacity);
 }
 
+uint64_t SessionEngine::capacity_for(uint64_t bytes) noexcept {
+  // The memory grows with capacity (the index in powers of two): the largest fitting capacity by bisection.
+  const auto flow_bytes = [](uint64_t n) {
+    return flow::FlowTable<FlowEntry>::bytes_when_full(static_cast<uint32_t>(n)) +
+           flow::EntryQueue::bytes_when_full(static_cast<uint32_t>(n));
+  };
+  uint64_t lo = 0, hi = uint64_t{1} << 28;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (flow_bytes(mid) <= bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept {
   // A software pipeline over the burst, three stages kPrefetchDistance packets apart: (1) the key and its
   // keyed hash, prefetching the index line; (2) reading that index line, prefetching the matching entry's

@@ -170,6 +170,9 @@ class SessionEngine {
   [[nodiscard]] bool ok() const noexcept { return table_.ok() && syn_opened_.ok(); }
   /// The memory an engine with `config` uses once its flow table is full (start-up memory checks).
   [[nodiscard]] static uint64_t bytes_when_full(const EngineConfig& config) noexcept;
+  /// The most flows whose state (table, index, flood queue) fits in `bytes`, at most 2^28 (--flow-memory);
+  /// 0 when not even one does.
+  [[nodiscard]] static uint64_t capacity_for(uint64_t bytes) noexcept;
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen), and
   /// jumps ahead by more than EngineConfig::max_time_jump_ns only when confirmed (held frames wait for it).

@@ -63,6 +63,15 @@ fi
 expect 0 "" -- "$synscope" replay "$work/mix.pcap" -q --memory-budget 1024
 expect 5 "--flow-capacity 268435456 \(full, x 2 engines\)" -- \
   "$synscope" "${eal[@]}" -- run --metrics-listen none --spread-workers 2 --flow-capacity 268435456 --memory-budget 4096
+# --flow-memory sizes the table from a budget: a table that holds it fits under it, and it excludes
+# --flow-capacity; a closed session may not outlive an idle one.
+expect 1 "give --flow-memory or --flow-capacity, not both" -- \
+  "$synscope" replay "$work/mix.pcap" -q --flow-memory 64 --flow-capacity 1000
+expect 0 "" -- "$synscope" replay "$work/mix.pcap" -q --flow-memory 2 --memory-budget 1024
+expect 5 "--flow-capacity [0-9]+ \(full, x 1 engine\): 6[45] MiB" -- \
+  "$synscope" replay "$work/mix.pcap" -q --flow-memory 64 --memory-budget 32
+expect 1 "--close-timeout 400 is longer than --inactivity-timeout 300" -- \
+  "$synscope" replay "$work/mix.pcap" -q --close-timeout 400
 echo "ok: memory the options need is checked against the budget, naming them"
 
 # An unknown key in a config file is named, but a 1 MB key is not echoed whole.

@@ -343,6 +343,25 @@ TEST(Engine, SynFloodTenTimesTheTableEvictsOnlyItsOwnEntries) {
             kEstablished);
 }
 
+// --flow-memory: the capacity that fits a budget is the largest one whose full state does.
+TEST(Engine, CapacityForAMemoryBudgetIsTheLargestThatFits) {
+  const auto full = [](uint64_t capacity) {
+    EngineConfig cfg;
+    cfg.flow_capacity = static_cast<uint32_t>(capacity);
+    return SessionEngine::bytes_when_full(cfg) - sizeof(SessionEngine);
+  };
+  EXPECT_EQ(SessionEngine::capacity_for(0), 0u);
+  for (uint64_t mib : {1ull, 7ull, 64ull, 1000ull, 4096ull}) {
+    const uint64_t bytes = mib << 20;
+    const uint64_t n = SessionEngine::capacity_for(bytes);
+    ASSERT_GT(n, 0u) << mib;
+    EXPECT_LE(full(n), bytes) << mib;
+    EXPECT_GT(full(n + 1), bytes) << mib;
+    // Under 300 bytes per flow, index and flood queue included: the budget buys what the layout promises.
+    EXPECT_GT(n, bytes / 300) << mib;
+  }
+}
+
 TEST(Engine, PerspectivesFollowInternalNetworks) {
   EngineConfig cfg;
   Sessions out;
