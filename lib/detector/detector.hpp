@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -24,13 +25,19 @@ struct Scored {
   double upper = 0;    ///< expected + 3 standard deviations (scales): values above this are unusual
   double score = 0;    ///< 0-100
   Severity severity = Severity::kNone;
+  /// Named padding, always zero: a model file holds Scored values byte for byte, and unnamed padding
+  /// would carry whatever the stack held (two saves of one model differed).
+  uint8_t reserved0[7] = {};
   /// The smallest tail probability over the model's windows, the window it came from (buckets) and that
   /// window's observed and expected sums.
   double p = 1;
   uint32_t window = 1;
+  uint32_t reserved1 = 0;
   double window_actual = 0;
   double window_expected = 0;
 };
+static_assert(sizeof(Scored) == 72 && offsetof(Scored, p) == 40 && offsetof(Scored, window_actual) == 56,
+              "the model file (kModelVersion) holds Scored byte for byte: its layout may not move");
 
 /// Alert state of one series: fires when the score reaches `fire_score`, resolves after `resolve_buckets`
 /// consecutive buckets below `resolve_score` (hysteresis), so one incident is one alert however long.
