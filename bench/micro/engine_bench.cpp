@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "flow/mix.hpp"
 
 namespace {
 
@@ -48,19 +49,11 @@ constexpr uint32_t kChunk = 2048;  // packets built per pause of the timer
 constexpr uint64_t kT0 = 1'700'000'000'000'000'000ull;
 constexpr uint64_t kSecond = 1'000'000'000;
 
-uint64_t mix64(uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  return x ^ (x >> 33);
-}
-
 /// A random permutation of [0, n) for each salt: a 4-round Feistel network over the smallest even number of
 /// bits that covers n, walked until it lands below n.
 class RandomOrder {
  public:
-  RandomOrder(uint32_t n, uint64_t salt) noexcept : n_(n), salt_(mix64(salt)) {
+  RandomOrder(uint32_t n, uint64_t salt) noexcept : n_(n), salt_(flow::splitmix64(salt)) {
     while ((uint64_t{1} << (2 * half_)) < n) ++half_;
     mask_ = (uint64_t{1} << half_) - 1;
   }
@@ -75,7 +68,7 @@ class RandomOrder {
   [[nodiscard]] uint64_t permute(uint64_t x) const noexcept {
     uint64_t l = x >> half_, r = x & mask_;
     for (uint64_t round = 0; round < 4; ++round) {
-      const uint64_t f = mix64(r ^ (salt_ + round * 0x9e3779b97f4a7c15ULL)) & mask_;
+      const uint64_t f = flow::splitmix64(r ^ (salt_ + round * 0x9e3779b97f4a7c15ULL)) & mask_;
       const uint64_t next = l ^ f;
       l = r;
       r = next;
@@ -98,7 +91,7 @@ engine::ParsedPacket packet_of(uint64_t ts, uint32_t flow, uint16_t cport, bool 
   packet::IpAddr c, s;
   c.bytes[0] = 10, c.bytes[1] = static_cast<uint8_t>(flow >> 16), c.bytes[2] = static_cast<uint8_t>(flow >> 8);
   c.bytes[3] = static_cast<uint8_t>(flow);
-  const uint64_t server = mix64(flow) & 0xfff;
+  const uint64_t server = flow::splitmix64(flow) & 0xfff;
   s.bytes[0] = 93, s.bytes[1] = 184, s.bytes[2] = static_cast<uint8_t>(server >> 8);
   s.bytes[3] = static_cast<uint8_t>(server);
   packet::PacketMeta& m = p.meta;
@@ -201,7 +194,7 @@ class Established final : public Workload {
   }
   [[nodiscard]] int make(uint32_t flow, uint64_t round, uint64_t ts,
                          engine::ParsedPacket& out) const noexcept override {
-    const uint64_t h = mix64(flow + 0x5555);
+    const uint64_t h = flow::splitmix64(flow + 0x5555);
     const auto ci = static_cast<uint32_t>(h), si = static_cast<uint32_t>(h >> 32);
     constexpr uint16_t kPort = 40000;
     switch (round) {
@@ -235,12 +228,12 @@ class NewSessions final : public Workload {
  protected:
   [[nodiscard]] int make(uint32_t flow, uint64_t round, uint64_t ts,
                          engine::ParsedPacket& out) const noexcept override {
-    const uint64_t phase = mix64(flow ^ 0xabcdef) % kRoundsPerSession;
+    const uint64_t phase = flow::splitmix64(flow ^ 0xabcdef) % kRoundsPerSession;
     if (round < phase) return -1;
     const uint64_t local = round - phase;
     const uint64_t gen = local / kRoundsPerSession;
     const auto port = static_cast<uint16_t>(1024 + gen % 64000);
-    const uint64_t h = mix64(flow ^ gen << 32);
+    const uint64_t h = flow::splitmix64(flow ^ gen << 32);
     const auto ci = static_cast<uint32_t>(h), si = static_cast<uint32_t>(h >> 32);
     const auto step = static_cast<int>(local % kRoundsPerSession);
     switch (step) {
@@ -325,31 +318,44 @@ void report(benchmark::State& state, const Timed& t, uint32_t flows) {
       static_cast<double>(engine::SessionEngine::bytes_when_full(engine_config())) / kCapacity;
 }
 
-/// The packets of the timed region were all received and tracked, none dropped; else the reason.
-std::string check_received(const engine::EngineCounters& before, const engine::EngineCounters& after,
-                           uint64_t packets) {
-  const auto tcp = static_cast<size_t>(FrameClass::kTcp);
-  if (after.received - before.received != packets ||
-      after.by_frame_class[tcp] - before.by_frame_class[tcp] != packets) {
-    return std::to_string(after.by_frame_class[tcp] - before.by_frame_class[tcp]) + " of " + std::to_string(packets) +
-           " packets tracked";
+/// A timed run of workload `w` (nullptr: it could not be built) whose packets were all received and tracked,
+/// none dropped: the counters before and after it, or false after SkipWithError.
+struct CheckedRun {
+  Timed timed;
+  engine::EngineCounters before;
+};
+template <class W>
+bool run_checked(benchmark::State& state, W* w, CheckedRun& out) {
+  if (w == nullptr) {
+    state.SkipWithError("engine could not reserve its table");
+    return false;
   }
-  if (after.dropped_table_full != 0) return std::to_string(after.dropped_table_full) + " dropped: table full";
-  return {};
+  out.before = w->engine().counters();
+  out.timed = run(state, *w);
+  const engine::EngineCounters& after = w->engine().counters();
+  const auto tcp = static_cast<size_t>(FrameClass::kTcp);
+  const uint64_t packets = out.timed.packets;
+  std::string why;
+  if (after.received - out.before.received != packets ||
+      after.by_frame_class[tcp] - out.before.by_frame_class[tcp] != packets) {
+    why = std::to_string(after.by_frame_class[tcp] - out.before.by_frame_class[tcp]) + " of " +
+          std::to_string(packets) + " packets tracked";
+  } else if (after.dropped_table_full != 0) {
+    why = std::to_string(after.dropped_table_full) + " dropped: table full";
+  }
+  if (!why.empty()) state.SkipWithError(why.c_str());
+  return why.empty();
 }
 
 void BM_Established(benchmark::State& state) {
   const auto flows = static_cast<uint32_t>(state.range(0));
   // Warm-up: the handshakes and a round of data (the first after the quiet seconds sweeps a lot).
   Established* w = workload_for<Established>("established", flows, Established::kFirstDataRound + 1);
-  if (w == nullptr) return state.SkipWithError("engine could not reserve its table");
+  CheckedRun r;
+  if (!run_checked(state, w, r)) return;
   engine::SessionEngine& eng = w->engine();
-  const engine::EngineCounters before = eng.counters();
-  const Timed t = run(state, *w);
+  const Timed& t = r.timed;
   const engine::EngineCounters& after = eng.counters();
-  if (const std::string why = check_received(before, after, t.packets); !why.empty()) {
-    return state.SkipWithError(why.c_str());
-  }
   if (after.handshakes != flows || after.sessions != 0 || w->sink().records != 0 || eng.active_flows() != flows) {
     return state.SkipWithError(("expected " + std::to_string(flows) + " open sessions, as many handshakes, no " +
                                 "record; got " + std::to_string(eng.active_flows()) + " open, " +
@@ -364,14 +370,12 @@ void BM_NewSessions(benchmark::State& state) {
   const auto flows = static_cast<uint32_t>(state.range(0));
   // Warm-up: three sessions per flow slot, so closed entries wait out their close delay as they will in the run.
   NewSessions* w = workload_for<NewSessions>("new_sessions", flows, 3 * NewSessions::kRoundsPerSession);
-  if (w == nullptr) return state.SkipWithError("engine could not reserve its table");
+  CheckedRun r;
+  if (!run_checked(state, w, r)) return;
   engine::SessionEngine& eng = w->engine();
-  const engine::EngineCounters before = eng.counters();
-  const Timed t = run(state, *w);
+  const engine::EngineCounters& before = r.before;
+  const Timed& t = r.timed;
   const engine::EngineCounters& after = eng.counters();
-  if (const std::string why = check_received(before, after, t.packets); !why.empty()) {
-    return state.SkipWithError(why.c_str());
-  }
   // Each session closes (counted once, SF) with the server's FIN and completes its handshake with the ACK.
   const auto sf = static_cast<size_t>(tcp_session::ConnState::kSF);
   uint64_t sf_before = 0, sf_after = 0;
