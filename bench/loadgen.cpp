@@ -74,6 +74,7 @@ struct Options {
   int64_t tx_retries = -1;  ///< -1: retry until accepted (backpressure); N: then drop and count
   uint32_t mbufs = 8191;
   double link_wait_s = 10;
+  double linger_s = 1;
   std::string pcap_out, truth_out;
   double bucket_s = 60;
   double start_s = 1700000000;
@@ -88,7 +89,8 @@ struct Truth {
   std::array<std::array<uint64_t, kPerspectiveCount>, kSessionKindCount> by_kind{};
   std::vector<std::array<uint64_t, kPerspectiveCount>> bucket_sessions, bucket_failed;  ///< sized at start
   uint64_t first_bucket = 0;
-  uint64_t tx_refused = 0;  ///< packets rte_eth_tx_burst did not take on an attempt (retried or dropped)
+  uint64_t tx_refused = 0;  ///< packets rte_eth_tx_burst did not take on a burst's first attempt
+  uint64_t tx_retries = 0;  ///< further rte_eth_tx_burst calls for the rest of a burst
   uint64_t tx_dropped = 0;  ///< packets given up after --tx-retries
   uint64_t alloc_waits = 0;
   bool interrupted = false;
@@ -222,12 +224,14 @@ class TxPort {
     while (true) {
       sent += rte_eth_tx_burst(port_, q, b.m.data() + sent, static_cast<uint16_t>(n - sent));
       if (sent == n) break;
-      truth.tx_refused += n - sent;
-      if ((retries >= 0 && attempts++ >= retries) || g_stop) {
+      if (attempts == 0) truth.tx_refused += n - sent;
+      if ((retries >= 0 && attempts >= retries) || g_stop) {
         rte_pktmbuf_free_bulk(b.m.data() + sent, n - sent);
         truth.tx_dropped += n - sent;
         break;
       }
+      ++attempts;
+      ++truth.tx_retries;
       rte_pause();
     }
     if (b.have && n < kBurst) rte_pktmbuf_free_bulk(b.m.data() + n, kBurst - n);  // the unused rest
@@ -304,9 +308,11 @@ void write_truth(const Options& o, const SessionPlanner& planner, const Truth& t
   std::fprintf(f, "{\n  \"exact\": %s,\n  \"seed\": %llu,\n  \"flows\": %llu,\n  \"packets\": %llu,\n",
                exact ? "true" : "false", (unsigned long long)o.seed, (unsigned long long)o.flows,
                (unsigned long long)t.packets);
-  std::fprintf(f, "  \"bytes\": %llu,\n  \"sessions\": %llu,\n  \"tx_refused\": %llu,\n  \"tx_dropped\": %llu,\n",
+  std::fprintf(f, "  \"bytes\": %llu,\n  \"sessions\": %llu,\n  \"tx_refused\": %llu,\n  \"tx_retries\": %llu,\n",
                (unsigned long long)t.bytes, (unsigned long long)t.sessions, (unsigned long long)t.tx_refused,
-               (unsigned long long)t.tx_dropped);
+               (unsigned long long)t.tx_retries);
+  std::fprintf(f, "  \"tx_dropped\": %llu,\n  \"interrupted\": %s,\n", (unsigned long long)t.tx_dropped,
+               t.interrupted ? "true" : "false");
   std::fprintf(f, "  \"elapsed_s\": %.6f,\n  \"sent_to_port\": %s,\n  \"segments_per_flow_slot\": %u,\n", elapsed_s,
                port ? "true" : "false", planner.max_steps());
   std::fprintf(f, "  \"packets_per_s\": %.1f,\n  \"sessions_per_s\": %.1f,\n",
@@ -409,6 +415,10 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(int64_t{-1}, int64_t{1'000'000'000}));
   app.add_option("--mbufs", o.mbufs, "Mbufs in the TX pool")->check(CLI::Range(1023u, 1u << 22));
   app.add_option("--link-wait", o.link_wait_s, "Seconds to wait for the link (memif peer) to come up")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--linger", o.linger_s,
+                 "Seconds to keep the port open after the last burst: a memif ring is gone once its server closes, "
+                 "with what the peer had not read yet")
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--pcap-out", o.pcap_out, "Also write the traffic to this pcap (nanosecond timestamps)");
   app.add_option("--truth-out", o.truth_out, "Write what was sent as JSON to this file");
@@ -585,6 +595,11 @@ int run(int argc, char** argv) {
                elapsed, elapsed > 0 ? static_cast<double>(truth.packets) / elapsed / 1e6 : 0.0,
                elapsed > 0 ? static_cast<double>(truth.sessions) / elapsed : 0.0, (unsigned long long)truth.tx_refused,
                (unsigned long long)truth.tx_dropped, truth.interrupted ? " (interrupted: truth incomplete)" : "");
+  if (port) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.linger_s);
+    while (!g_stop && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   port.reset();
   if (use_port) (void)rte_eal_cleanup();
   return truth.interrupted ? kExitInterrupted : kExitOk;
