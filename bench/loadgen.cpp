@@ -81,6 +81,7 @@ struct Options {
   double pcap_rate = 1e6;  ///< timestamps when --rate is 0
   double max_round_s = 2;
   bool allow_slow_rounds = false;
+  bool cut = false;  ///< stop at --duration mid-session (rate measurements; the truth is then inexact)
 };
 
 /// What the run sent, by kind, perspective and time bucket.
@@ -94,6 +95,7 @@ struct Truth {
   uint64_t tx_dropped = 0;  ///< packets given up after --tx-retries
   uint64_t alloc_waits = 0;
   bool interrupted = false;
+  bool cut = false;
 };
 
 class PcapSink {
@@ -304,7 +306,7 @@ void write_truth(const Options& o, const SessionPlanner& planner, const Truth& t
                  bool generated_times) {
   std::FILE* f = std::fopen(o.truth_out.c_str(), "w");
   if (f == nullptr) throw StartError(kExitRuntime, "cannot write " + o.truth_out + ": " + std::strerror(errno));
-  const bool exact = !t.interrupted && t.tx_dropped == 0;
+  const bool exact = !t.interrupted && !t.cut && t.tx_dropped == 0;
   std::fprintf(f, "{\n  \"exact\": %s,\n  \"seed\": %llu,\n  \"flows\": %llu,\n  \"packets\": %llu,\n",
                exact ? "true" : "false", (unsigned long long)o.seed, (unsigned long long)o.flows,
                (unsigned long long)t.packets);
@@ -313,6 +315,7 @@ void write_truth(const Options& o, const SessionPlanner& planner, const Truth& t
                (unsigned long long)t.tx_retries);
   std::fprintf(f, "  \"tx_dropped\": %llu,\n  \"interrupted\": %s,\n", (unsigned long long)t.tx_dropped,
                t.interrupted ? "true" : "false");
+  std::fprintf(f, "  \"tsc_hz\": %llu,\n", (unsigned long long)(port ? rte_get_tsc_hz() : 0));
   std::fprintf(f, "  \"elapsed_s\": %.6f,\n  \"sent_to_port\": %s,\n  \"segments_per_flow_slot\": %u,\n", elapsed_s,
                port ? "true" : "false", planner.max_steps());
   std::fprintf(f, "  \"packets_per_s\": %.1f,\n  \"sessions_per_s\": %.1f,\n",
@@ -432,6 +435,9 @@ int run(int argc, char** argv) {
                  "handshake slower than synscope's 5 s attempt timer changes its verdict")
       ->check(CLI::Range(0.001, 1e6));
   app.add_flag("--allow-slow-rounds", o.allow_slow_rounds, "Run even when a round is longer than --max-round");
+  app.add_flag("--cut", o.cut,
+               "Stop as soon as --duration is up, sessions unfinished (for rate measurements: the truth is marked "
+               "inexact)");
   try {
     if (split < 0) {
       app.parse(argc, argv);
@@ -530,6 +536,10 @@ int run(int argc, char** argv) {
       if ((use_port && rte_rdtsc() >= end_tsc) || (!use_port && now_ns >= static_cast<uint64_t>(o.duration_s * 1e9))) {
         last_gen = std::min(last_gen, round / period);
         duration_up = true;
+        if (o.cut) {
+          truth.cut = true;
+          break;
+        }
       }
     }
     if (g_stop) {
