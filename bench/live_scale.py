@@ -159,7 +159,7 @@ class Bench:
 
     def gen_args(self, flows, duration, rate, drop, cut):
         args = ["--flows", str(flows), "--duration", str(duration), "--rate", str(rate), "--linger", "30",
-                "--allow-slow-rounds"]
+                "--allow-slow-rounds", "--start-delay", str(self.a.start_delay)]
         if drop:
             args += ["--tx-retries", "0"]
         if cut:
@@ -201,7 +201,7 @@ class Bench:
         err = open(err_path, "w")
         ss = spawn([self.ss, *self.eal(self.a.lcores, 1024, "ss"), "--vdev",
                     f"net_memif0,role=client,socket={sock},socket-abstract=no,rsize={self.a.memif_rsize}", "--", "run", "--metrics-listen",
-                    f"127.0.0.1:{port}", "--idle-exit", "3", "--buckets-out", buckets, *ss_extra],
+                    f"127.0.0.1:{port}", "--idle-exit", str(self.a.start_delay + 3), "--buckets-out", buckets, *ss_extra],
                    stdout=subprocess.DEVNULL, stderr=err)
         t_end = time.time() + 30
         m0 = None
@@ -330,7 +330,10 @@ def main():
     ap.add_argument("--mix", default="normal=70,refused=8,unanswered=7,client_reset=5,server_reset=6,half_open=4")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--flood-capacity", type=int, default=8192, help="synscope --flow-capacity in the flood run")
+    ap.add_argument("--flood-x", type=float, default=10, help="spoofed SYNs per attempt window / table capacity")
     ap.add_argument("--no-flood", action="store_true")
+    ap.add_argument("--start-delay", type=float, default=2,
+                    help="seconds the generator waits after the link is up (synscope maps its flow table first)")
     ap.add_argument("--gen-timeout", type=float, default=240, help="seconds a generator may run past --duration")
     ap.add_argument("--memif-rsize", type=int, default=14,
                     help="log2 of the memif ring size on both sides (net_memif rsize, 10 = DPDK's default)")
@@ -356,9 +359,13 @@ def main():
         ceiling = b.testpmd(flows)
         r["testpmd_pps"] = ceiling
         log(f"testpmd rxonly (ceiling): {ceiling / 1e6:.3f} Mpps")
-        # Flow table: room for every flow plus the closed ones lingering for the close timeout.
+        # Flow table: room for every flow plus the closed ones lingering for the close timeout. Below 1M
+        # flows a round is well under a second, so closed sessions are kept 1 s (not 5) and the table holds
+        # about the flows asked for; at 1M and more a round takes seconds, so the attempt timer is 60 s lest a
+        # slow handshake turn S0.
         cap = max(1 << 20, 1 << (2 * flows - 1).bit_length())
-        ss_extra = ["--flow-capacity", str(cap), "--attempt-timeout", "60"]
+        ss_extra = ["--flow-capacity", str(cap)]
+        ss_extra += ["--attempt-timeout", "60"] if big else ["--close-timeout", "1"]
         cut = big and not a.long
         mx = b.synscope(flows, a.seconds + a.warmup + 1, 0, False, cut, ss_extra)
         hz = mx["truth"]["tsc_hz"]
@@ -382,8 +389,7 @@ def main():
                 log("  " + x)
         # Zero-loss search: drop mode, short cut runs.
         lo, hi = 0.0, max(mx["pps"], ceiling) * 1.2
-        steps = a.steps if not big else max(2, a.steps // 2)
-        for _ in range(steps):
+        for _ in range(a.steps):
             mid = (lo + hi) / 2
             run = b.synscope(flows, a.seconds + a.warmup + 1, int(mid), True, True, ss_extra)
             lost = sum(run["loss"].values())
@@ -405,12 +411,13 @@ def main():
                 f"{min(results['flows'])} flows")
     if not a.no_flood:
         cap = a.flood_capacity
-        log(f"== SYN flood at 10x a {cap}-entry flow table")
-        # 90% spoofed single SYNs, 10% normal sessions; enough new sessions that the SYNs alive within the
-        # 5 s attempt timer are >= 10x the capacity.
+        log(f"== SYN flood at {a.flood_x:g}x a {cap}-entry flow table")
+        # 90% spoofed single SYNs, 10% normal sessions (1.9 segments per session on average), at the rate
+        # that puts --flood-x times the capacity in SYNs into synscope's 5 s attempt window.
         a_mix = a.mix
         a.mix = "normal=10,syn_flood=90"
-        fl = b.synscope(2000, a.seconds * 2 + a.warmup + 1, 0, False, False, ["--flow-capacity", str(cap)],
+        rate = int(a.flood_x * cap / 5 / 0.9 * 1.9)
+        fl = b.synscope(2000, a.seconds * 2 + a.warmup + 1, rate, False, False, ["--flow-capacity", str(cap)],
                         sample_rss=True)
         a.mix = a_mix
         t = fl["truth"]

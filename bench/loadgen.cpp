@@ -75,6 +75,7 @@ struct Options {
   uint32_t mbufs = 8191;
   double link_wait_s = 10;
   double linger_s = 1;
+  double start_delay_s = 0;
   std::string pcap_out, truth_out;
   double bucket_s = 60;
   double start_s = 1700000000;
@@ -419,6 +420,10 @@ int run(int argc, char** argv) {
   app.add_option("--mbufs", o.mbufs, "Mbufs in the TX pool")->check(CLI::Range(1023u, 1u << 22));
   app.add_option("--link-wait", o.link_wait_s, "Seconds to wait for the link (memif peer) to come up")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--start-delay", o.start_delay_s,
+                 "Seconds to wait after the link is up before sending (the receiver may still be starting: a ring "
+                 "filled before it polls is loss that says nothing about its rate)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--linger", o.linger_s,
                  "Seconds to keep the port open after the last burst: a memif ring is gone once its server closes, "
                  "with what the peer had not read yet")
@@ -516,6 +521,11 @@ int run(int argc, char** argv) {
   std::unique_ptr<TxPort> port;
   if (use_port) port = std::make_unique<TxPort>(o.port, o.tx_queues, o.mbufs, o.link_wait_s);
 
+  if (port) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.start_delay_s);
+    while (!g_stop && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const uint64_t hz = use_port ? rte_get_tsc_hz() : 0;
   const uint64_t cycles_per_pkt = use_port && o.rate_pps > 0 ? static_cast<uint64_t>(hz / o.rate_pps) : 0;
   const uint64_t t0_tsc = use_port ? rte_rdtsc() : 0;
