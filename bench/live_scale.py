@@ -11,15 +11,16 @@ For each concurrent-flow count (--flows), on the same two CPUs and the same gene
             (--tx-retries 0, as a NIC's full RX ring is imissed): the highest rate with no refused packet and
             no synscope drop (imissed, rx_nombuf, ring_full, table_full).
 Then a SYN flood at 10x the flow table's capacity (--flood-capacity): resident memory over the run,
-evictions, and whether the real sessions' verdicts and the failed counts equal the truth.
+evictions, the SF verdicts kept (bar: RSS within 5 %, >= 99.9 % of SF), and whether every count equals the
+truth (reported).
 
 synscope has no cycle counter per packet, so cycles per packet are derived from the rate: TSC Hz / pps at the
-backpressure maximum (the RX lcore's whole time per packet, what it pays on this shared box included); its
-ratio between flow counts is the cost growth. The RX lcore's busy-poll fraction (polls that found packets)
-says how close to saturated it was.
+backpressure maximum (the RX lcore's whole time per packet, what it pays on this shared box included). The RX
+lcore's busy-poll fraction (polls that found packets) says whether it was saturated (near 1: the figure is
+its cost) or the feed was the limit (near 0: the figure is an upper bound).
 
-Exit 0 when every truth check passed, 1 when one failed, 2 on a setup error, 77 when DPDK, testpmd or
-net_memif cannot run here. Every child has a timeout and is killed on exit.
+Exit 0 when every truth check and the flood bar passed, 1 when one failed, 2 on a setup error, 77 when DPDK,
+testpmd or net_memif cannot run here. Every child has a timeout and is killed on exit.
 Usage: bench/live_scale.py [--build build] [--flows 10000,100000,1000000] [--long] (see --help)
 """
 import argparse
