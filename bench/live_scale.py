@@ -230,9 +230,7 @@ class Bench:
             if sample_rss:
                 rss.append(rss_kib(ss.pid))
             time.sleep(0.5)
-        while ss.poll() is None and time.time() < deadline:
-            if sample_rss:
-                rss.append(rss_kib(ss.pid))
+        while ss.poll() is None and time.time() < deadline:  # no RSS samples: the exit frees memory
             time.sleep(0.5)
         ss_rc = finish(ss, 30, signal.SIGTERM)
         gen.send_signal(signal.SIGINT)  # ends its linger
