@@ -17,106 +17,33 @@
 #include <string>
 #include <vector>
 
+#include "tcp_frame.hpp"
+
+namespace synscope {
 namespace {
 
 enum class Kind : uint8_t { kNormal, kRefused, kUnanswered, kClientReset, kServerReset, kHalfClose };
 constexpr const char* kKindNames[] = {"normal(SF)",         "refused(REJ)",       "unanswered(S0)",
                                       "client_reset(RSTO)", "server_reset(RSTR)", "half_close(SH)"};
 
+using bench::build_frame;
+using bench::Endpoints;
+using bench::FrameKind;
+using bench::Segment;
+using Session = Endpoints;
+
 struct Pkt {
   uint64_t ts_ns;
   uint32_t session;
-  uint32_t seq, ack;
-  uint16_t payload;
-  uint8_t flags;
-  bool from_client;
-  uint8_t extra;  // 0 = TCP, 1 = UDP filler, 2 = truncated TCP
+  Segment seg;
 };
 
-struct Session {
-  uint8_t client[16], server[16];
-  bool v6;
-  uint16_t cport, sport;
-};
-
-constexpr uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
-
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += (uint32_t{p[i]} << 8) | p[i + 1];
-  if (n & 1) acc += uint32_t{p[n - 1]} << 8;
-  return acc;
-}
-uint16_t finish(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(~acc);
-}
-void put16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8), p[1] = uint8_t(v); }
-void put32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
-}
-
-size_t build_frame(const Session& s, const Pkt& k, uint8_t* f) {
-  const uint8_t* src = k.from_client ? s.client : s.server;
-  const uint8_t* dst = k.from_client ? s.server : s.client;
-  const uint16_t sp = k.from_client ? s.cport : s.sport, dp = k.from_client ? s.sport : s.cport;
-  std::memset(f, 0, 14);
-  f[0] = 0x02, f[5] = k.from_client ? 1 : 2, f[6] = 0x02, f[11] = k.from_client ? 2 : 1;
-  const bool udp = k.extra == 1;
-  const size_t l4h = udp ? 8 : 20;
-  const size_t l4len = l4h + k.payload;
-  uint8_t* ip = f + 14;
-  size_t iph;
-  if (!s.v6) {
-    put16(f + 12, 0x0800);
-    iph = 20;
-    std::memset(ip, 0, 20);
-    ip[0] = 0x45;
-    put16(ip + 2, static_cast<uint16_t>(20 + l4len));
-    ip[6] = 0x40;  // DF
-    ip[8] = 64;
-    ip[9] = udp ? 17 : 6;
-    std::memcpy(ip + 12, src, 4);
-    std::memcpy(ip + 16, dst, 4);
-    put16(ip + 10, finish(sum16(ip, 20, 0)));
-  } else {
-    put16(f + 12, 0x86dd);
-    iph = 40;
-    std::memset(ip, 0, 40);
-    ip[0] = 0x60;
-    put16(ip + 4, static_cast<uint16_t>(l4len));
-    ip[6] = udp ? 17 : 6;
-    ip[7] = 64;
-    std::memcpy(ip + 8, src, 16);
-    std::memcpy(ip + 24, dst, 16);
-  }
-  uint8_t* l4 = ip + iph;
-  std::memset(l4, 0, l4len);
-  put16(l4, sp);
-  put16(l4 + 2, dp);
-  for (size_t i = 0; i < k.payload; ++i) l4[l4h + i] = static_cast<uint8_t>('a' + (i % 26));
-  uint32_t acc = 0;
-  const size_t alen = s.v6 ? 16 : 4;
-  acc = sum16(src, alen, acc);
-  acc = sum16(dst, alen, acc);
-  acc += udp ? 17 : 6;
-  acc += static_cast<uint32_t>(l4len);
-  if (udp) {
-    put16(l4 + 4, static_cast<uint16_t>(l4len));
-    put16(l4 + 6, finish(sum16(l4, l4len, acc)));
-  } else {
-    put32(l4 + 4, k.seq);
-    put32(l4 + 8, k.ack);
-    l4[12] = 5 << 4;
-    l4[13] = k.flags;
-    put16(l4 + 14, 64240);
-    put16(l4 + 16, finish(sum16(l4, l4len, acc)));
-  }
-  size_t len = 14 + iph + l4len;
-  if (k.extra == 2) len = 14 + iph + 10;  // truncated inside the TCP header
-  return len;
-}
+constexpr uint8_t FIN = bench::kFin, SYN = bench::kSyn, RST = bench::kRst, PSH = bench::kPsh, ACK = bench::kAck;
 
 }  // namespace
+}  // namespace synscope
+
+using namespace synscope;  // NOLINT: a tool's main()
 
 int main(int argc, char** argv) {
   CLI::App app{"synscope-gen: write a pcap of mixed TCP sessions"};
@@ -326,8 +253,9 @@ int main(int argc, char** argv) {
     uint32_t cseq = static_cast<uint32_t>(rng()), sseq = static_cast<uint32_t>(rng());
     auto emit = [&](bool from_client, uint8_t flags, uint16_t payload, uint64_t dt) {
       t += dt;
-      pkts.push_back(Pkt{t, i, from_client ? cseq : sseq, (flags & ACK) ? (from_client ? sseq : cseq) : 0, payload,
-                         flags, from_client, 0});
+      pkts.push_back(Pkt{t, i,
+                         Segment{from_client ? cseq : sseq, (flags & ACK) ? (from_client ? sseq : cseq) : 0u, payload,
+                                 flags, from_client, FrameKind::kTcp}});
       uint32_t& seq = from_client ? cseq : sseq;
       seq += payload + ((flags & (SYN | FIN)) ? 1 : 0);
     };
@@ -361,8 +289,8 @@ int main(int argc, char** argv) {
       }
     }
     // About 3% of sessions get a UDP neighbour frame and 0.5% a truncated TCP frame, for frame accounting.
-    if (u01(rng) < 0.03) pkts.push_back(Pkt{t + 1000, i, 0, 0, 48, 0, true, 1});
-    if (u01(rng) < 0.005) pkts.push_back(Pkt{t + 2000, i, 0, 0, 0, ACK, true, 2});
+    if (u01(rng) < 0.03) pkts.push_back(Pkt{t + 1000, i, Segment{0, 0, 48, 0, true, FrameKind::kUdp}});
+    if (u01(rng) < 0.005) pkts.push_back(Pkt{t + 2000, i, Segment{0, 0, 0, ACK, true, FrameKind::kTruncatedTcp}});
   }
   std::stable_sort(pkts.begin(), pkts.end(), [](const Pkt& a, const Pkt& b) { return a.ts_ns < b.ts_ns; });
 
@@ -379,7 +307,7 @@ int main(int argc, char** argv) {
   std::fwrite(hdr, 1, 24, f);
   uint8_t frame[2048];
   for (const Pkt& k : pkts) {
-    const size_t len = build_frame(ss[k.session], k, frame);
+    const size_t len = build_frame(ss[k.session], k.seg, frame);
     const uint32_t rec[4] = {static_cast<uint32_t>(k.ts_ns / 1'000'000'000ULL),
                              static_cast<uint32_t>(k.ts_ns % 1'000'000'000ULL / unit), static_cast<uint32_t>(len),
                              static_cast<uint32_t>(len)};
