@@ -8,6 +8,9 @@
 //                          FIN, FIN, ACK), every session on a new 5-tuple (a new flow-table entry); counter
 //                          sessions_per_s is new sessions per CPU second on this core. Not at 4 M: closed entries
 //                          wait out Zeek's close delay, and 4 M flows would then outgrow the table.
+//   engine/syn_flood/N     a SYN flood into a table of N entries it keeps full: every packet a bare SYN on a new
+//                          5-tuple that evicts the oldest SYN-only session; sessions_per_s is SYNs (new
+//                          sessions) per CPU second
 //
 // Each round every flow sends one packet, the flows in a fresh random order each round (a keyed Feistel
 // permutation), so consecutive packets hit different flows and entries far apart in memory; a round spans
@@ -116,9 +119,9 @@ struct CountingSink final : engine::SessionSink {
   void on_session(const engine::SessionRecord&) override { ++records; }
 };
 
-engine::EngineConfig engine_config() {
+engine::EngineConfig engine_config(uint32_t capacity = kCapacity) {
   engine::EngineConfig cfg;
-  cfg.flow_capacity = kCapacity;
+  cfg.flow_capacity = capacity;
   cfg.index_sizing = flow::IndexSizing::kFull;
   cfg.hasher = flow::FlowHasher(0x0123456789abcdefULL, 0x76543210fedcba98ULL);
   return cfg;
@@ -127,8 +130,10 @@ engine::EngineConfig engine_config() {
 /// A workload: an engine and the rounds of packets its flows send, built chunk by chunk.
 class Workload {
  public:
-  explicit Workload(uint32_t flows)
-      : flows_(flows), dt_(kSecond / flows), engine_(std::make_unique<engine::SessionEngine>(engine_config(), sink_)) {}
+  explicit Workload(uint32_t flows, uint32_t capacity = kCapacity)
+      : flows_(flows),
+        dt_(kSecond / flows),
+        engine_(std::make_unique<engine::SessionEngine>(engine_config(capacity), sink_)) {}
   virtual ~Workload() = default;
   [[nodiscard]] bool ok() const noexcept { return engine_->ok(); }
   [[nodiscard]] engine::SessionEngine& engine() noexcept { return *engine_; }
@@ -246,6 +251,22 @@ class NewSessions final : public Workload {
       default: out = packet_of(ts, flow, port, true, tf::kAck, ci + 102, si + 2, 0); break;
     }
     return step;
+  }
+};
+
+/// A SYN flood into a table it fills: every flow slot sends a bare SYN from a new source port each round,
+/// and the table holds one round's worth, so from the second round on every SYN opens a session by evicting
+/// the oldest SYN-only one (engine::SessionEngine::make_room's queue). The slots are the table's capacity.
+class SynFlood final : public Workload {
+ public:
+  explicit SynFlood(uint32_t flows) : Workload(flows, flows) {}
+
+ protected:
+  [[nodiscard]] int make(uint32_t flow, uint64_t round, uint64_t ts,
+                         engine::ParsedPacket& out) const noexcept override {
+    const auto port = static_cast<uint16_t>(1024 + round % 64000);
+    out = packet_of(ts, flow, port, true, tf::kSyn, static_cast<uint32_t>(flow::splitmix64(flow ^ round << 32)), 0, 0);
+    return 0;
   }
 };
 
@@ -403,6 +424,28 @@ void BM_NewSessions(benchmark::State& state) {
 
 }  // namespace
 
+void BM_SynFlood(benchmark::State& state) {
+  const auto flows = static_cast<uint32_t>(state.range(0));
+  // Warm-up: the first round fills the table, the second starts evicting.
+  SynFlood* w = workload_for<SynFlood>("syn_flood", flows, 2);
+  CheckedRun r;
+  if (!run_checked(state, w, r)) return;
+  const engine::EngineCounters& before = r.before;
+  const engine::EngineCounters& after = w->engine().counters();
+  const uint64_t evicted = after.evicted_syn_only - before.evicted_syn_only;
+  // Every SYN opens a session in a full table: one SYN-only eviction each, nothing else evicted.
+  if (evicted != r.timed.packets || after.evicted_other != 0 || w->engine().active_flows() != flows) {
+    return state.SkipWithError(("expected " + std::to_string(r.timed.packets) + " SYN-only evictions and a full " +
+                                "table; got " + std::to_string(evicted) + " (" + std::to_string(after.evicted_other) +
+                                " other), " + std::to_string(w->engine().active_flows()) + " entries")
+                                   .c_str());
+  }
+  report(state, r.timed, flows);
+  state.counters["bytes_per_flow"] =
+      static_cast<double>(engine::SessionEngine::bytes_when_full(engine_config(flows))) / flows;
+  state.counters["sessions_per_s"] = static_cast<double>(r.timed.packets) / (static_cast<double>(r.timed.cpu_ns) / 1e9);
+}
+
 int main(int argc, char** argv) {
   // Grouped by workload and size: each engine is built and warmed once (registration order is run order).
   for (const uint32_t flows : {10'000u, 100'000u, 1'000'000u, 4'000'000u}) {
@@ -410,6 +453,9 @@ int main(int argc, char** argv) {
   }
   for (const uint32_t flows : {10'000u, 100'000u, 1'000'000u}) {
     benchmark::RegisterBenchmark("engine/new_sessions", BM_NewSessions)->Arg(flows);
+  }
+  for (const uint32_t flows : {10'000u, 1'000'000u}) {
+    benchmark::RegisterBenchmark("engine/syn_flood", BM_SynFlood)->Arg(flows);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
