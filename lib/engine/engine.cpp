@@ -288,7 +288,7 @@ void SessionEngine::open_session(uint32_t idx, const ParsedPacket& p, bool from_
   e.session.uid = flow::splitmix64(uid_seed_ + ++uid_counter_);
   const uint8_t control = p.meta.flags & (tf::kRst | tf::kSyn | tf::kFin | tf::kAck);
   if ((control & ~tf::kAck) == tf::kRst) ++counters_.rst_without_connection;
-  if (control == tf::kSyn) syn_opened_.push(idx);
+  if (control == tf::kSyn) syn_opened_.push({idx, static_cast<uint32_t>(e.session.uid)});
 }
 
 void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept {
@@ -355,18 +355,22 @@ uint32_t SessionEngine::make_room() noexcept {
   const uint32_t cap = table_.high_water();
   if (cap == 0) return 0;
   // The oldest session a bare SYN opened that is still SYN-only (or already due): a flood's own entries go
-  // first, in the order they came. Numbers whose session moved on, ended or was replaced are skipped: each
-  // number is pushed once and popped once, so the skipping costs one pop per SYN-opened session overall;
-  // the bound only caps what one packet can wait for.
+  // first, in the order they came. Items whose session moved on, ended or was replaced are skipped (an
+  // entry freed and handed to a newer session has another uid: evicting that one would take a young
+  // session for an old one). Each item is pushed once and popped once, so the skipping costs one pop per
+  // SYN-opened session overall; the bound only caps what one packet can wait for.
   constexpr uint32_t kQueueTries = 4096;
-  uint32_t idx = 0;
-  for (uint32_t k = 0; k < kQueueTries && syn_opened_.pop(idx); ++k) {
-    if (!table_.in_use(idx)) continue;
-    if (expire_if_due(idx)) return 1;
-    if (!is_syn_only(table_.at(idx))) continue;
-    evict(idx, true);
+  flow::EntryQueue::Item item{};
+  for (uint32_t k = 0; k < kQueueTries && syn_opened_.pop(item); ++k) {
+    if (!table_.in_use(item.entry)) continue;
+    const FlowEntry& e = table_.at(item.entry);
+    if (static_cast<uint32_t>(e.session.uid) != item.tag) continue;
+    if (expire_if_due(item.entry)) return 1;
+    if (!is_syn_only(e)) continue;
+    evict(item.entry, true);
     return 1;
   }
+  uint32_t idx = 0;
   // Otherwise scan a bounded window: take the first expired or SYN-only entry, else the longest idle one.
   uint32_t victim = flow::FlowTable<FlowEntry>::kNone;
   uint64_t oldest = UINT64_MAX;

@@ -343,6 +343,45 @@ TEST(Engine, SynFloodTenTimesTheTableEvictsOnlyItsOwnEntries) {
             kEstablished);
 }
 
+// The flood queue names entries, and an entry outlives its session: a session opened by a SYN, finished and
+// erased leaves its number behind, and the entry goes to a younger session. Evicting by that stale number
+// would take the young session (a real client's SYN) before the flood's older ones.
+TEST(Engine, FloodEvictionSkipsEntriesHandedToAYoungerSession) {
+  EngineConfig cfg;
+  cfg.flow_capacity = 8;
+  Sessions out;
+  SessionEngine e(cfg, out);
+  std::vector<ParsedPacket> b = {
+      tcp_pkt(kSec + 0'000'000, 1, 1000, true, tf::kSyn, 100),  // A: a whole session, closed at once
+      tcp_pkt(kSec + 1'000'000, 1, 1000, false, tf::kSyn | tf::kAck, 500, 101),
+      tcp_pkt(kSec + 2'000'000, 1, 1000, true, tf::kAck, 101, 501),
+      tcp_pkt(kSec + 3'000'000, 1, 1000, true, tf::kFin | tf::kAck, 101, 501),
+      tcp_pkt(kSec + 4'000'000, 1, 1000, false, tf::kFin | tf::kAck, 501, 102),
+      tcp_pkt(kSec + 5'000'000, 1, 1000, true, tf::kAck, 102, 502)};
+  // Five sessions seen mid-stream (not opened by a SYN: not in the queue), then two flood SYNs.
+  for (uint16_t i = 1; i <= 5; ++i) {
+    b.push_back(tcp_pkt(2 * kSec + i * 1000, 4, static_cast<uint16_t>(4000 + i), true, tf::kAck, 1, 1));
+  }
+  for (uint16_t i = 1; i <= 2; ++i) {
+    b.push_back(tcp_pkt(3 * kSec + i * 1000, 2, static_cast<uint16_t>(2000 + i), true, tf::kSyn, i, 0, 94));
+  }
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  ASSERT_EQ(e.active_flows(), 8u);
+  e.advance(6 * kSec + 500'000'000);  // A's close delay is over: its entry is freed, its number stays queued
+  ASSERT_EQ(e.active_flows(), 7u);
+  ASSERT_EQ(out.got.size(), 1u);
+  b = {tcp_pkt(6 * kSec + 600'000'000, 3, 3000, true, tf::kSyn, 7000),      // B takes A's entry
+       tcp_pkt(6 * kSec + 700'000'000, 2, 2100, true, tf::kSyn, 8, 0, 94),  // the table is full: evict
+       tcp_pkt(6 * kSec + 800'000'000, 3, 3000, false, tf::kSyn | tf::kAck, 9000, 7001),
+       tcp_pkt(6 * kSec + 900'000'000, 3, 3000, true, tf::kAck, 7001, 9001)};
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  EXPECT_EQ(e.counters().evicted_syn_only, 1u);
+  EXPECT_EQ(e.counters().evicted_other, 0u);
+  EXPECT_EQ(e.counters().handshakes, 2u);  // A's and B's: B kept its entry through the eviction
+  ASSERT_EQ(out.got.size(), 2u);
+  EXPECT_EQ(out.got[1], std::make_pair(tcp_session::ConnState::kS0, EndReason::kEvicted));
+}
+
 // --flow-memory: the capacity that fits a budget is the largest one whose full state does.
 TEST(Engine, CapacityForAMemoryBudgetIsTheLargestThatFits) {
   const auto full = [](uint64_t capacity) {
