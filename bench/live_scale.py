@@ -431,11 +431,16 @@ def main():
     if not a.no_flood:
         cap = a.flood_capacity
         log(f"== SYN flood at {a.flood_x:g}x a {cap}-entry flow table")
-        # 90% spoofed single SYNs, 10% normal sessions (1.9 segments per session on average), at the rate
-        # that puts --flood-x times the capacity in SYNs into synscope's 5 s attempt window.
+        # Spoofed single SYNs and normal sessions (10 segments each), at the rate that puts --flood-x times the
+        # capacity in SYNs into synscope's 5 s attempt window. The real sessions are as many per 5 s as a
+        # quarter of the table: each keeps its entry for the 5 s close delay after it ends, and a table that
+        # the real traffic alone fills has no room to keep a real SYN until its answer, flood or not (with
+        # 10% real sessions, 1.1x the table, 60% of them lost their SYN's entry).
+        share = 0.25 / a.flood_x / (1 + 0.25 / a.flood_x)
         a_mix = a.mix
-        a.mix = "normal=10,syn_flood=90"
-        rate = int(1.5 * a.flood_x * cap / 5 / 0.9 * 1.9)  # 1.5: the ramp and the drain are in the elapsed time
+        a.mix = f"normal={round(share * 1000)},syn_flood={1000 - round(share * 1000)}"
+        # 1.5: the ramp and the drain are in the elapsed time.
+        rate = int(1.5 * a.flood_x * cap / 5 / (1 - share) * (share * 10 + (1 - share)))
         fl = b.synscope(2000, a.seconds * 2 + a.warmup + 1, rate, False, False, ["--flow-capacity", str(cap)],
                         sample_rss=True)
         a.mix = a_mix

@@ -267,6 +267,13 @@ class SessionEngine {
   /// Entries whose session a bare SYN opened, oldest first: a full table evicts the oldest of them that is
   /// still SYN-only before anything else, so a SYN flood displaces its own entries, not established sessions.
   flow::EntryQueue syn_opened_;
+  /// The queue holds twice the table: besides the live SYN-only sessions (at most the table) it holds stale
+  /// items (sessions that moved on or ended) until they are popped, and a full queue forgets its oldest
+  /// item. Sized at the table, a flood filled it, live flood entries fell out of it (then only the bounded
+  /// scan could find them) and the queue's oldest were real clients' fresh SYNs.
+  [[nodiscard]] static uint32_t syn_queue_capacity(uint32_t flow_capacity) noexcept {
+    return flow_capacity <= UINT32_MAX / 2 ? flow_capacity * 2 : UINT32_MAX;
+  }
   EngineCounters counters_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;
