@@ -33,6 +33,9 @@ struct CoreStats {
   uint64_t flow_capacity = 0;
   uint64_t watermark_ns = 0;  ///< the engine's time (0 until its first packet)
   uint64_t polls = 0, busy_polls = 0;
+  /// TSC cycles spent in SessionEngine::process_burst (two rdtsc per burst): over the engine's received
+  /// frames, the engine stage's cost per packet (bench/live_scale.py reads it).
+  uint64_t engine_cycles = 0;
 };
 
 /// A spread-mode RX core's packet counts, stored before each burst is handed to the engines (the rest of

@@ -1,6 +1,8 @@
 // engine_core: see engine_core.hpp.
 #include "lcore/engine_core.hpp"
 
+#include <rte_cycles.h>
+
 #include <algorithm>
 
 namespace synscope::lcore {
@@ -18,7 +20,9 @@ bool EngineCore::poll_once() noexcept {
   bool got = false;
   for (const Input& in : inputs_) {
     if (channel::Burst* b = in.bursts->try_receive()) {
+      const uint64_t start = rte_rdtsc();
       owner_.engine->process_burst(b->pkts, b->n);
+      stats_.engine_cycles += rte_rdtsc() - start;
       in.bursts->release(b);
       got = true;
     }

@@ -1,6 +1,8 @@
 // rx_core: see rx_core.hpp.
 #include "lcore/rx_core.hpp"
 
+#include <rte_cycles.h>
+
 namespace synscope::lcore {
 
 RxCore::RxCore(std::vector<QueueRef> queues, const RxContext& context, FlowOwner& owner,
@@ -10,7 +12,9 @@ RxCore::RxCore(std::vector<QueueRef> queues, const RxContext& context, FlowOwner
 }
 
 void RxCore::process(const engine::ParsedPacket* pkts, uint16_t n) noexcept {
+  const uint64_t start = rte_rdtsc();
   owner_.engine->process_burst(pkts, n);
+  stats_.engine_cycles += rte_rdtsc() - start;
   owner_.publish_time();
 }
 

@@ -279,6 +279,23 @@ constexpr Metric kTable[] = {
              if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.flow_capacity);
            }
          }},
+    {.name = "synscope_engine_cycles_total",
+     .help = "TSC cycles an engine core spent judging packet bursts; over synscope_engine_frames_total, the "
+             "engine stage's cycles per packet",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine_cycles);
+           }
+         }},
+    {.name = "synscope_engine_frames_total",
+     .help = "Frames an engine core received (tracked or not), by engine core",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine.received);
+           }
+         }},
     {.name = "synscope_session_ring_waits_total",
      .help = "Times an engine core waited because the stats core had not taken its finished sessions",
      .read =
