@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "finite_range.hpp"
 #include "tcp_frame.hpp"
 
 namespace synscope {
@@ -59,12 +60,12 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", out, "Output pcap path")->required();
   app.add_option("-n,--sessions", sessions, "Number of TCP sessions")->check(CLI::Range(1u, 50'000'000u));
   app.add_option("--seed", seed, "Random seed");
-  app.add_option("--window", window_s, "Seconds over which sessions start")->check(CLI::Range(1.0, 1e7));
+  app.add_option("--window", window_s, "Seconds over which sessions start")->check(app::finite_range(1.0, 1e7));
   app.add_option("--start", start_s, "Epoch seconds of the first session");
   app.add_option("--exchanges", data_exchanges, "Request/response pairs per normal session")
       ->check(CLI::Range(0u, 1000u));
   app.add_flag("--microseconds", microseconds, "Write a microsecond-resolution pcap (default: nanoseconds)");
-  app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--ipv6-share", ipv6_share, "Fraction of sessions over IPv6")->check(app::finite_range(0.0, 1.0));
   app.add_option(
          "--servers", server_pool,
          "Sessions go to N servers with Zipf popularity (server k gets 1/k of server 1's share), so each "
@@ -74,10 +75,10 @@ int main(int argc, char** argv) {
   double diurnal = 0;
   app.add_option("--diurnal", diurnal,
                  "Daily cycle of the session rate: 0 flat, A in (0,1]: rate ∝ 1 + A·sin, peak 14:00, trough 02:00 UTC")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(app::finite_range(0.0, 1.0));
   double weekend = 1;
   app.add_option("--weekend", weekend, "Session rate on Saturdays and Sundays (UTC) relative to weekdays")
-      ->check(CLI::Range(0.01, 1.0));
+      ->check(app::finite_range(0.01, 1.0));
   std::vector<double> holidays;
   app.add_option("--holiday", holidays,
                  "Day (0 = the day of --start, UTC) whose session rate is the --weekend rate, as a public holiday. "

@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "finite_range.hpp"
 #include "loadgen_sessions.hpp"
 #include "tcp_frame.hpp"
 
@@ -385,27 +386,27 @@ int run(int argc, char** argv) {
   Options o;
   CLI::App app{"synscope-loadgen: synthesise TCP sessions into a DPDK port and/or a pcap, with their truth"};
   app.add_option("--rate", o.rate_pps, "Offered packets per second (0 = as fast as the port takes them)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(app::finite_range(0.0, 1e9));
   app.add_option("--session-rate", o.session_rate,
                  "New sessions per second (sets --rate from the mix's mean segments per session)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(app::finite_range(0.0, 1e9));
   app.add_option("--flows", o.flows, "Concurrent flows: sessions in flight at once")->check(CLI::Range(1, 10'000'000));
   app.add_option("--sessions", o.sessions, "Sessions to send (0 = until --duration)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1'000'000'000'000}));
   app.add_option("--duration", o.duration_s,
                  "Seconds after which no new generation of sessions starts (pcap only: of packet time)")
-      ->check(CLI::Range(0.0, 1e7));
+      ->check(app::finite_range(0.0, 1e7));
   app.add_option("--mix", o.mix,
                  "Session shares KIND=SHARE,... (normal, refused, unanswered, client_reset, "
                  "server_reset, half_open, syn_flood)")
       ->capture_default_str();
   app.add_option("--frame-size", o.frame_size, "On-wire size of data segments, FCS included: 64..1518 or imix")
       ->capture_default_str();
-  app.add_option("--ipv6-share", o.ipv6_share, "Fraction of sessions over IPv6")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--ipv6-share", o.ipv6_share, "Fraction of sessions over IPv6")->check(app::finite_range(0.0, 1.0));
   app.add_option("--client-internal", o.client_internal, "Fraction of clients in 10/8 or fd00::/8")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(app::finite_range(0.0, 1.0));
   app.add_option("--server-internal", o.server_internal, "Fraction of servers in 10/8 or fd00::/8")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(app::finite_range(0.0, 1.0));
   app.add_option("--vlan", o.vlan, "802.1Q VLAN id on every frame (0 = untagged)")->check(CLI::Range(0, 4094));
   app.add_option("--tx-queues", o.tx_queues, "TX queues; flows spread by a symmetric 5-tuple hash")
       ->check(CLI::Range(1, static_cast<int>(kMaxQueues)));
@@ -419,26 +420,27 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(int64_t{-1}, int64_t{1'000'000'000}));
   app.add_option("--mbufs", o.mbufs, "Mbufs in the TX pool")->check(CLI::Range(1023u, 1u << 22));
   app.add_option("--link-wait", o.link_wait_s, "Seconds to wait for the link (memif peer) to come up")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(app::finite_range(0.0, 3600.0));
   app.add_option("--start-delay", o.start_delay_s,
                  "Seconds to wait after the link is up before sending (the receiver may still be starting: a ring "
                  "filled before it polls is loss that says nothing about its rate)")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(app::finite_range(0.0, 3600.0));
   app.add_option("--linger", o.linger_s,
                  "Seconds to keep the port open after the last burst: a memif ring is gone once its server closes, "
                  "with what the peer had not read yet")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(app::finite_range(0.0, 3600.0));
   app.add_option("--pcap-out", o.pcap_out, "Also write the traffic to this pcap (nanosecond timestamps)");
   app.add_option("--truth-out", o.truth_out, "Write what was sent as JSON to this file");
   app.add_option("--bucket-seconds", o.bucket_s, "Bucket span of the truth's failed-per-bucket counts")
-      ->check(CLI::Range(0.001, 86400.0));
-  app.add_option("--start", o.start_s, "Epoch seconds of the first generated timestamp")->check(CLI::Range(0.0, 4e9));
+      ->check(app::finite_range(0.001, 86400.0));
+  app.add_option("--start", o.start_s, "Epoch seconds of the first generated timestamp")
+      ->check(app::finite_range(0.0, 4e9));
   app.add_option("--pcap-rate", o.pcap_rate, "Packets per second of the generated timestamps when --rate is 0")
-      ->check(CLI::Range(1.0, 1e9));
+      ->check(app::finite_range(1.0, 1e9));
   app.add_option("--max-round", o.max_round_s,
                  "Longest allowed round (flows / rate, seconds): a session's segments are a round apart, and a "
                  "handshake slower than synscope's 5 s attempt timer changes its verdict")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(app::finite_range(0.001, 1e6));
   app.add_flag("--allow-slow-rounds", o.allow_slow_rounds, "Run even when a round is longer than --max-round");
   app.add_flag("--cut", o.cut,
                "Stop as soon as --duration is up, sessions unfinished (for rate measurements: the truth is marked "
