@@ -101,21 +101,21 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
       syn_opened_(syn_queue_capacity(config.flow_capacity)),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
+uint64_t SessionEngine::flow_state_bytes(uint32_t capacity) noexcept {
+  return flow::FlowTable<FlowEntry>::bytes_when_full(capacity) +
+         flow::EntryQueue::bytes_when_full(syn_queue_capacity(capacity));
+}
+
 uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
-  return sizeof(SessionEngine) + flow::FlowTable<FlowEntry>::bytes_when_full(config.flow_capacity) +
-         flow::EntryQueue::bytes_when_full(syn_queue_capacity(config.flow_capacity));
+  return sizeof(SessionEngine) + flow_state_bytes(config.flow_capacity);
 }
 
 uint64_t SessionEngine::capacity_for(uint64_t bytes) noexcept {
   // The memory grows with capacity (the index in powers of two): the largest fitting capacity by bisection.
-  const auto flow_bytes = [](uint64_t n) {
-    return flow::FlowTable<FlowEntry>::bytes_when_full(static_cast<uint32_t>(n)) +
-           flow::EntryQueue::bytes_when_full(syn_queue_capacity(static_cast<uint32_t>(n)));
-  };
   uint64_t lo = 0, hi = uint64_t{1} << 28;
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo + 1) / 2;
-    if (flow_bytes(mid) <= bytes) {
+    if (flow_state_bytes(static_cast<uint32_t>(mid)) <= bytes) {
       lo = mid;
     } else {
       hi = mid - 1;

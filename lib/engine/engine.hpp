@@ -173,6 +173,8 @@ class SessionEngine {
   /// The most flows whose state (table, index, flood queue) fits in `bytes`, at most 2^28 (--flow-memory);
   /// 0 when not even one does.
   [[nodiscard]] static uint64_t capacity_for(uint64_t bytes) noexcept;
+  /// The memory of the flow state for `capacity` flows when full: table, index and flood queue.
+  [[nodiscard]] static uint64_t flow_state_bytes(uint32_t capacity) noexcept;
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen), and
   /// jumps ahead by more than EngineConfig::max_time_jump_ns only when confirmed (held frames wait for it).

@@ -387,7 +387,9 @@ TEST(Engine, CapacityForAMemoryBudgetIsTheLargestThatFits) {
   const auto full = [](uint64_t capacity) {
     EngineConfig cfg;
     cfg.flow_capacity = static_cast<uint32_t>(capacity);
-    return SessionEngine::bytes_when_full(cfg) - sizeof(SessionEngine);
+    EXPECT_EQ(SessionEngine::bytes_when_full(cfg),
+              sizeof(SessionEngine) + SessionEngine::flow_state_bytes(cfg.flow_capacity));
+    return SessionEngine::flow_state_bytes(cfg.flow_capacity);
   };
   EXPECT_EQ(SessionEngine::capacity_for(0), 0u);
   for (uint64_t mib : {1ull, 7ull, 64ull, 1000ull, 4096ull}) {
