@@ -25,8 +25,40 @@ std::string_view end_reason_name(EndReason r) noexcept {
     case EndReason::kReuse: return "reuse";
     case EndReason::kEvicted: return "evicted";
     case EndReason::kEndOfInput: return "end_of_input";
+    case EndReason::kShutdown: return "shutdown";
   }
   return "timeout";
+}
+
+std::string_view session_end_name(SessionEnd e) noexcept {
+  switch (e) {
+    case SessionEnd::kFin: return "fin";
+    case SessionEnd::kRstOrig: return "rst_orig";
+    case SessionEnd::kRstResp: return "rst_resp";
+    case SessionEnd::kIdle: return "idle";
+    case SessionEnd::kReused: return "reused";
+    case SessionEnd::kEvicted: return "evicted";
+    case SessionEnd::kEndOfInput: return "end_of_input";
+    case SessionEnd::kShutdown: return "shutdown";
+  }
+  return "idle";
+}
+
+SessionEnd session_end(const SessionRecord& record) noexcept {
+  using tcp_session::EndpointState;
+  const tcp_session::Session& s = *record.session;
+  // ep[0] is the originator (the record's orientation), so the states say who reset or closed.
+  if (s.ep[0].state == EndpointState::kReset) return SessionEnd::kRstOrig;
+  if (s.ep[1].state == EndpointState::kReset) return SessionEnd::kRstResp;
+  if (s.ep[0].state == EndpointState::kClosed && s.ep[1].state == EndpointState::kClosed) return SessionEnd::kFin;
+  switch (record.end) {
+    case EndReason::kTimeout: return SessionEnd::kIdle;
+    case EndReason::kReuse: return SessionEnd::kReused;
+    case EndReason::kEvicted: return SessionEnd::kEvicted;
+    case EndReason::kEndOfInput: return SessionEnd::kEndOfInput;
+    case EndReason::kShutdown: return SessionEnd::kShutdown;
+  }
+  return SessionEnd::kIdle;
 }
 
 uint64_t EngineCounters::accounted() const noexcept {
@@ -475,7 +507,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   session_sink_.on_session(rec);
 }
 
-void SessionEngine::finish() noexcept {
+void SessionEngine::finish(EndReason cut) noexcept {
   // Frames still held wait for a jump nothing confirmed. With no time yet they are all there is; otherwise
   // they are processed with their own times but leave the clock alone, so a stray stamp on the last frames
   // cannot turn every open session into a timeout (and a real gap before them loses no frame).
@@ -488,7 +520,7 @@ void SessionEngine::finish() noexcept {
   // timing (replay and a live engine that idled until the same time agree).
   for (uint32_t idx = 0; idx < table_.high_water(); ++idx) {
     if (!table_.in_use(idx)) continue;
-    finalize(idx, timed_out(table_.at(idx), watermark_ns_) ? EndReason::kTimeout : EndReason::kEndOfInput);
+    finalize(idx, timed_out(table_.at(idx), watermark_ns_) ? EndReason::kTimeout : cut);
   }
   // All reported: one clear() instead of an erase per entry (each a probe-run shift in a cold index).
   table_.clear();

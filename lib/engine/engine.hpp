@@ -58,9 +58,16 @@ class FrameParser {
   packet::ParseOptions options_;
 };
 
-/// Why a session record was written.
-enum class EndReason : uint8_t { kTimeout, kReuse, kEvicted, kEndOfInput };
+/// Why a session left the flow table (its record's `removed`): Zeek's timers, a new connection on the same
+/// 5-tuple, eviction from a full table, the end of a capture, or a live run's shutdown.
+enum class EndReason : uint8_t { kTimeout, kReuse, kEvicted, kEndOfInput, kShutdown };
 [[nodiscard]] std::string_view end_reason_name(EndReason r) noexcept;
+
+/// How the connection itself ended on the wire (its record's `end`), apart from why it left the table: both
+/// sides closed with FIN, a RST from either side, or still open when a timer (idle, attempt, half-closed
+/// linger), a new connection on its 5-tuple, eviction, the end of input or shutdown removed it.
+enum class SessionEnd : uint8_t { kFin, kRstOrig, kRstResp, kIdle, kReused, kEvicted, kEndOfInput, kShutdown };
+[[nodiscard]] std::string_view session_end_name(SessionEnd e) noexcept;
 
 /// A finished session, in Zeek's orientation (orig/resp). A record is a view: `session` points into the
 /// sender's memory (the engine's flow table, a channel slot) and is valid only during the on_session() call
@@ -81,6 +88,10 @@ struct SessionRecord {
   /// while its consumer falls behind), else empty: a writer then copies it instead of formatting the record.
   std::string_view prepared_line;
 };
+
+/// How the record's connection ended: a RST (by the side whose reset Zeek's conn_state names: the
+/// originator's first, as in RSTO/RSTOS0) or both FINs when the wire says so, else the removal reason.
+[[nodiscard]] SessionEnd session_end(const SessionRecord& record) noexcept;
 
 /// What a finished session contributes to its time bucket.
 [[nodiscard]] buckets::SessionSummary summarize(const SessionRecord& record) noexcept;
@@ -191,8 +202,9 @@ class SessionEngine {
   void advance(uint64_t now_ns) noexcept;
 
   /// Ends every open session (as Zeek does at the end of a trace), after processing any frames still held
-  /// for an unconfirmed time jump (EngineCounters::time_jump_unconfirmed_at_end).
-  void finish() noexcept;
+  /// for an unconfirmed time jump (EngineCounters::time_jump_unconfirmed_at_end). `cut` is why the sessions
+  /// whose timers had not fired leave: the end of a capture, or a live run's shutdown.
+  void finish(EndReason cut = EndReason::kEndOfInput) noexcept;
 
   [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] uint32_t active_flows() const noexcept { return table_.size(); }

@@ -24,9 +24,10 @@ struct FlowOwner {
 
   /// Owner: publishes the engine's settled time.
   void publish_time() noexcept { time_ns.store(engine->settled_ns(), std::memory_order_release); }
-  /// Owner, at the end: every open session reported, then the channel marked done.
+  /// Owner, at the end of a live run: every open session reported (cut by the shutdown), then the channel
+  /// marked done.
   void finish() noexcept {
-    engine->finish();
+    engine->finish(engine::EndReason::kShutdown);
     time_ns.store(UINT64_MAX, std::memory_order_release);
     sessions->mark_done();
   }

@@ -98,6 +98,8 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
     seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
   }
   w = put::text(w, ",\"end\":\"");
+  w = put::text(w, engine::session_end_name(engine::session_end(r)));
+  w = put::text(w, "\",\"removed\":\"");
   w = put::text(w, engine::end_reason_name(r.end));
   w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}\n" : "\"}\n");
   line.grow_to(w);

@@ -69,8 +69,8 @@ def main():
     if sum(b["late"] for b in got_b) != sum(b["late"] for b in ref_b):
         failures.append(f"late sessions {sum(b['late'] for b in got_b)} != clean {sum(b['late'] for b in ref_b)}")
     key = lambda s: (s["ts"], s["id.orig_h"], s["id.orig_p"], s["id.resp_h"], s["id.resp_p"])
-    ref_end = {key(s): (s["end"], s["conn_state"]) for s in ref_s}
-    got_end = {key(s): (s["end"], s["conn_state"]) for s in got_s}
+    ref_end = {key(s): (s["end"], s["removed"], s["conn_state"]) for s in ref_s}
+    got_end = {key(s): (s["end"], s["removed"], s["conn_state"]) for s in got_s}
     differ = [k for k in set(ref_end) | set(got_end) if ref_end.get(k) != got_end.get(k)]
     if len(differ) > 2:  # the session that lost the frame may end or judge differently, nothing else
         failures.append(f"{len(differ)} sessions differ from the clean capture's (at most 2 may), e.g. "

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <tuple>
@@ -99,6 +100,54 @@ TEST(Engine, PortReuseStartsNewConnection) {
   EXPECT_EQ(out.got[0].first, tcp_session::ConnState::kREJ);
   EXPECT_EQ(out.got[0].second, EndReason::kReuse);
   EXPECT_EQ(out.got[1].first, tcp_session::ConnState::kREJ);
+}
+
+TEST(Engine, RecordsSayHowTheConnectionEndedApartFromWhyItLeftTheTable) {
+  struct Ends : SessionSink {
+    std::vector<std::tuple<uint32_t, SessionEnd, EndReason>> got;  // the client's address, end, removed
+    void on_session(const SessionRecord& r) override { got.emplace_back(r.orig_h.bytes[3], session_end(r), r.end); }
+  };
+  EngineConfig cfg;
+  Ends out;
+  SessionEngine e(cfg, out);
+  std::vector<ParsedPacket> b = {
+      // 1: closed with FIN by both sides, removed by the close delay's timer
+      tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 10, 1, 40000, false, tf::kSyn | tf::kAck, 500, 101),
+      tcp_pkt(1 * kSec + 20, 1, 40000, true, tf::kAck, 101, 501),
+      tcp_pkt(1 * kSec + 30, 1, 40000, true, tf::kFin | tf::kAck, 101, 501),
+      tcp_pkt(1 * kSec + 40, 1, 40000, false, tf::kFin | tf::kAck, 501, 102),
+      tcp_pkt(1 * kSec + 50, 1, 40000, true, tf::kAck, 102, 502),
+      // 2: refused (the responder's RST); 3: the originator aborts its attempt with a RST
+      tcp_pkt(1 * kSec, 2, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 10, 2, 40000, false, tf::kRst | tf::kAck, 0, 101),
+      tcp_pkt(1 * kSec, 3, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 10, 3, 40000, true, tf::kRst, 101),
+      // 4: unanswered, removed by the attempt timer; 5: established, then a new SYN on its 5-tuple
+      tcp_pkt(1 * kSec, 4, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec, 5, 40000, true, tf::kSyn, 100),
+      tcp_pkt(1 * kSec + 10, 5, 40000, false, tf::kSyn | tf::kAck, 500, 101),
+      tcp_pkt(1 * kSec + 20, 5, 40000, true, tf::kAck, 101, 501),
+      tcp_pkt(2 * kSec, 5, 40000, true, tf::kSyn, 9000),
+      // 6: still open at the end of the run
+      tcp_pkt(20 * kSec, 6, 40000, true, tf::kSyn, 100),
+  };
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  e.finish(EndReason::kShutdown);
+  std::map<uint32_t, std::vector<std::pair<SessionEnd, EndReason>>> by_client;
+  for (const auto& [client, end, removed] : out.got) by_client[client].emplace_back(end, removed);
+  auto only = [&](uint32_t client) {
+    EXPECT_EQ(by_client[client].size(), client == 5 ? 2u : 1u) << client;
+    return by_client[client].front();
+  };
+  EXPECT_EQ(only(1), std::make_pair(SessionEnd::kFin, EndReason::kTimeout));
+  EXPECT_EQ(only(2), std::make_pair(SessionEnd::kRstResp, EndReason::kTimeout));
+  EXPECT_EQ(only(3), std::make_pair(SessionEnd::kRstOrig, EndReason::kTimeout));
+  EXPECT_EQ(only(4), std::make_pair(SessionEnd::kIdle, EndReason::kTimeout));
+  EXPECT_EQ(only(5), std::make_pair(SessionEnd::kReused, EndReason::kReuse));
+  EXPECT_EQ(only(6), std::make_pair(SessionEnd::kShutdown, EndReason::kShutdown));
+  EXPECT_EQ(session_end_name(SessionEnd::kRstResp), "rst_resp");
+  EXPECT_EQ(end_reason_name(EndReason::kShutdown), "shutdown");
 }
 
 TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {

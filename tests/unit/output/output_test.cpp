@@ -270,7 +270,7 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
   for (size_t st = 0; st < static_cast<size_t>(tcp_session::ConnState::kCount); ++st) {
     for (size_t pe = 0; pe < buckets::kPerspectiveCount; ++pe) {
       for (engine::EndReason end : {engine::EndReason::kTimeout, engine::EndReason::kReuse, engine::EndReason::kEvicted,
-                                    engine::EndReason::kEndOfInput}) {
+                                    engine::EndReason::kEndOfInput, engine::EndReason::kShutdown}) {
         r.state = static_cast<tcp_session::ConnState>(st);
         r.perspective = static_cast<buckets::Perspective>(pe);
         r.end = end;
