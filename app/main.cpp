@@ -10,6 +10,7 @@
 #include <rte_errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@
 #include "run.hpp"
 #include "signals.hpp"
 #include "top.hpp"
+#include "vdev_inputs.hpp"
 
 namespace {
 synscope::consumers::Requests g_requests;  // fed by the signal handlers (signals.hpp)
@@ -152,17 +154,29 @@ int main(int argc, char** argv) {
     if (message.size() > kMaxMessage) {
       message = message.substr(0, kMaxMessage) + "... (" + std::to_string(message.size()) + " bytes, cut)";
     }
-    std::fprintf(stderr, "%s\nRun with --help for more information.\n", message.c_str());
+    std::fprintf(stderr, "%s\n", message.c_str());
+    // `run` given without the `--` before it: its EAL options reached our parser. Say the convention.
+    const bool run_without_split =
+        split < 0 && std::any_of(argv + 1, argv + argc, [](const char* a) { return std::strcmp(a, "run") == 0; });
+    if (run_without_split) {
+      std::fprintf(stderr,
+                   "Live mode takes DPDK's EAL options first, then `--`, then `run`: synscope [EAL options] -- run "
+                   "[options] (is the `--` before `run` missing?)\n");
+    }
+    std::fprintf(stderr, "Run with --help for more information.\n");
     return exit_code(ErrorKind::kUsage);
   }
   if (run_cmd->parsed() && run.dump_config) {
-    std::cout << run_cmd->config_to_str(true, true);
+    // Under the [run] section --config reads: the dump round-trips.
+    std::cout << "# synscope " SYNSCOPE_VERSION " run configuration (read it back with --config FILE)\n[run]\n"
+              << run_cmd->config_to_str(true, true);
     return 0;
   }
 
   install_signal_handlers(g_requests);
   if (run_cmd->parsed()) {
     return guarded([&] {
+      check_vdev_inputs(eal_args);
       EalSession eal(static_cast<int>(eal_args.size()), eal_args.data());
       return run_live(run, g_requests);
     });

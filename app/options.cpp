@@ -1,7 +1,9 @@
 // options: see options.hpp.
 #include "options.hpp"
 
+#include "error/error.hpp"
 #include "finite_range.hpp"
+#include "metrics/metrics.hpp"
 
 #include <sched.h>
 
@@ -250,8 +252,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Live mode on DPDK ports: synscope [EAL options] -- run [options] (ports from -a PCI or --vdev)");
   cmd->fallthrough();  // --config belongs to the app (CLI11 reads config files there), given after `run`
+  // Not itself configurable: the dump is read back by --config, where a dump-config key would be refused.
   cmd->add_flag("--dump-config", out.dump_config,
-                "Print the effective configuration as TOML, with descriptions, and exit");
+                "Print the effective configuration as a --config file (TOML, a [run] section, with descriptions) "
+                "and exit")
+      ->configurable(false);
   cmd->add_option("--sessions-out", out.live.consumers.sessions_out,
                   "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
   cmd->add_option("--buckets-out", out.live.consumers.buckets_out,
@@ -298,6 +303,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   cmd->add_option("--metrics-listen", out.metrics_listen,
                   "ADDRESS:PORT for /metrics and the landing page ('none' disables; port 0 picks one)")
       ->capture_default_str();
+  cmd->add_option("--web-config", out.web_config_file,
+                  "Prometheus-style web configuration file (the format of Prometheus's --web.config.file): "
+                  "tls_server_config (cert_file, key_file, client_ca_file, client_auth_type, min_version) and "
+                  "basic_auth_users (bcrypt hashes) for the --metrics-listen endpoint");
   cmd->add_option("--idle-exit", out.limits.idle_exit_s,
                   "Stop after this many seconds without a packet on any port (finite inputs; 0 = never)")
       ->check(finite_range(0.0, 86400.0))
@@ -341,13 +350,16 @@ void finalize_run_options(RunOptions& out) {
     throw CLI::ValidationError("--pace", "paces packets by their capture times: needs --clock packet");
   }
   if (out.metrics_listen != "none") {
-    const size_t colon = out.metrics_listen.rfind(':');
-    char* end = nullptr;
-    const unsigned long port =
-        colon == std::string::npos ? 70000 : std::strtoul(out.metrics_listen.c_str() + colon + 1, &end, 10);
-    if (colon == std::string::npos || colon == 0 || end == nullptr || *end != '\0' || port > 65535) {
-      throw CLI::ValidationError("--metrics-listen",
-                                 "'" + out.metrics_listen + "' is not ADDRESS:PORT (e.g. 127.0.0.1:9355) or 'none'");
+    if (const std::string problem = metrics::listen_problem(out.metrics_listen); !problem.empty()) {
+      throw CLI::ValidationError("--metrics-listen", problem);
+    }
+  }
+  if (!out.web_config_file.empty()) {
+    if (out.metrics_listen == "none") throw CLI::ValidationError("--web-config", "needs --metrics-listen");
+    try {
+      out.web = metrics::WebConfig::load(out.web_config_file);
+    } catch (const Error& e) {
+      throw CLI::ValidationError("--web-config", e.what());
     }
   }
 }

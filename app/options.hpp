@@ -11,6 +11,7 @@
 #include "detector/detector.hpp"
 #include "engine/engine.hpp"
 #include "live/live.hpp"
+#include "metrics/web_config.hpp"
 #include "packet/packet.hpp"
 #include "replay/pipeline.hpp"
 
@@ -30,6 +31,8 @@ struct RunOptions {
   live::RunLimits limits;
   std::string clock = "tsc";
   std::string metrics_listen = "127.0.0.1:9355";
+  std::string web_config_file;     ///< Prometheus-style web config: TLS and basic auth for --metrics-listen
+  metrics::WebConfig web;          ///< loaded from web_config_file by finalize_run_options()
   uint64_t memory_budget_mib = 0;  ///< 0: MemAvailable (memory_budget.hpp)
   bool quiet = false;
   bool dump_config = false;

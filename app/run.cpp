@@ -23,7 +23,7 @@ int run_live(const RunOptions& options, consumers::Requests& requests) {
   live::DataPlane plane(options.live);
   std::unique_ptr<metrics::MetricsServer> server;
   if (options.metrics_listen != "none")
-    server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane);
+    server = std::make_unique<metrics::MetricsServer>(options.metrics_listen, plane, options.web);
   // Declared after the plane, so destroyed before it: no telemetry request reads a destroyed plane.
   const metrics::TelemetryBinding telemetry(plane);
   if (!telemetry.registered()) std::fprintf(stderr, "synscope: warning: rte_telemetry refused /synscope/stats\n");
@@ -31,7 +31,8 @@ int run_live(const RunOptions& options, consumers::Requests& requests) {
     std::fprintf(stderr, "%s", plane.describe().c_str());
     if (server) {
       const std::string host = options.metrics_listen.substr(0, options.metrics_listen.rfind(':'));
-      std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", host.c_str(), server->port());
+      std::fprintf(stderr, "metrics: %s://%s:%d/metrics%s\n", options.web.tls() ? "https" : "http", host.c_str(),
+                   server->port(), options.web.users.empty() ? "" : " (basic auth)");
     }
   }
   std::fflush(stderr);

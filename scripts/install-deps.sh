@@ -11,6 +11,8 @@ packages=(
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev
+  # the metrics endpoint's TLS (civetweb loads libssl.so) and web config (YAML, bcrypt); sd_notify
+  libssl-dev libyaml-cpp-dev libcrypt-dev libsystemd-dev
   # micro-benchmarks (bench/micro, built only when found)
   libbenchmark-dev
   # live-mode tests: a real Prometheus server and promtool, Alertmanager and amtool, testpmd (in dpdk),

@@ -11,6 +11,8 @@
 // every metric.
 #pragma once
 
+#include "metrics/web_config.hpp"
+
 #include <prometheus/collectable.h>
 
 #include <memory>
@@ -31,13 +33,21 @@ class Collector final : public prometheus::Collectable {
   const live::DataPlane& plane_;
 };
 
+/// Why `listen` cannot be a --metrics-listen address ("" when it can): not ADDRESS:PORT, not an IPv4
+/// literal, or IPv6 (which this build's civetweb does not serve). Names the value and says what to give.
+[[nodiscard]] std::string listen_problem(const std::string& listen);
+
+/// Binds (and closes) a socket on `listen`, so a busy port or an address this host does not have is said
+/// with its errno before the server starts. Throws Error (kUsage for a bad address, kStartup for bind).
+void probe_listen(const std::string& listen);
+
 /// The HTTP endpoint: `/metrics` (Prometheus text format) and a landing page at `/`. Its civetweb threads
 /// are started from a DPDK control thread, so they are never pinned to an RX lcore.
 class MetricsServer {
  public:
-  /// `listen` is "ADDRESS:PORT" (IPv4; port 0 picks a free one). Throws std::runtime_error naming the
-  /// address when it cannot bind.
-  MetricsServer(const std::string& listen, const live::DataPlane& plane);
+  /// `listen` is "ADDRESS:PORT" (IPv4; port 0 picks a free one); `web` adds TLS and basic authentication
+  /// (web_config.hpp). Throws Error naming the address and errno when it cannot bind.
+  MetricsServer(const std::string& listen, const live::DataPlane& plane, const WebConfig& web = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
