@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_log.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +43,9 @@ constexpr int kExitInternal = 70;
 /// is gone. A failed rte_eal_init() leaves the directory alone: it may be another live process's.
 struct EalSession {
   EalSession(int argc, char** argv) {
+    // EAL's default log stream writes each line to stdout and to syslog: under systemd both reach the
+    // journal (every line twice) and stdout may carry --sessions-out -. One copy, on stderr.
+    (void)rte_openlog_stream(stderr);
     if (rte_eal_init(argc, argv) < 0) {
       throw synscope::Error(synscope::ErrorKind::kStartup, std::string("EAL initialisation failed: ") +
                                                                rte_strerror(rte_errno) +

@@ -12,6 +12,7 @@
 #include "live/live.hpp"
 #include "memory_budget.hpp"
 #include "metrics/metrics.hpp"
+#include "service_notify.hpp"
 
 namespace synscope::app {
 
@@ -37,7 +38,12 @@ int run_live(const RunOptions& options, consumers::Requests& requests) {
   }
   std::fflush(stderr);
   plane.start();
-  plane.run(requests, options.limits);  // returns stopped: RX off, rings drained, last buckets emitted
+  ServiceNotifier service;
+  live::RunLimits limits = options.limits;
+  limits.on_tick = [&service] { service.tick(); };
+  limits.on_stopping = [&service] { service.stopping("stopping: draining the engines, flushing the outputs"); };
+  service.ready(server ? "running; metrics on port " + std::to_string(server->port()) : "running");
+  plane.run(requests, limits);  // returns stopped: RX off, rings drained, last buckets emitted
   std::string error;
   const bool written = plane.close(error);
   if (!options.quiet) std::fprintf(stderr, "%s", plane.summary().c_str());

@@ -179,15 +179,20 @@ void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
   uint64_t last_received = 0;
   auto next_check = started;
   channel::Backoff backoff;
+  uint32_t busy_polls = 0;
   while (!requests.stopping()) {
     if (stats_->poll_once()) {
       backoff.reset();
-      continue;
+      // A loop that always finds work still looks at the clock now and then: the limits, SIGHUP and the
+      // service manager's watchdog must not wait for a quiet moment.
+      if (++busy_polls % 64 != 0) continue;
+    } else {
+      backoff.pause();
     }
-    backoff.pause();
     const auto now = Clock::now();
     if (now < next_check) continue;
     next_check = now + std::chrono::milliseconds(10);
+    if (limits.on_tick) limits.on_tick();
     if (requests.take_reopen()) stats_->reopen_files();
     if (requests.take_report()) std::fprintf(stderr, "%s%s", summary().c_str(), stats_->progress().c_str());
     if (limits.duration_s > 0 && now - started >= std::chrono::duration<double>(limits.duration_s)) break;
@@ -201,6 +206,7 @@ void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
       }
     }
   }
+  if (limits.on_stopping) limits.on_stopping();
   stop();
 }
 

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct LiveConfig {
 struct RunLimits {
   double duration_s = 0;   ///< stop after this long (0: never)
   double idle_exit_s = 0;  ///< stop after this long without a packet on any port (0: never)
+  /// Called by run() on its thread about every 10 ms while it consumes the engines' sessions (a service
+  /// manager's watchdog is fed from here: it stops when this loop does), and once when it stops.
+  std::function<void()> on_tick;
+  std::function<void()> on_stopping;
 };
 
 /// A consistent-enough view of everything, for a scrape (each core's copy is consistent in itself). Engine

@@ -63,8 +63,9 @@ WebConfig WebConfig::load(const std::string& path) {
           if (v != "TLS12" && v != "TLS13") bad(path, "tls_server_config.min_version " + v + ": TLS12 or TLS13");
           c.min_version = v;
         } else {
-          bad(path, "tls_server_config." + k + " is not supported (cert_file, key_file, client_ca_file, "
-                    "client_auth_type, min_version)");
+          bad(path, "tls_server_config." + k +
+                        " is not supported (cert_file, key_file, client_ca_file, "
+                        "client_auth_type, min_version)");
         }
       }
       if (c.cert_file.empty() || c.key_file.empty()) bad(path, "tls_server_config needs cert_file and key_file");
@@ -75,8 +76,7 @@ WebConfig WebConfig::load(const std::string& path) {
         check_readable(path, "tls_server_config.client_ca_file", c.client_ca_file);
         c.require_client_cert = true;
       } else if (client_auth != "NoClientCert") {
-        bad(path, "tls_server_config.client_auth_type " + client_auth +
-                      ": NoClientCert or RequireAndVerifyClientCert");
+        bad(path, "tls_server_config.client_auth_type " + client_auth + ": NoClientCert or RequireAndVerifyClientCert");
       }
     } else if (key == "basic_auth_users") {
       if (!top.second.IsMap()) bad(path, "basic_auth_users must map user names to bcrypt hashes");

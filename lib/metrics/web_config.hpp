@@ -20,10 +20,10 @@ namespace synscope::metrics {
 
 struct WebConfig {
   // tls_server_config
-  std::string cert_file;       ///< PEM certificate (chain); empty: plain HTTP
-  std::string key_file;        ///< PEM private key
-  std::string client_ca_file;  ///< CAs that sign client certificates
-  bool require_client_cert = false;  ///< client_auth_type RequireAndVerifyClientCert
+  std::string cert_file;              ///< PEM certificate (chain); empty: plain HTTP
+  std::string key_file;               ///< PEM private key
+  std::string client_ca_file;         ///< CAs that sign client certificates
+  bool require_client_cert = false;   ///< client_auth_type RequireAndVerifyClientCert
   std::string min_version = "TLS12";  ///< TLS12 or TLS13
   // basic_auth_users: name -> bcrypt hash ($2a$, $2b$, $2y$)
   std::vector<std::pair<std::string, std::string>> users;

@@ -37,12 +37,15 @@ std::string basic(const std::string& user_password) {
   return "Basic " + out;
 }
 
-
 TEST(Base64, DecodesTheRfc4648VectorsAndRefusesGarbage) {
   std::string out;
-  for (const auto& [enc, dec] : std::initializer_list<std::pair<std::string, std::string>>{
-           {"", ""}, {"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"}, {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"},
-           {"Zm9vYmFy", "foobar"}}) {
+  for (const auto& [enc, dec] : std::initializer_list<std::pair<std::string, std::string>>{{"", ""},
+                                                                                           {"Zg==", "f"},
+                                                                                           {"Zm8=", "fo"},
+                                                                                           {"Zm9v", "foo"},
+                                                                                           {"Zm9vYg==", "foob"},
+                                                                                           {"Zm9vYmE=", "fooba"},
+                                                                                           {"Zm9vYmFy", "foobar"}}) {
     ASSERT_TRUE(decode_base64(enc, out)) << enc;
     EXPECT_EQ(out, dec);
   }
@@ -77,8 +80,9 @@ TEST(WebConfig, LoadsPrometheusFormatAndNamesWhatIsWrong) {
   };
   const std::string dir_path;
   const std::string hash = bcrypt("pw");
-  WebConfig c = WebConfig::load(write_config(dir_path, "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " +
-                                                             key + "\nbasic_auth_users:\n  alice: '" + hash + "'\n"));
+  WebConfig c =
+      WebConfig::load(write_config(dir_path, "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key +
+                                                 "\nbasic_auth_users:\n  alice: '" + hash + "'\n"));
   EXPECT_TRUE(c.tls());
   EXPECT_EQ(c.key_file, key);
   ASSERT_EQ(c.users.size(), 1u);
