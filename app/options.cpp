@@ -6,6 +6,7 @@
 #include "metrics/metrics.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,6 +57,28 @@ void add_memory_budget_option(CLI::App* cmd, uint64_t& budget_mib) {
                   "MiB the options may ask for (full flow tables, the buckets of the settle window, the alert "
                   "engine); 0 = MemAvailable from /proc/meminfo. Checked before anything is allocated")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40))
+      ->capture_default_str();
+}
+
+/// This host's name, the default sensor name ("" when it has none).
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
+void add_sensor_option(CLI::App* cmd, std::string& sensor) {
+  sensor = host_name();
+  cmd->add_option("--sensor", sensor,
+                  "This sensor's name, in synscope_build_info{sensor} and every session record, so a fleet's "
+                  "metrics and records tell sensors apart (default: the host name)")
+      ->check([](const std::string& v) {
+        for (const char c : v) {
+          if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\')
+            return std::string("no quotes, backslashes or control characters");
+        }
+        return v.size() > 128 ? std::string("at most 128 characters") : std::string();
+      })
       ->capture_default_str();
 }
 
@@ -171,6 +194,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
                   "(last bucket, 15 min, 1 h, 24 h before the capture's end) to PATH as JSON ('-' = stdout)");
   add_engine_options(cmd);
   add_memory_budget_option(cmd, out.memory_budget_mib);
+  add_sensor_option(cmd, out.consumers.sensor);
   cmd->add_flag("-q,--quiet", out.quiet, "No progress line or summary on stderr");
   out.replay.threads = usable_cpus() >= 2 ? 2 : 1;
   cmd->add_option("--threads", out.replay.threads,
@@ -315,6 +339,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
       ->check(finite_range(0.0, 1e9))
       ->capture_default_str();
   add_memory_budget_option(cmd, out.memory_budget_mib);
+  add_sensor_option(cmd, out.live.consumers.sensor);
   cmd->add_flag("-q,--quiet", out.quiet, "No start-up report or summary on stderr");
   return cmd;
 }

@@ -43,6 +43,7 @@ struct OutputStats {
 
 /// What to consume and where to write it. Empty paths: that consumer is off.
 struct ConsumerConfig {
+  std::string sensor;        ///< this sensor's name: in synscope_build_info and every record line (fleets)
   std::string sessions_out;  ///< one conn.log-style JSON line per session ('-' = stdout)
   std::string buckets_out;   ///< one JSON line per (bucket, perspective)
   std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here

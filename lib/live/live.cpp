@@ -237,6 +237,7 @@ Snapshot DataPlane::snapshot() const {
   s.started_ns = started_ns_;
   s.now_ns = clock_.now_ns();
   s.packet_clock = config_.packet_clock;
+  s.sensor = config_.consumers.sensor;
   // Engine cores first, the RX cores that feed them after: every packet an engine has counted was
   // counted by its RX core before it was handed over (SpreadRxCore::counts), so in the snapshot
   // received >= frames + drops, the difference being the packets in flight between them.

@@ -77,6 +77,7 @@ struct Snapshot {
   std::shared_ptr<const top::View> top;
   uint64_t now_ns = 0;
   uint64_t started_ns = 0;
+  std::string sensor;         ///< the sensor's name (consumers::ConsumerConfig::sensor)
   bool packet_clock = false;  ///< time is the packets' (--clock packet): lags are measured in it
 };
 

@@ -72,11 +72,11 @@ void read_top(const Reading& r, Samples& out, bool error) {
 
 constexpr Metric kTable[] = {
     {.name = "synscope_build_info",
-     .help = "Build and DPDK version (value is always 1)",
+     .help = "Build and DPDK version, and the sensor's name (--sensor; value is always 1)",
      .type = MetricType::Gauge,
      .read =
-         [](const Reading&, Samples& out) {
-           out.add({{"version", SYNSCOPE_VERSION}, {"dpdk", rte_version()}}, 1.0);
+         [](const Reading& r, Samples& out) {
+           out.add({{"version", SYNSCOPE_VERSION}, {"dpdk", rte_version()}, {"sensor", r.snapshot.sensor}}, 1.0);
          }},
     {.name = "synscope_start_time_seconds",
      .help = "When the data plane started (Unix time)",
