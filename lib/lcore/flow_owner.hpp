@@ -21,13 +21,20 @@ struct FlowOwner {
   /// enqueued: a stats core that finds no record waiting knows none older than this is on its way.
   /// UINT64_MAX once the engine finished.
   std::atomic<uint64_t> time_ns{0};
+  /// Why the sessions still open at the end leave (their records' `removed`): the data plane sets it
+  /// before it tells the roles to stop. A run that stopped because its finite input went quiet
+  /// (--idle-exit) ends them as replay does, by end of input; SIGTERM and --duration by shutdown.
+  std::atomic<engine::EndReason> cut{engine::EndReason::kShutdown};  // before stop_rx_, read after it
 
   /// Owner: publishes the engine's settled time.
   void publish_time() noexcept { time_ns.store(engine->settled_ns(), std::memory_order_release); }
-  /// Owner, at the end of a live run: every open session reported (cut by the shutdown), then the channel
+  /// Owner, at the end of a live run: every open session reported (cut as `cut` says), then the channel
   /// marked done.
   void finish() noexcept {
-    engine->finish(engine::EndReason::kShutdown);
+    // The role saw the data plane's stop flag (stored with release after `cut`) with a relaxed load in its
+    // loop: this fence makes `cut` as the data plane left it visible here.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    engine->finish(cut.load(std::memory_order_relaxed));
     time_ns.store(UINT64_MAX, std::memory_order_release);
     sessions->mark_done();
   }

@@ -202,6 +202,7 @@ void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
         last_received = received;
         last_change = now;
       } else if (now - last_change >= std::chrono::duration<double>(limits.idle_exit_s)) {
+        for (auto& o : owners_) o->cut.store(engine::EndReason::kEndOfInput, std::memory_order_relaxed);
         break;
       }
     }
@@ -213,7 +214,7 @@ void DataPlane::run(consumers::Requests& requests, const RunLimits& limits) {
 void DataPlane::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;
-  stop_rx_.store(true, std::memory_order_relaxed);
+  stop_rx_.store(true, std::memory_order_release);  // publishes each owner's `cut` (FlowOwner::finish)
   if (launched_) {
     // Engines finish() into their session rings; keep draining so none of them waits on a full ring.
     channel::Backoff backoff;

@@ -61,7 +61,7 @@ TEST(LiveRoles, TwoEngineCoresMergedEqualOneEngine) {
     for (size_t i = 0; i < pkts.size(); i += 32) {
       engine.process_burst(&pkts[i], static_cast<uint32_t>(std::min<size_t>(32, pkts.size() - i)));
     }
-    engine.finish();
+    engine.finish(engine::EndReason::kShutdown);  // as the live roles end their engines
     consumers.finish();
     std::string error;
     ASSERT_TRUE(consumers.close(error)) << error;
