@@ -4,6 +4,7 @@
 #include "error/error.hpp"
 #include "finite_range.hpp"
 #include "metrics/metrics.hpp"
+#include "vdev_inputs.hpp"
 
 #include <sched.h>
 #include <unistd.h>
@@ -346,15 +347,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
 
 std::string packet_clock_for_pcap_vdevs(RunOptions& out, const std::vector<char*>& eal_args, bool clock_given) {
   if (clock_given || out.live.packet_clock) return "";
-  for (size_t i = 0; i < eal_args.size(); ++i) {
-    std::string_view a = eal_args[i];
-    if (a == "--vdev" && i + 1 < eal_args.size()) {
-      a = eal_args[++i];
-    } else if (a.rfind("--vdev=", 0) == 0) {
-      a.remove_prefix(7);
-    } else {
-      continue;
-    }
+  for (const std::string_view a : vdev_specs(eal_args)) {
     if (a.rfind("net_pcap", 0) != 0 || a.find("rx_pcap=") == std::string_view::npos ||
         a.find("infinite_rx=1") != std::string_view::npos) {
       continue;

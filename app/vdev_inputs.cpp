@@ -37,16 +37,21 @@ std::string_view vdev_arg(std::string_view vdev, std::string_view key) {
 
 }  // namespace
 
-void check_vdev_inputs(const std::vector<char*>& eal_args) {
-  for (size_t i = 1; i < eal_args.size(); ++i) {
-    std::string_view vdev = eal_args[i];
-    if (vdev == "--vdev" && i + 1 < eal_args.size()) {
-      vdev = eal_args[++i];
-    } else if (vdev.rfind("--vdev=", 0) == 0) {
-      vdev.remove_prefix(7);
-    } else {
-      continue;
+std::vector<std::string_view> vdev_specs(const std::vector<char*>& eal_args) {
+  std::vector<std::string_view> specs;
+  for (size_t i = 0; i < eal_args.size(); ++i) {
+    std::string_view a = eal_args[i];
+    if (a == "--vdev" && i + 1 < eal_args.size()) {
+      specs.push_back(eal_args[++i]);
+    } else if (a.rfind("--vdev=", 0) == 0) {
+      specs.push_back(a.substr(7));
     }
+  }
+  return specs;
+}
+
+void check_vdev_inputs(const std::vector<char*>& eal_args) {
+  for (const std::string_view vdev : vdev_specs(eal_args)) {
     if (vdev.rfind("net_pcap", 0) == 0) {
       if (const std::string file(vdev_arg(vdev, "rx_pcap")); !file.empty()) {
         const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);

@@ -5,9 +5,13 @@
 // here, the error names the vdev, the file or interface and errno (exit 2, input unreadable).
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 namespace synscope::app {
+
+/// The device strings of the `--vdev X` and `--vdev=X` arguments among `eal_args`, in order.
+[[nodiscard]] std::vector<std::string_view> vdev_specs(const std::vector<char*>& eal_args);
 
 /// Throws Error(kInput) naming the vdev and its file or interface when a net_pcap vdev's rx_pcap/rx_iface
 /// input cannot be opened, its tx_pcap directory does not exist, or a net_af_packet vdev's iface does not
