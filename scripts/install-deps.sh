@@ -18,6 +18,8 @@ packages=(
   # live-mode tests: a real Prometheus server and promtool, Alertmanager and amtool, testpmd (in dpdk),
   # namespaces for real TCP, tmux (a real terminal for `synscope top`)
   prometheus prometheus-alertmanager curl iproute2 ethtool tmux
+  # service tests: the units (systemd-analyze), dpdk-devbind.py's lspci, a test CA (openssl)
+  systemd pciutils openssl
   # cross-checking, crafting and benchmarking captures
   python3 python3-scapy bc argus-server argus-client tshark tcpreplay valgrind
 )

@@ -55,6 +55,14 @@ def check_units(source, binary, work):
     if r.returncode != 0 or r.stderr.strip():
         fail(f"systemd-analyze verify: exit {r.returncode}: {r.stderr[-800:]}")
     print("ok: systemd-analyze verify: both units clean")
+    setup = os.path.join(source, "scripts", "dpdk-setup.sh")
+    r = run(["bash", setup, "status"])
+    if r.returncode != 0 or "Network devices" not in r.stdout:
+        fail(f"dpdk-setup.sh status: exit {r.returncode}: {r.stdout[-300:]}{r.stderr[-300:]}")
+    r = run(["bash", setup, "bogus"])
+    if r.returncode != 1 or "usage" not in r.stderr:
+        fail(f"dpdk-setup.sh with an unknown action: exit {r.returncode}: {r.stderr[-300:]}")
+    print("ok: dpdk-setup.sh status reports hugepages and NICs through DPDK's scripts")
 
 
 def check_notify(binary, gen, work):
