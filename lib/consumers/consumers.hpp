@@ -43,13 +43,14 @@ struct OutputStats {
 
 /// What to consume and where to write it. Empty paths: that consumer is off.
 struct ConsumerConfig {
-  std::string sessions_out;                  ///< one JSON line per session ('-' = stdout)
-  output::SessionLineFormat session_format;  ///< the session lines' flavour and Community ID seed
-  std::string buckets_out;                   ///< one JSON line per (bucket, perspective)
-  std::string alerts_out;                    ///< non-empty: the seasonal detector runs and writes its transitions here
-  std::string model_file;                    ///< detector state loaded at start, saved by close()
-  bool top = false;                          ///< keep the top-N views (top::TopViews): live always, replay with top_out
-  std::string top_out;                       ///< non-empty: close() writes the top-N views here as JSON
+  std::string sessions_out;  ///< one JSON line per session ('-' = stdout)
+  std::string buckets_out;   ///< one JSON line per (bucket, perspective)
+  std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here
+  std::string model_file;    ///< detector state loaded at start, saved by close()
+  bool top = false;          ///< keep the top-N views (top::TopViews): live always, replay with top_out
+  std::string top_out;       ///< non-empty: close() writes the top-N views here as JSON
+  /// The session lines' flavour and Community ID seed (--sessions-format, --community-id-seed).
+  output::SessionLineFormat session_format;
   detector::AlertPolicy alert_policy;
   /// How long an output write may wait for a slow reader before dropping lines (OutputFile::set_wait):
   /// live keeps the bounded default; replay waits (-1) until `write_cancel` (its stop request) is set.
