@@ -182,11 +182,35 @@ void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& 
       ->capture_default_str();
 }
 
+namespace {
+
+/// --sessions-format and --community-id-seed (replay and run): how session lines are written.
+void add_session_format_options(CLI::App* cmd, output::SessionLineFormat& format) {
+  // A text option whose callback sets the enum: --dump-config then shows "zeek"/"ecs", not a number.
+  cmd->add_option_function<std::string>(
+         "--sessions-format",
+         [&format](const std::string& v) {
+           format.flavour = v == "ecs" ? output::SessionFlavour::kEcs : output::SessionFlavour::kZeek;
+         },
+         "Field names of --sessions-out lines: zeek (conn.log JSON and synscope's fields) or ecs (Elastic "
+         "Common Schema 8.x as nested objects, Zeek's verdict under zeek.*, synscope's fields under synscope.*)")
+      ->check(CLI::IsMember({"zeek", "ecs"}))
+      ->default_str("zeek");
+  cmd->add_option("--community-id-seed", format.community_id_seed,
+                  "Seed of the Community ID v1 hash in session lines (community_id, network.community_id); "
+                  "sites that join their logs on it use the same seed")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+}
+
+}  // namespace
+
 CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   CLI::App* cmd = app.add_subcommand("replay", "Judge every TCP session in a pcap/pcapng capture");
   cmd->add_option("capture", out.replay.capture, "Capture file (pcap or pcapng)")->required();
   cmd->add_option("--sessions-out", out.consumers.sessions_out,
-                  "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
+                  "Write one JSON line per session to PATH ('-' = stdout; fields: --sessions-format)");
+  add_session_format_options(cmd, out.consumers.session_format);
   cmd->add_option("--buckets-out", out.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
   add_alert_options(cmd, out.consumers.alerts_out, out.consumers.alert_policy, out.consumers.model_file);
@@ -283,7 +307,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
                 "and exit")
       ->configurable(false);
   cmd->add_option("--sessions-out", out.live.consumers.sessions_out,
-                  "Write one conn.log-style JSON line per session to PATH ('-' = stdout)");
+                  "Write one JSON line per session to PATH ('-' = stdout; fields: --sessions-format)");
+  add_session_format_options(cmd, out.live.consumers.session_format);
   cmd->add_option("--buckets-out", out.live.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
   add_alert_options(cmd, out.live.consumers.alerts_out, out.live.consumers.alert_policy, out.live.consumers.model_file);

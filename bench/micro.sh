@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The micro-benchmarks (bench/micro/, Google Benchmark): runs every binary, keeps each one's JSON, and prints
 # a summary — parse cost per frame, flow-table lookup cost per size for 128- vs 320-byte entries, session
-# update cost, bucket costs, and the engine stage's cycles and ns per packet by concurrent flows with each
+# update cost, bucket costs, session-line and Community ID costs, and the engine stage's cycles and ns per packet by concurrent flows with each
 # size's ratio to the 10 k-flow cost (the issue's bar: 1 M flows <= 1.5x 10 k, read within one run).
 #   bash bench/micro.sh [BUILD_DIR]          full run (default build/; several minutes), JSON in
 #                                            BUILD_DIR/micro-results/; MICRO_MIN_TIME (s, default 0.5),
@@ -12,7 +12,7 @@
 # Fails when a benchmark reports an error (each checks its own answers) or a binary runs no benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-benches=(packet flow tcp_session buckets engine)
+benches=(packet flow tcp_session buckets engine output)
 
 # check ALLOW_EMPTY JSON...: fails on a benchmark error, or a file without benchmarks unless ALLOW_EMPTY is 1.
 check() {
@@ -39,7 +39,7 @@ if [ "${1:-}" = "--smoke" ]; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
   # Small sizes only: the 64 Ki-entry tables and 10 k engine flows (the big ones take minutes to populate).
-  declare -A filter=([packet]=. [flow]='/65536$|key_hash' [tcp_session]=. [buckets]=. [engine]='/10000$')
+  declare -A filter=([packet]=. [flow]='/65536$|key_hash' [tcp_session]=. [buckets]=. [engine]='/10000$' [output]=.)
   for b in "${benches[@]}"; do
     "$dir/${b}_bench" --benchmark_min_time=0.01 --benchmark_filter="${filter[$b]}" \
       --benchmark_out="$out/$b.json" --benchmark_out_format=json > /dev/null
@@ -104,8 +104,8 @@ for op in ("lookup_hit", "lookup_hit_burst", "lookup_miss", "insert_erase"):
 if key_hash is not None:
     print(f"  (building and hashing a key alone: {key_hash:.1f} ns of each)")
 
-print("\ntcp_session and buckets:")
-for name in ("tcp_session", "buckets"):
+print("\ntcp_session, buckets and output (session lines with their Community ID):")
+for name in ("tcp_session", "buckets", "output"):
     for b in load(name):
         per = b.get("segments_per_session")
         extra = f" ({per * 1e9 / b['items_per_second']:.0f} ns per session)" if per else ""

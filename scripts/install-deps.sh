@@ -11,7 +11,8 @@ packages=(
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev
-  # the metrics endpoint's TLS (civetweb loads libssl.so) and web config (YAML, bcrypt); sd_notify
+  # OpenSSL: the metrics endpoint's TLS (civetweb loads libssl.so) and the Community ID's SHA-1; YAML and
+  # bcrypt (libcrypt) for the web config; libsystemd for sd_notify
   libssl-dev libyaml-cpp-dev libcrypt-dev libsystemd-dev
   # micro-benchmarks (bench/micro, built only when found)
   libbenchmark-dev

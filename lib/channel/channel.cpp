@@ -110,13 +110,13 @@ SessionChannel::SessionChannel(uint32_t depth) : ring_(make_spsc_ring("synscope_
 
 SessionChannel::~SessionChannel() = default;
 
-void SessionChannel::prepare_lines_when_pressed(LineRenderer renderer) {
+void SessionChannel::prepare_lines_when_pressed(const LineRenderer& renderer) {
   const uint32_t size = rte_ring_get_size(ring_.get());
   // Left uninitialised (new[], not make_unique): only the lines actually prepared are ever touched.
   lines_.reset(new char[static_cast<size_t>(size) * kPreparedLineBytes]);
   line_mask_ = size - 1;
   pressed_below_free_ = rte_ring_get_capacity(ring_.get()) / 2;
-  renderer_ = renderer;
+  renderer_ = &renderer;
 }
 
 void SessionChannel::on_session(const engine::SessionRecord& record) {
@@ -135,7 +135,7 @@ void SessionChannel::on_session(const engine::SessionRecord& record) {
   const uint64_t n = produced_++;
   if (renderer_ != nullptr && free_after < pressed_below_free_) {
     char* line = &lines_[(n & line_mask_) * kPreparedLineBytes];
-    m->prepared_line = {line, renderer_(record, line, kPreparedLineBytes)};
+    m->prepared_line = {line, renderer_->render(record, line, kPreparedLineBytes)};
   }
   rte_ring_enqueue_zc_elem_finish(ring_.get(), 1);
 }

@@ -266,14 +266,23 @@ class SessionChannel final : public engine::SessionSink {
   void on_session(const engine::SessionRecord& record) override;
   /// Producer side: times on_session() found the ring full and waited (the writer fell behind).
   [[nodiscard]] uint64_t producer_waits() const noexcept { return producer_waits_; }
-  /// Writes a record's output line into `buf` (`capacity` bytes); returns its length, 0 when it did not fit.
-  using LineRenderer = size_t (*)(const engine::SessionRecord& record, char* buf, size_t capacity) noexcept;
+  /// Writes records' output lines for the producer (consumers::Consumers wraps its session writer's format).
+  class LineRenderer {
+   public:
+    virtual ~LineRenderer() = default;
+    /// Writes `record`'s line into `buf` (`capacity` bytes); returns its length, 0 when it did not fit. Called
+    /// on the producer's thread: must not change state the consumer's thread reads.
+    virtual size_t render(const engine::SessionRecord& record, char* buf, size_t capacity) const noexcept = 0;
+  };
+  /// Room for one prepared line: a longer one is left to the consumer.
+  static constexpr size_t kPreparedLineBytes = 1536;
   /// Call before the first session. From then on, while the ring is more than half full (the consumer is
   /// behind), the producer writes each session's line itself and sends it along (the `prepared_line` a
   /// SessionReceiver gets), so the line is formatted by whichever thread has time. Only for a producer with time
   /// to spare: a replay's worker, whose finish() reports tens of thousands of open sessions at once at the
-  /// end of a busy capture (its consumer then only copies lines). A live RX core never gets one.
-  void prepare_lines_when_pressed(LineRenderer renderer);
+  /// end of a busy capture (its consumer then only copies lines). A live RX core never gets one. `renderer`
+  /// must outlive the channel.
+  void prepare_lines_when_pressed(const LineRenderer& renderer);
   /// Producer side: no more sessions will come (call after the engine's finish()).
   void mark_done() noexcept { done_.store(true, std::memory_order_release); }
 
@@ -307,9 +316,6 @@ class SessionChannel final : public engine::SessionSink {
   };
   static_assert(sizeof(Message) % 4 == 0, "rte_ring element sizes are multiples of 4 bytes");
 
-  /// Room for one prepared line (a session line is under 1 KiB; a longer one is left to the consumer).
-  static constexpr size_t kPreparedLineBytes = 1024;
-
   RingPtr ring_;
   std::atomic<bool> done_{false};
   Message* next_ = nullptr;  ///< consumer: the peeked message, in its ring slot (dequeue started, not finished)
@@ -320,7 +326,7 @@ class SessionChannel final : public engine::SessionSink {
   // themselves (it would triple the ring's memory, touched by every message). The n-th message takes line
   // n mod ring size: the ring holds at most size - 1 messages, so a line is free again before its turn
   // comes round.
-  LineRenderer renderer_ = nullptr;
+  const LineRenderer* renderer_ = nullptr;
   std::unique_ptr<char[]> lines_;
   uint64_t produced_ = 0;
   uint32_t line_mask_ = 0;

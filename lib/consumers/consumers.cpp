@@ -19,7 +19,8 @@ Consumers::Consumers(const ConsumerConfig& config)
   if (!config.top_out.empty()) open(Output::kTop, config.top_out);
   if (!config.sessions_out.empty()) {
     open(Output::kSessions, config.sessions_out);
-    session_writer_ = std::make_unique<output::SessionJsonWriter>(*files_[0]);
+    session_writer_ = std::make_unique<output::SessionJsonWriter>(*files_[0], config.session_format);
+    session_lines_ = std::make_unique<SessionLines>(config.session_format);
   }
   if (!config.buckets_out.empty()) {
     open(Output::kBuckets, config.buckets_out);
@@ -143,8 +144,12 @@ OutputStats Consumers::output_stats() const noexcept {
   return s;
 }
 
-channel::SessionChannel::LineRenderer Consumers::session_line_renderer() const noexcept {
-  return session_writer_ ? &output::SessionJsonWriter::render : nullptr;
+// A line longer than a channel's slot would never be prepared: the producer's render would always give up.
+static_assert(output::SessionJsonWriter::kMaxSessionLine <= channel::SessionChannel::kPreparedLineBytes &&
+              output::SessionJsonWriter::kMaxEcsSessionLine <= channel::SessionChannel::kPreparedLineBytes);
+
+const channel::SessionChannel::LineRenderer* Consumers::session_line_renderer() const noexcept {
+  return session_lines_.get();
 }
 
 }  // namespace synscope::consumers

@@ -44,12 +44,14 @@ struct OutputStats {
 /// What to consume and where to write it. Empty paths: that consumer is off.
 struct ConsumerConfig {
   std::string sensor;        ///< this sensor's name: in synscope_build_info and every record line (fleets)
-  std::string sessions_out;  ///< one conn.log-style JSON line per session ('-' = stdout)
+  std::string sessions_out;  ///< one JSON line per session ('-' = stdout)
   std::string buckets_out;   ///< one JSON line per (bucket, perspective)
   std::string alerts_out;    ///< non-empty: the seasonal detector runs and writes its transitions here
   std::string model_file;    ///< detector state loaded at start, saved by close()
   bool top = false;          ///< keep the top-N views (top::TopViews): live always, replay with top_out
   std::string top_out;       ///< non-empty: close() writes the top-N views here as JSON
+  /// The session lines' flavour and Community ID seed (--sessions-format, --community-id-seed).
+  output::SessionLineFormat session_format;
   detector::AlertPolicy alert_policy;
   /// How long an output write may wait for a slow reader before dropping lines (OutputFile::set_wait):
   /// live keeps the bounded default; replay waits (-1) until `write_cancel` (its stop request) is set.
@@ -97,7 +99,7 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
 
   /// How a session line is written, for a producer thread that prepares lines while this one is behind
   /// (channel::SessionChannel::prepare_lines_when_pressed); nullptr when nobody writes session lines.
-  [[nodiscard]] channel::SessionChannel::LineRenderer session_line_renderer() const noexcept;
+  [[nodiscard]] const channel::SessionChannel::LineRenderer* session_line_renderer() const noexcept;
 
   /// Sessions received (whether or not a session output took their lines).
   [[nodiscard]] uint64_t sessions() const noexcept { return sessions_; }
@@ -120,7 +122,20 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
 
   std::unique_ptr<output::OutputFile> owned_[kOutputCount];
   output::OutputFile* files_[kOutputCount] = {};  ///< each output's file (a shared stdout appears twice)
+  /// The session writer's format for a producer thread: a copy of its plain values, so the two threads
+  /// share nothing that changes.
+  class SessionLines final : public channel::SessionChannel::LineRenderer {
+   public:
+    explicit SessionLines(const output::SessionLineFormat& format) noexcept : format_(format) {}
+    size_t render(const engine::SessionRecord& record, char* buf, size_t capacity) const noexcept override {
+      return output::SessionJsonWriter::render(record, format_, buf, capacity);
+    }
+
+   private:
+    output::SessionLineFormat format_;
+  };
   std::unique_ptr<output::SessionJsonWriter> session_writer_;
+  std::unique_ptr<SessionLines> session_lines_;
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
   std::unique_ptr<top::TopViews> top_;

@@ -1,6 +1,7 @@
 // output: see output.hpp.
 #include "output/output.hpp"
 
+#include "community_id/community_id.hpp"
 #include "engine/uid_text.hpp"
 
 #include <cerrno>
@@ -36,7 +37,47 @@ void LineBuffer::str(std::string_view s) noexcept {
   raw("\"");
 }
 
-void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line) noexcept {
+namespace {
+
+/// The record's Community ID (always TCP, orig -> resp; either order gives the same ID).
+char* put_community_id(char* w, const engine::SessionRecord& r, uint16_t seed) noexcept {
+  community_id::FlowTuple flow;
+  flow.src = r.orig_h;
+  flow.dst = r.resp_h;
+  flow.ip_version = r.ip_version;
+  flow.proto = community_id::kTcp;
+  flow.src_port = r.orig_p;
+  flow.dst_port = r.resp_p;
+  return w + community_id::format(flow, seed, w);
+}
+
+/// ECS network.direction from the record's perspective (the side of --internal-nets each end is on).
+std::string_view ecs_direction(buckets::Perspective p) noexcept {
+  switch (p) {
+    case buckets::Perspective::kInbound: return "inbound";
+    case buckets::Perspective::kOutbound: return "outbound";
+    case buckets::Perspective::kPrivate: return "internal";
+    case buckets::Perspective::kEdge:
+    case buckets::Perspective::kCount: break;
+  }
+  return "external";
+}
+
+}  // namespace
+
+std::string_view session_flavour_name(SessionFlavour f) noexcept { return f == SessionFlavour::kEcs ? "ecs" : "zeek"; }
+
+void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line,
+                               const SessionLineFormat& format) noexcept {
+  if (format.flavour == SessionFlavour::kEcs) {
+    format_ecs(r, line, format.community_id_seed);
+  } else {
+    format_zeek(r, line, format.community_id_seed);
+  }
+}
+
+void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& line,
+                                    uint16_t community_id_seed) noexcept {
   const tcp_session::Session& s = *r.session;
   const tcp_session::Endpoint& o = s.ep[0];
   const tcp_session::Endpoint& p = s.ep[1];
@@ -74,6 +115,8 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   number(",\"resp_pkts\":", p.pkts);
   number(",\"orig_ip_bytes\":", o.ip_bytes);
   number(",\"resp_ip_bytes\":", p.ip_bytes);
+  w = put_community_id(put::text(w, ",\"community_id\":\""), r, community_id_seed);
+  w = put::text(w, "\"");
   const bool failed = tcp_session::is_failed(r.state);
   w = put::text(w, failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
   if (failed) {
@@ -105,15 +148,105 @@ void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line)
   line.grow_to(w);
 }
 
+void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& line,
+                                   uint16_t community_id_seed) noexcept {
+  const tcp_session::Session& s = *r.session;
+  const tcp_session::Endpoint& o = s.ep[0];
+  const tcp_session::Endpoint& p = s.ep[1];
+  line.clear();
+  // One room check and a local cursor, as format_zeek() (the same reasons).
+  char* w = line.room(kMaxEcsSessionLine);
+  if (w == nullptr) return;
+  const auto number = [&w](std::string_view key, uint64_t value) __attribute__((always_inline)) {
+    w = put::u64(put::text(w, key), value);
+  };
+  const auto seconds = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
+    w = put::seconds(put::text(w, key), ns);
+  };
+  const auto date = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
+    w = put::iso8601(put::text(w, key), ns);
+  };
+  const bool failed = tcp_session::is_failed(r.state);
+  // @timestamp is the session's start, as Filebeat's Zeek module sets it from conn.log's ts: the two
+  // flavours of one session carry the same time.
+  date("{\"@timestamp\":\"", s.first_ns);
+  date("\",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"end\"],\"start\":\"",
+       s.first_ns);
+  date("\",\"end\":\"", s.last_ns >= s.first_ns ? s.last_ns : s.first_ns);
+  number("\",\"duration\":", s.last_ns >= s.first_ns ? s.last_ns - s.first_ns : 0);  // ECS: nanoseconds
+  if (failed) {
+    w = put::text(w, ",\"outcome\":\"failure\",\"reason\":\"");
+    w = put::text(w, tcp_session::failure_reason(r.state));
+    w = put::text(w, "\"}");
+  } else {
+    w = put::text(w, ",\"outcome\":\"success\"}");
+  }
+  w = put::text(w, ",\"source\":{\"ip\":\"");
+  w += packet::format_ip(r.orig_h, r.ip_version, w, 46);
+  number("\",\"port\":", r.orig_p);
+  number(",\"packets\":", o.pkts);
+  number(",\"bytes\":", o.ip_bytes);
+  w = put::text(w, "},\"destination\":{\"ip\":\"");
+  w += packet::format_ip(r.resp_h, r.ip_version, w, 46);
+  number("\",\"port\":", r.resp_p);
+  number(",\"packets\":", p.pkts);
+  number(",\"bytes\":", p.ip_bytes);
+  w = put::text(w, r.ip_version == 6 ? "},\"network\":{\"transport\":\"tcp\",\"type\":\"ipv6\""
+                                     : "},\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"");
+  w = put_community_id(put::text(w, ",\"iana_number\":\"6\",\"community_id\":\""), r, community_id_seed);
+  w = put::text(w, "\",\"direction\":\"");
+  w = put::text(w, ecs_direction(r.perspective));
+  number("\",\"packets\":", uint64_t{o.pkts} + p.pkts);
+  // Two ip_bytes of at most 2^64 - 1 each: the sum wraps only past 16 EiB of one session, never seen.
+  number(",\"bytes\":", o.ip_bytes + p.ip_bytes);
+  // Filebeat's Zeek module: zeek.session_id is the uid, zeek.connection.* the conn.log verdict.
+  w = put::text(w, "},\"zeek\":{\"session_id\":\"");
+  w += engine::format_uid(r.uid, w);
+  w = put::text(w, "\",\"connection\":{\"state\":\"");
+  w = put::text(w, tcp_session::conn_state_name(r.state));
+  w = put::text(w, "\",\"history\":\"");
+  w = put::text(w, s.history_view());  // letters and '^' only (format_zeek)
+  // synscope.*: the Zeek flavour's own fields, same names and units.
+  w = put::text(w, failed ? "\"}},\"synscope\":{\"failed\":true,\"reason\":\""
+                          : "\"}},\"synscope\":{\"failed\":false,\"reason\":null");
+  if (failed) {
+    w = put::text(w, tcp_session::failure_reason(r.state));
+    w = put::text(w, "\"");
+  }
+  w = put::text(w, ",\"perspective\":\"");
+  w = put::text(w, buckets::perspective_name(r.perspective));
+  const tcp_session::EndpointMarks& om = s.marks[0];
+  const tcp_session::EndpointMarks& pm = s.marks[1];
+  number("\",\"orig_syn\":", om.syn);
+  number(",\"orig_fin\":", om.fin);
+  number(",\"orig_rst\":", om.rst);
+  number(",\"resp_syn\":", pm.syn);
+  number(",\"resp_fin\":", pm.fin);
+  number(",\"resp_rst\":", pm.rst);
+  if (s.syn_mark != 0 && s.synack_mark >= s.syn_mark) {
+    seconds(",\"rtt_syn_synack\":", uint64_t{s.synack_mark - s.syn_mark} * 1000);
+  }
+  if (tcp_session::handshake_completed(s) && s.handshake_ack_mark >= s.synack_mark) {
+    seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
+  }
+  w = put::text(w, ",\"end\":\"");
+  w = put::text(w, engine::session_end_name(engine::session_end(r)));
+  w = put::text(w, "\",\"removed\":\"");
+  w = put::text(w, engine::end_reason_name(r.end));
+  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}}\n" : "\"}}\n");
+  line.grow_to(w);
+}
+
 void SessionJsonWriter::on_session(const engine::SessionRecord& r) {
   LineBuffer line(out_.reserve(kMaxLine), kMaxLine);
-  format(r, line);
+  format(r, line, format_);
   out_.commit(line.size());
 }
 
-size_t SessionJsonWriter::render(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept {
+size_t SessionJsonWriter::render(const engine::SessionRecord& r, const SessionLineFormat& format, char* buf,
+                                 size_t capacity) noexcept {
   LineBuffer line(buf, capacity);
-  format(r, line);
+  SessionJsonWriter::format(r, line, format);
   return line.overflowed() ? 0 : line.size();
 }
 

@@ -2,8 +2,8 @@
 //
 // Writers are called on the thread that consumes sessions and buckets, once per record. Each formats its
 // line in place at the end of its OutputFile's buffer (output_file.hpp), so a record costs no allocation
-// and no copy. Field names follow Zeek's conn.log JSON; docs/outputs.md
-// describes every field.
+// and no copy. A session line comes in two flavours (SessionFlavour): Zeek's conn.log JSON names, or the
+// Elastic Common Schema's, both with the flow's Community ID; docs/outputs.md describes every field.
 #pragma once
 
 #include <cstdio>
@@ -24,7 +24,7 @@ inline constexpr char kDigitPairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/// Room reserved for one record line (a session or bucket line is under 1 KiB).
+/// Room reserved for one record line (a session line of either flavour or a bucket line is under 1.5 KiB).
 inline constexpr size_t kMaxLine = 2048;
 
 /// Writers that put text at `p` and return the end of what they wrote, with no room check: the caller made
@@ -106,10 +106,56 @@ inline char* seconds(char* p, uint64_t ns) noexcept {
   return p + 7;
 }
 
+/// Days since 1970-01-01 to a civil (proleptic Gregorian) date: Howard Hinnant's civil_from_days, exact
+/// for every day a uint64_t of nanoseconds reaches (to the year 2554).
+struct CivilDate {
+  uint32_t year;
+  uint32_t month;  ///< 1..12
+  uint32_t day;    ///< 1..31
+};
+constexpr CivilDate civil_from_days(uint32_t days) noexcept {
+  const uint32_t z = days + 719468;
+  const uint32_t era = z / 146097;
+  const uint32_t doe = z - era * 146097;                                       // [0, 146096]
+  const uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const uint32_t mp = (5 * doy + 2) / 153;                                     // [0, 11], March first
+  const uint32_t day = doy - (153 * mp + 2) / 5 + 1;
+  const uint32_t month = mp < 10 ? mp + 3 : mp - 9;
+  return {yoe + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
+/// "2023-11-14T22:13:20.250000Z": ISO 8601 UTC with microseconds (ECS dates), always 27 characters.
+inline char* iso8601(char* p, uint64_t ns) noexcept {
+  const uint64_t s = ns / 1'000'000'000ULL;
+  const auto us = static_cast<uint32_t>(ns % 1'000'000'000ULL) / 1000;
+  const CivilDate d = civil_from_days(static_cast<uint32_t>(s / 86400));
+  const auto sod = static_cast<uint32_t>(s % 86400);
+  const auto two = [](char* at, uint32_t v) { std::memcpy(at, kDigitPairs + 2 * v, 2); };
+  two(p, d.year / 100);
+  two(p + 2, d.year % 100);
+  p[4] = '-';
+  two(p + 5, d.month);
+  p[7] = '-';
+  two(p + 8, d.day);
+  p[10] = 'T';
+  two(p + 11, sod / 3600);
+  p[13] = ':';
+  two(p + 14, sod / 60 % 60);
+  p[16] = ':';
+  two(p + 17, sod % 60);
+  p[19] = '.';
+  two(p + 20, us / 10000);
+  two(p + 22, us / 100 % 100);
+  two(p + 24, us % 100);
+  p[26] = 'Z';
+  return p + 27;
+}
+
 }  // namespace put
 
 /// Appends text and numbers to a caller's buffer (an OutputFile::reserve() or a local array); one JSON line
-/// at a time. A record line is far shorter than the buffer (under 1 KiB: fixed keys, bounded numbers, a
+/// at a time. A record line is far shorter than the buffer (under 1.5 KiB: fixed keys, bounded numbers, a
 /// history of at most 23 letters), so the room checks below never fail for one; they keep a smaller
 /// buffer or a misuse from writing past the end, and overflowed() says a line was cut.
 class LineBuffer {
@@ -157,24 +203,50 @@ class LineBuffer {
   bool overflowed_ = false;
 };
 
-/// Writes one conn.log-style JSON line per finished session.
+/// The field names of a session line (--sessions-format): Zeek's conn.log JSON with synscope's fields
+/// beside them, or the Elastic Common Schema (8.x) as nested objects.
+enum class SessionFlavour : uint8_t { kZeek, kEcs };
+[[nodiscard]] std::string_view session_flavour_name(SessionFlavour f) noexcept;
+
+/// How session lines are written. A plain value: the writer's thread and a thread that prepares lines
+/// (channel::SessionChannel's producer) each format with it at once.
+struct SessionLineFormat {
+  SessionFlavour flavour = SessionFlavour::kZeek;
+  uint16_t community_id_seed = 0;  ///< the Community ID spec's seed (--community-id-seed)
+};
+
+/// Writes one JSON line per finished session, in the flavour its SessionLineFormat names.
 class SessionJsonWriter : public engine::SessionSink {
  public:
-  explicit SessionJsonWriter(OutputFile& out) : out_(out) {}
+  explicit SessionJsonWriter(OutputFile& out, SessionLineFormat format = {}) : out_(out), format_(format) {}
   /// Writes the record's line.
   void on_session(const engine::SessionRecord& r) override;
   /// Writes a line render() already made for a record (on another thread: channel::SessionChannel).
   void write_prepared(std::string_view line) noexcept { out_.write(line.data(), line.size()); }
-  /// The longest line format() can write (the longest addresses, numbers, history and names); it needs that
-  /// much room and writes nothing into a smaller buffer (overflowed()).
+  [[nodiscard]] const SessionLineFormat& line_format() const noexcept { return format_; }
+
+  /// The longest line format_zeek() / format_ecs() can write (the longest addresses, numbers, history and
+  /// names); each needs that much room and writes nothing into a smaller buffer (overflowed()).
   static constexpr size_t kMaxSessionLine = 1024;
-  static void format(const engine::SessionRecord& r, LineBuffer& line) noexcept;
-  /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (a
+  static constexpr size_t kMaxEcsSessionLine = 1536;
+  static_assert(kMaxEcsSessionLine <= kMaxLine, "on_session() reserves kMaxLine for any flavour");
+  [[nodiscard]] static constexpr size_t max_line(SessionFlavour f) noexcept {
+    return f == SessionFlavour::kEcs ? kMaxEcsSessionLine : kMaxSessionLine;
+  }
+  /// The line in `format`'s flavour.
+  static void format(const engine::SessionRecord& r, LineBuffer& line, const SessionLineFormat& format = {}) noexcept;
+  /// Zeek's conn.log names (with community_id, as Zeek's Community ID package adds it).
+  static void format_zeek(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0) noexcept;
+  /// ECS names as nested objects; Zeek's verdict under zeek.*, ours under synscope.*.
+  static void format_ecs(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0) noexcept;
+  /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (behind a
   /// channel::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).
-  static size_t render(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept;
+  static size_t render(const engine::SessionRecord& r, const SessionLineFormat& format, char* buf,
+                       size_t capacity) noexcept;
 
  private:
   OutputFile& out_;
+  SessionLineFormat format_;
 };
 
 /// Writes one JSON line per (bucket, perspective).

@@ -195,7 +195,7 @@ ReplayResult run(const ReplayConfig& config, consumers::Consumers& consumers, co
   // At the end of a busy capture the worker reports every open session at once; while the ring is more
   // than half full it writes their lines itself, so both threads format and it never waits.
   if (pipelined) {
-    if (const auto renderer = consumers.session_line_renderer()) sessions.prepare_lines_when_pressed(renderer);
+    if (const auto* renderer = consumers.session_line_renderer()) sessions.prepare_lines_when_pressed(*renderer);
   }
   // Replay may pause on an insert (no packets are lost waiting), so the flow index grows with the capture
   // instead of being faulted in whole for --flow-capacity (flow::IndexSizing).

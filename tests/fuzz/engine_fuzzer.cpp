@@ -55,13 +55,17 @@ struct CheckedSink final : synscope::engine::SessionSink {
   void on_session(const synscope::engine::SessionRecord& r) override {
     ++records;
     uids.push_back(r.uid);
-    const size_t n = synscope::output::SessionJsonWriter::render(r, line, sizeof(line));
+    const size_t n = synscope::output::SessionJsonWriter::render(r, {}, line, sizeof(line));
     check(n > 0 && line[n - 1] == '\n');
     // Validated without building a document (no allocation per record: the fuzzer's speed).
     check(nlohmann::json::accept(line, line + n));
     const std::string_view text(line, n);
     check(text.front() == '{' && text.find("\"conn_state\":\"") != std::string_view::npos &&
           text.find("\"end\":\"") != std::string_view::npos && text.find("\"uid\":\"C") != std::string_view::npos);
+    const size_t e =
+        synscope::output::SessionJsonWriter::render(r, {synscope::output::SessionFlavour::kEcs, 1}, line, sizeof(line));
+    check(e > 0 && line[e - 1] == '\n' && nlohmann::json::accept(line, line + e));
+    check(std::string_view(line, e).find("\"session_id\":\"C") != std::string_view::npos);
     buckets.settle(r.settled_ns, totals);
     buckets.add(r);
   }

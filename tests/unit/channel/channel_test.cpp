@@ -165,12 +165,15 @@ struct Uids : SessionReceiver {
 };
 
 // A test renderer: "uid <n> pkts <p>\n", or nothing (0: does not fit) for uids that are multiples of 5.
-size_t render_uid(const engine::SessionRecord& r, char* buf, size_t capacity) noexcept {
-  if (r.uid % 5 == 0) return 0;
-  const int n =
-      std::snprintf(buf, capacity, "uid %llu pkts %u\n", static_cast<unsigned long long>(r.uid), r.session->ep[0].pkts);
-  return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
-}
+struct UidRenderer final : SessionChannel::LineRenderer {
+  size_t render(const engine::SessionRecord& r, char* buf, size_t capacity) const noexcept override {
+    if (r.uid % 5 == 0) return 0;
+    const int n = std::snprintf(buf, capacity, "uid %llu pkts %u\n", static_cast<unsigned long long>(r.uid),
+                                r.session->ep[0].pkts);
+    return n > 0 && static_cast<size_t>(n) < capacity ? static_cast<size_t>(n) : 0;
+  }
+};
+const UidRenderer render_uid;
 
 struct Lines : SessionReceiver {
   std::vector<uint64_t> uids;
@@ -183,7 +186,7 @@ struct Lines : SessionReceiver {
 
 TEST(SessionChannel, PreparesLinesOnlyWhileMoreThanHalfFull) {
   SessionChannel channel(8);  // 15 sessions fit
-  channel.prepare_lines_when_pressed(&render_uid);
+  channel.prepare_lines_when_pressed(render_uid);
   tcp_session::Session s;
   engine::SessionRecord r;
   r.session = &s;
@@ -210,7 +213,7 @@ TEST(SessionChannel, PreparedLinesStayWithTheirRecordsAcrossThreads) {
   // A consumer slower than the producer keeps the ring pressed, so lines are prepared in slots that are
   // reused over and over: each record must arrive with its own line, never a neighbour's or a stale one.
   SessionChannel channel(16);
-  channel.prepare_lines_when_pressed(&render_uid);
+  channel.prepare_lines_when_pressed(render_uid);
   constexpr uint64_t kSessions = 40000;
   std::thread producer = produce_sessions(channel, kSessions, 7);
   Lines out;

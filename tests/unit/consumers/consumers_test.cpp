@@ -1,5 +1,6 @@
-// consumers: every session and bucket reaches every output in order; a prepared line is written verbatim;
-// buckets rebuilt from records equal the engine's own timing; an unwritable output is reported by close().
+// consumers: every session and bucket reaches every output in order; a prepared line is written verbatim and
+// the renderer that prepares lines writes the session writer's flavour and seed; buckets rebuilt from records
+// equal the engine's own timing; an unwritable output is reported by close().
 #include "consumers/consumers.hpp"
 
 #include <gtest/gtest.h>
@@ -78,6 +79,59 @@ TEST(Consumers, APreparedLineIsWrittenVerbatim) {
     ASSERT_TRUE(consumers.close(error)) << error;
   }
   EXPECT_EQ(sessions.read(), "prepared elsewhere\n");
+}
+
+// The renderer a replay worker prepares lines with writes what the session writer would: the same flavour and
+// Community ID seed (lines of both kinds end up in one file).
+TEST(Consumers, PreparedLinesHaveTheWritersFlavourAndSeed) {
+  test::TempFile sessions("synscope-consumers-s"), buckets("synscope-consumers-b");
+  ConsumerConfig c = config(sessions, buckets);
+  c.session_format = {output::SessionFlavour::kEcs, 9};
+  const std::vector<engine::ParsedPacket> pkts = test::mixed_sessions(3, 4);
+  std::string rendered;
+  {
+    Consumers consumers(c);
+    const channel::SessionChannel::LineRenderer* renderer = consumers.session_line_renderer();
+    ASSERT_NE(renderer, nullptr);
+    struct Both final : engine::SessionSink {
+      Consumers& consumers;
+      const channel::SessionChannel::LineRenderer& renderer;
+      std::string& rendered;
+      Both(Consumers& c, const channel::SessionChannel::LineRenderer& r, std::string& out)
+          : consumers(c), renderer(r), rendered(out) {}
+      void on_session(const engine::SessionRecord& r) override {
+        char line[channel::SessionChannel::kPreparedLineBytes];
+        const size_t n = renderer.render(r, line, sizeof(line));
+        ASSERT_GT(n, 0u);
+        rendered.append(line, n);
+        char expected[output::kMaxLine];
+        const size_t e =
+            output::SessionJsonWriter::render(r, {output::SessionFlavour::kEcs, 9}, expected, sizeof(expected));
+        EXPECT_EQ(std::string_view(line, n), std::string_view(expected, e));
+        consumers.on_session(r);
+      }
+    } both(consumers, *renderer, rendered);
+    engine::EngineConfig ec;
+    ec.bucket_span_ns = 10 * kSec;
+    ec.bucket_settle_ns = 30 * kSec;
+    engine::SessionEngine engine(ec, both);
+    engine.process_burst(pkts.data(), static_cast<uint32_t>(pkts.size()));
+    engine.finish();
+    consumers.finish();
+    std::string error;
+    ASSERT_TRUE(consumers.close(error)) << error;
+  }
+  const std::string written = sessions.read();
+  EXPECT_EQ(rendered, written);
+  EXPECT_NE(written.find("\"network\":{\"transport\":\"tcp\""), std::string::npos) << written;
+}
+
+TEST(Consumers, NoSessionOutputNoRenderer) {
+  test::TempFile buckets("synscope-consumers-b");
+  ConsumerConfig c;
+  c.buckets_out = buckets.path();
+  Consumers consumers(c);
+  EXPECT_EQ(consumers.session_line_renderer(), nullptr);
 }
 
 TEST(Consumers, AnUnopenableOutputIsAnOutputErrorNamingIt) {

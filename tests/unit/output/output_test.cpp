@@ -1,6 +1,7 @@
 // output: the hand-written number formatting agrees with the standard library at every digit boundary,
-// JSON strings are escaped, a session line is valid JSON with Zeek's field names and values, and output
-// files keep lines in order (faults: output_file_test.cpp).
+// JSON strings are escaped, ISO 8601 dates agree with gmtime, a session line is valid JSON with Zeek's or
+// ECS field names and values and the flow's Community ID, and output files keep lines in order (faults:
+// output_file_test.cpp).
 #include "output/output.hpp"
 
 #include "engine/uid_text.hpp"
@@ -15,9 +16,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/files.hpp"
 
@@ -162,6 +166,142 @@ TEST(SessionJsonWriter, LineIsJsonWithZeekFieldsAndOurs) {
   EXPECT_EQ(j["resp_rst"], 1);
   char uid[24];
   EXPECT_EQ(j["uid"], std::string(uid, engine::format_uid(12345, uid)));
+  // Computed apart (Python: hashlib.sha1 over the spec's layout, base64) for 10.1.2.3:40000 -> 192.0.2.80:443.
+  EXPECT_EQ(j["community_id"], "1:eOUAodohAo474VlPWbdiqeyeDyw=");
+}
+
+TEST(SessionJsonWriter, CommunityIdTakesTheSeedAndIgnoresTheDirection) {
+  tcp_session::Session s;
+  engine::SessionRecord r = rejected_session(s);
+  char storage[kMaxLine];
+  LineBuffer l(storage);
+  SessionJsonWriter::format_zeek(r, l, 7);
+  EXPECT_EQ(nlohmann::json::parse(text(l))["community_id"], "1:0xte6Hp9sauRM28bZLwmd+HSznY=");
+  std::swap(r.orig_h, r.resp_h);
+  std::swap(r.orig_p, r.resp_p);
+  EXPECT_EQ(nlohmann::json::parse(formatted(r))["community_id"], "1:eOUAodohAo474VlPWbdiqeyeDyw=");
+}
+
+TEST(Put, Iso8601MatchesGmtimeAtEveryBoundary) {
+  const auto iso = [](uint64_t ns) {
+    char b[32];
+    return std::string(b, put::iso8601(b, ns));
+  };
+  EXPECT_EQ(iso(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(iso(1'700'000'000'250'000'999ULL), "2023-11-14T22:13:20.250000Z");
+  EXPECT_EQ(iso(951'782'400'000'001'000ULL), "2000-02-29T00:00:00.000001Z");    // a leap day of a 400th year
+  EXPECT_EQ(iso(4'107'542'399'999'999'999ULL), "2100-02-28T23:59:59.999999Z");  // 2100 is no leap year
+  EXPECT_EQ(iso(UINT64_MAX), "2554-07-21T23:34:33.709551Z");
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t ns = rng() % (UINT64_MAX / 1000) * (1 + rng() % 1000);
+    const auto t = static_cast<time_t>(ns / 1'000'000'000ULL);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char expected[40];
+    const size_t n = std::strftime(expected, sizeof(expected), "%Y-%m-%dT%H:%M:%S", &tm);
+    char us[16];
+    std::snprintf(us, sizeof(us), ".%06uZ", static_cast<unsigned>(ns % 1'000'000'000ULL / 1000));
+    ASSERT_EQ(iso(ns), std::string(expected, n) + us) << ns;
+  }
+}
+
+/// format_ecs()'s line for `r`, parsed.
+nlohmann::json ecs(const engine::SessionRecord& r, uint16_t seed = 0) {
+  char storage[kMaxLine];
+  LineBuffer l(storage);
+  SessionJsonWriter::format_ecs(r, l, seed);
+  EXPECT_FALSE(l.overflowed());
+  EXPECT_EQ(text(l).back(), '\n');
+  return nlohmann::json::parse(text(l));
+}
+
+TEST(SessionJsonWriter, EcsLineHasEveryFieldWithItsTypeAndValue) {
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
+  const nlohmann::json j = ecs(r);
+  EXPECT_EQ(j["@timestamp"], "2023-11-14T22:13:20.250000Z");
+  const nlohmann::json& e = j["event"];
+  EXPECT_EQ(e["kind"], "event");
+  EXPECT_EQ(e["category"], nlohmann::json::array({"network"}));
+  EXPECT_EQ(e["type"], nlohmann::json::array({"connection", "end"}));
+  EXPECT_EQ(e["start"], "2023-11-14T22:13:20.250000Z");
+  EXPECT_EQ(e["end"], "2023-11-14T22:13:21.750000Z");
+  ASSERT_TRUE(e["duration"].is_number_unsigned());
+  EXPECT_EQ(e["duration"], 1'500'000'000u);
+  EXPECT_EQ(e["outcome"], "failure");
+  EXPECT_EQ(e["reason"], std::string(tcp_session::failure_reason(tcp_session::ConnState::kREJ)));
+  const nlohmann::json& src = j["source"];
+  EXPECT_EQ(src["ip"], "10.1.2.3");
+  EXPECT_EQ(src["port"], 40000);
+  EXPECT_EQ(src["packets"], 3);
+  EXPECT_EQ(src["bytes"], 180);
+  const nlohmann::json& dst = j["destination"];
+  EXPECT_EQ(dst["ip"], "192.0.2.80");
+  EXPECT_EQ(dst["port"], 443);
+  EXPECT_EQ(dst["packets"], 1);
+  EXPECT_EQ(dst["bytes"], 40);
+  const nlohmann::json& n = j["network"];
+  EXPECT_EQ(n["transport"], "tcp");
+  EXPECT_EQ(n["type"], "ipv4");
+  EXPECT_EQ(n["iana_number"], "6");  // a keyword in ECS: a string
+  EXPECT_EQ(n["community_id"], "1:eOUAodohAo474VlPWbdiqeyeDyw=");
+  EXPECT_EQ(n["direction"], "outbound");
+  EXPECT_EQ(n["packets"], 4);
+  EXPECT_EQ(n["bytes"], 220);
+  char uid[24];
+  EXPECT_EQ(j["zeek"]["session_id"], std::string(uid, engine::format_uid(12345, uid)));
+  EXPECT_EQ(j["zeek"]["connection"]["state"], "REJ");
+  EXPECT_EQ(j["zeek"]["connection"]["history"], "ShR");
+  const nlohmann::json& o = j["synscope"];
+  EXPECT_EQ(o["failed"], true);
+  EXPECT_EQ(o["reason"], e["reason"]);
+  EXPECT_EQ(o["perspective"], "outbound");
+  EXPECT_EQ(o["orig_syn"], 3);
+  EXPECT_EQ(o["orig_fin"], 0);
+  EXPECT_EQ(o["orig_rst"], 0);
+  EXPECT_EQ(o["resp_syn"], 0);
+  EXPECT_EQ(o["resp_fin"], 0);
+  EXPECT_EQ(o["resp_rst"], 1);
+  EXPECT_EQ(o["end"], std::string(engine::session_end_name(engine::session_end(r))));
+  EXPECT_EQ(o["removed"], "timeout");
+  EXPECT_FALSE(o.contains("history_truncated"));
+  // Nothing but the documented objects at the top.
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"@timestamp", "destination", "event", "network", "source", "synscope", "zeek"}));
+  // The same synscope fields, names and values as the Zeek flavour's line.
+  const nlohmann::json z = nlohmann::json::parse(formatted(r));
+  for (const auto& [k, v] : o.items()) EXPECT_EQ(v, z[k]) << k;
+  EXPECT_EQ(z["community_id"], n["community_id"]);
+  EXPECT_EQ(ecs(r, 7)["network"]["community_id"], "1:0xte6Hp9sauRM28bZLwmd+HSznY=");
+}
+
+TEST(SessionJsonWriter, EcsLineOfAnEstablishedIpv6SessionSucceeds) {
+  tcp_session::Session s;
+  engine::SessionRecord r = rejected_session(s);
+  uint8_t ip_version = 0;
+  ASSERT_TRUE(packet::parse_ip("2001:db8::1", r.orig_h, ip_version));
+  ASSERT_TRUE(packet::parse_ip("2001:db8::2", r.resp_h, ip_version));
+  r.ip_version = 6;
+  r.state = tcp_session::ConnState::kSF;
+  r.perspective = buckets::Perspective::kPrivate;
+  const nlohmann::json j = ecs(r);
+  EXPECT_EQ(j["source"]["ip"], "2001:db8::1");
+  EXPECT_EQ(j["destination"]["ip"], "2001:db8::2");
+  EXPECT_EQ(j["network"]["type"], "ipv6");
+  EXPECT_EQ(j["network"]["direction"], "internal");
+  EXPECT_EQ(j["network"]["community_id"], "1:RYG3Msb11GthNt1OYXJouPzmrvA=");  // computed apart (Python)
+  EXPECT_EQ(j["event"]["outcome"], "success");
+  EXPECT_FALSE(j["event"].contains("reason"));
+  EXPECT_EQ(j["synscope"]["failed"], false);
+  EXPECT_TRUE(j["synscope"]["reason"].is_null());
+  EXPECT_EQ(j["zeek"]["connection"]["state"], "SF");
+  r.perspective = buckets::Perspective::kEdge;
+  EXPECT_EQ(ecs(r)["network"]["direction"], "external");
+  r.perspective = buckets::Perspective::kInbound;
+  EXPECT_EQ(ecs(r)["network"]["direction"], "inbound");
 }
 
 TEST(OutputFile, AnUnopenablePathIsAnErrorNamingIt) {
@@ -240,7 +380,8 @@ TEST(OutputFile, TwoWritersOnStdoutInterleaveInOrder) {
   EXPECT_TRUE(got == expected) << got.substr(0, 200);
 }
 
-// The longest line a session can give stays within the room format() asks for: every field at its widest.
+// The longest line a session can give stays within the room format() asks for, in either flavour: every field
+// at its widest.
 TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
   tcp_session::Session s;
   engine::SessionRecord r = rejected_session(s);
@@ -266,7 +407,7 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
   s.history_len = tcp_session::kHistoryMax;
   std::fill(s.history, s.history + tcp_session::kHistoryMax, 'D');
   s.history_truncated = true;
-  size_t longest = 0;
+  size_t longest = 0, longest_ecs = 0;
   for (size_t st = 0; st < static_cast<size_t>(tcp_session::ConnState::kCount); ++st) {
     for (size_t pe = 0; pe < buckets::kPerspectiveCount; ++pe) {
       for (engine::EndReason end : {engine::EndReason::kTimeout, engine::EndReason::kReuse, engine::EndReason::kEvicted,
@@ -274,28 +415,36 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
         r.state = static_cast<tcp_session::ConnState>(st);
         r.perspective = static_cast<buckets::Perspective>(pe);
         r.end = end;
-        char storage[kMaxLine];
-        LineBuffer l(storage);
-        SessionJsonWriter::format(r, l);
-        ASSERT_FALSE(l.overflowed());
-        ASSERT_TRUE(nlohmann::json::accept(text(l))) << text(l);
-        longest = std::max(longest, l.size());
+        for (const SessionFlavour flavour : {SessionFlavour::kZeek, SessionFlavour::kEcs}) {
+          char storage[kMaxLine];
+          LineBuffer l(storage);
+          SessionJsonWriter::format(r, l, {flavour, UINT16_MAX});
+          ASSERT_FALSE(l.overflowed());
+          ASSERT_TRUE(nlohmann::json::accept(text(l))) << text(l);
+          size_t& most = flavour == SessionFlavour::kEcs ? longest_ecs : longest;
+          most = std::max(most, l.size());
+        }
       }
     }
   }
   EXPECT_LE(longest, SessionJsonWriter::kMaxSessionLine);
   EXPECT_GT(longest, 700u);  // it did take the wide paths
-  std::printf("longest session line: %zu bytes\n", longest);
+  EXPECT_LE(longest_ecs, SessionJsonWriter::kMaxEcsSessionLine);
+  EXPECT_GT(longest_ecs, 1000u);
+  std::printf("longest session line: %zu bytes (zeek), %zu bytes (ecs)\n", longest, longest_ecs);
 }
 
 TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   tcp_session::Session s;
   const engine::SessionRecord r = rejected_session(s);
   char rendered[kMaxLine];
-  const size_t n = SessionJsonWriter::render(r, rendered, sizeof(rendered));
+  const size_t n = SessionJsonWriter::render(r, {}, rendered, sizeof(rendered));
   EXPECT_EQ(std::string(rendered, n), formatted(r));
   char small[100];
-  EXPECT_EQ(SessionJsonWriter::render(r, small, sizeof(small)), 0u);  // a cut line is never passed on
+  EXPECT_EQ(SessionJsonWriter::render(r, {}, small, sizeof(small)), 0u);  // a cut line is never passed on
+  const size_t e = SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0}, rendered, sizeof(rendered));
+  EXPECT_EQ(nlohmann::json::parse(std::string(rendered, e)), ecs(r));
+  EXPECT_EQ(SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0}, rendered, SessionJsonWriter::kMaxSessionLine), 0u);
 }
 
 // A line already written on another thread (channel::SessionChannel's producer) is written as it came; a
@@ -313,6 +462,21 @@ TEST(SessionJsonWriter, WritesAPreparedLineAsItCame) {
     ASSERT_TRUE(f.flush());
   }
   EXPECT_EQ(file.read(), "prepared elsewhere\n" + line);
+}
+
+TEST(SessionJsonWriter, WritesTheFlavourItWasGiven) {
+  const test::TempFile file("synscope-output-test");
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
+  {
+    OutputFile f(file.path());
+    SessionJsonWriter writer(f, {SessionFlavour::kEcs, 7});
+    writer.on_session(r);
+    ASSERT_TRUE(f.flush());
+  }
+  EXPECT_EQ(nlohmann::json::parse(file.read()), ecs(r, 7));
+  EXPECT_EQ(session_flavour_name(SessionFlavour::kEcs), "ecs");
+  EXPECT_EQ(session_flavour_name(SessionFlavour::kZeek), "zeek");
 }
 
 }  // namespace
