@@ -78,7 +78,8 @@ void add_sensor_option(CLI::App* cmd, std::string& sensor) {
           if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\')
             return std::string("no quotes, backslashes or control characters");
         }
-        return v.size() > 128 ? std::string("at most 128 characters") : std::string();
+        return v.size() > output::kMaxSensorName ? "at most " + std::to_string(output::kMaxSensorName) + " characters"
+                                                 : std::string();
       })
       ->capture_default_str();
 }

@@ -65,7 +65,7 @@ BENCHMARK_CAPTURE(community_id, ipv6, true);
 
 void session_line(benchmark::State& state, output::SessionFlavour flavour, bool ipv6) {
   Sample sample(ipv6);
-  const output::SessionLineFormat format{flavour, 0};
+  const output::SessionLineFormat format{flavour, 0, {}};
   char storage[output::kMaxLine];
   output::LineBuffer line(storage);
   output::SessionJsonWriter::format(sample.r, line, format);

@@ -19,8 +19,10 @@ Consumers::Consumers(const ConsumerConfig& config)
   if (!config.top_out.empty()) open(Output::kTop, config.top_out);
   if (!config.sessions_out.empty()) {
     open(Output::kSessions, config.sessions_out);
-    session_writer_ = std::make_unique<output::SessionJsonWriter>(*files_[0], config.session_format);
-    session_lines_ = std::make_unique<SessionLines>(config.session_format);
+    output::SessionLineFormat format = config.session_format;
+    format.sensor = config.sensor;
+    session_writer_ = std::make_unique<output::SessionJsonWriter>(*files_[0], format);
+    session_lines_ = std::make_unique<SessionLines>(format);
   }
   if (!config.buckets_out.empty()) {
     open(Output::kBuckets, config.buckets_out);

@@ -70,14 +70,14 @@ std::string_view session_flavour_name(SessionFlavour f) noexcept { return f == S
 void SessionJsonWriter::format(const engine::SessionRecord& r, LineBuffer& line,
                                const SessionLineFormat& format) noexcept {
   if (format.flavour == SessionFlavour::kEcs) {
-    format_ecs(r, line, format.community_id_seed);
+    format_ecs(r, line, format.community_id_seed, format.sensor);
   } else {
-    format_zeek(r, line, format.community_id_seed);
+    format_zeek(r, line, format.community_id_seed, format.sensor);
   }
 }
 
-void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& line,
-                                    uint16_t community_id_seed) noexcept {
+void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed,
+                                    std::string_view sensor) noexcept {
   const tcp_session::Session& s = *r.session;
   const tcp_session::Endpoint& o = s.ep[0];
   const tcp_session::Endpoint& p = s.ep[1];
@@ -144,12 +144,18 @@ void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& 
   w = put::text(w, engine::session_end_name(engine::session_end(r)));
   w = put::text(w, "\",\"removed\":\"");
   w = put::text(w, engine::end_reason_name(r.end));
-  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}\n" : "\"}\n");
+  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true" : "\"");
+  if (!sensor.empty()) {
+    w = put::text(w, ",\"sensor\":\"");
+    w = put::text(w, sensor.substr(0, kMaxSensorName));
+    w = put::text(w, "\"");
+  }
+  w = put::text(w, "}\n");
   line.grow_to(w);
 }
 
-void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& line,
-                                   uint16_t community_id_seed) noexcept {
+void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed,
+                                   std::string_view sensor) noexcept {
   const tcp_session::Session& s = *r.session;
   const tcp_session::Endpoint& o = s.ep[0];
   const tcp_session::Endpoint& p = s.ep[1];
@@ -233,7 +239,13 @@ void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& l
   w = put::text(w, engine::session_end_name(engine::session_end(r)));
   w = put::text(w, "\",\"removed\":\"");
   w = put::text(w, engine::end_reason_name(r.end));
-  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}}\n" : "\"}}\n");
+  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}" : "\"}");
+  if (!sensor.empty()) {  // ECS: the observer is the sensor that saw the session
+    w = put::text(w, ",\"observer\":{\"name\":\"");
+    w = put::text(w, sensor.substr(0, kMaxSensorName));
+    w = put::text(w, "\",\"product\":\"synscope\",\"type\":\"sensor\"}");
+  }
+  w = put::text(w, "}\n");
   line.grow_to(w);
 }
 

@@ -213,7 +213,11 @@ enum class SessionFlavour : uint8_t { kZeek, kEcs };
 struct SessionLineFormat {
   SessionFlavour flavour = SessionFlavour::kZeek;
   uint16_t community_id_seed = 0;  ///< the Community ID spec's seed (--community-id-seed)
+  /// The sensor's name (--sensor), written as `sensor` (Zeek flavour) or `observer.name` (ECS) when not
+  /// empty. At most kMaxSensorName characters, none that JSON escapes (the option checks).
+  std::string sensor;
 };
+inline constexpr size_t kMaxSensorName = 128;
 
 /// Writes one JSON line per finished session, in the flavour its SessionLineFormat names.
 class SessionJsonWriter : public engine::SessionSink {
@@ -236,9 +240,11 @@ class SessionJsonWriter : public engine::SessionSink {
   /// The line in `format`'s flavour.
   static void format(const engine::SessionRecord& r, LineBuffer& line, const SessionLineFormat& format = {}) noexcept;
   /// Zeek's conn.log names (with community_id, as Zeek's Community ID package adds it).
-  static void format_zeek(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0) noexcept;
+  static void format_zeek(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0,
+                          std::string_view sensor = {}) noexcept;
   /// ECS names as nested objects; Zeek's verdict under zeek.*, ours under synscope.*.
-  static void format_ecs(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0) noexcept;
+  static void format_ecs(const engine::SessionRecord& r, LineBuffer& line, uint16_t community_id_seed = 0,
+                         std::string_view sensor = {}) noexcept;
   /// format() into `buf`: the line's length, or 0 when it needs more than `capacity` bytes (behind a
   /// channel::SessionChannel::LineRenderer, so a replay's worker can prepare lines while the writer is behind).
   static size_t render(const engine::SessionRecord& r, const SessionLineFormat& format, char* buf,

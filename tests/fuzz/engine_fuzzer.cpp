@@ -62,8 +62,8 @@ struct CheckedSink final : synscope::engine::SessionSink {
     const std::string_view text(line, n);
     check(text.front() == '{' && text.find("\"conn_state\":\"") != std::string_view::npos &&
           text.find("\"end\":\"") != std::string_view::npos && text.find("\"uid\":\"C") != std::string_view::npos);
-    const size_t e =
-        synscope::output::SessionJsonWriter::render(r, {synscope::output::SessionFlavour::kEcs, 1}, line, sizeof(line));
+    const size_t e = synscope::output::SessionJsonWriter::render(r, {synscope::output::SessionFlavour::kEcs, 1, {}},
+                                                                 line, sizeof(line));
     check(e > 0 && line[e - 1] == '\n' && nlohmann::json::accept(line, line + e));
     check(std::string_view(line, e).find("\"session_id\":\"C") != std::string_view::npos);
     buckets.settle(r.settled_ns, totals);

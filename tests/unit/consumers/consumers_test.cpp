@@ -86,7 +86,7 @@ TEST(Consumers, APreparedLineIsWrittenVerbatim) {
 TEST(Consumers, PreparedLinesHaveTheWritersFlavourAndSeed) {
   test::TempFile sessions("synscope-consumers-s"), buckets("synscope-consumers-b");
   ConsumerConfig c = config(sessions, buckets);
-  c.session_format = {output::SessionFlavour::kEcs, 9};
+  c.session_format = {output::SessionFlavour::kEcs, 9, {}};
   const std::vector<engine::ParsedPacket> pkts = test::mixed_sessions(3, 4);
   std::string rendered;
   {
@@ -106,7 +106,7 @@ TEST(Consumers, PreparedLinesHaveTheWritersFlavourAndSeed) {
         rendered.append(line, n);
         char expected[output::kMaxLine];
         const size_t e =
-            output::SessionJsonWriter::render(r, {output::SessionFlavour::kEcs, 9}, expected, sizeof(expected));
+            output::SessionJsonWriter::render(r, {output::SessionFlavour::kEcs, 9, {}}, expected, sizeof(expected));
         EXPECT_EQ(std::string_view(line, n), std::string_view(expected, e));
         consumers.on_session(r);
       }

@@ -418,7 +418,7 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
         for (const SessionFlavour flavour : {SessionFlavour::kZeek, SessionFlavour::kEcs}) {
           char storage[kMaxLine];
           LineBuffer l(storage);
-          SessionJsonWriter::format(r, l, {flavour, UINT16_MAX});
+          SessionJsonWriter::format(r, l, {flavour, UINT16_MAX, std::string(kMaxSensorName, 'n')});
           ASSERT_FALSE(l.overflowed());
           ASSERT_TRUE(nlohmann::json::accept(text(l))) << text(l);
           size_t& most = flavour == SessionFlavour::kEcs ? longest_ecs : longest;
@@ -434,6 +434,21 @@ TEST(SessionJsonWriter, TheLongestLineFitsItsRoom) {
   std::printf("longest session line: %zu bytes (zeek), %zu bytes (ecs)\n", longest, longest_ecs);
 }
 
+TEST(SessionJsonWriter, LinesNameTheSensorWhenOneIsSet) {
+  tcp_session::Session s;
+  const engine::SessionRecord r = rejected_session(s);
+  char storage[kMaxLine];
+  LineBuffer l(storage);
+  SessionJsonWriter::format(r, l, {SessionFlavour::kZeek, 0, "tap-fra1"});
+  EXPECT_EQ(nlohmann::json::parse(text(l))["sensor"], "tap-fra1");
+  SessionJsonWriter::format(r, l, {SessionFlavour::kEcs, 0, "tap-fra1"});
+  const nlohmann::json e = nlohmann::json::parse(text(l));
+  EXPECT_EQ(e["observer"]["name"], "tap-fra1");
+  EXPECT_EQ(e["observer"]["product"], "synscope");
+  SessionJsonWriter::format(r, l, {});
+  EXPECT_FALSE(nlohmann::json::parse(text(l)).contains("sensor"));  // none set: no field
+}
+
 TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   tcp_session::Session s;
   const engine::SessionRecord r = rejected_session(s);
@@ -442,9 +457,10 @@ TEST(SessionJsonWriter, RenderIsFormatOrNothingWhenTheLineDoesNotFit) {
   EXPECT_EQ(std::string(rendered, n), formatted(r));
   char small[100];
   EXPECT_EQ(SessionJsonWriter::render(r, {}, small, sizeof(small)), 0u);  // a cut line is never passed on
-  const size_t e = SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0}, rendered, sizeof(rendered));
+  const size_t e = SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0, {}}, rendered, sizeof(rendered));
   EXPECT_EQ(nlohmann::json::parse(std::string(rendered, e)), ecs(r));
-  EXPECT_EQ(SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0}, rendered, SessionJsonWriter::kMaxSessionLine), 0u);
+  EXPECT_EQ(SessionJsonWriter::render(r, {SessionFlavour::kEcs, 0, {}}, rendered, SessionJsonWriter::kMaxSessionLine),
+            0u);
 }
 
 // A line already written on another thread (channel::SessionChannel's producer) is written as it came; a
@@ -470,7 +486,7 @@ TEST(SessionJsonWriter, WritesTheFlavourItWasGiven) {
   const engine::SessionRecord r = rejected_session(s);
   {
     OutputFile f(file.path());
-    SessionJsonWriter writer(f, {SessionFlavour::kEcs, 7});
+    SessionJsonWriter writer(f, {SessionFlavour::kEcs, 7, {}});
     writer.on_session(r);
     ASSERT_TRUE(f.flush());
   }
