@@ -11,6 +11,8 @@ packages=(
   # libraries
   libdpdk-dev dpdk dpdk-dev libtbb-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libpcap-dev nlohmann-json3-dev libcivetweb-dev libboost-math-dev
+  # IPFIX export (lib/ipfix) and its system test: libfixbuf, ipfixDump, nfcapd/nfdump
+  libfixbuf-dev libfixbuf-tools nfdump
   # micro-benchmarks (bench/micro, built only when found)
   libbenchmark-dev
   # live-mode tests: a real Prometheus server and promtool, Alertmanager and amtool, testpmd (in dpdk),
