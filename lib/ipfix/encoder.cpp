@@ -30,7 +30,7 @@ struct WireRecord {
   uint8_t src6[16], dst6[16];
   uint32_t src4, dst4;  ///< host order: libfixbuf converts IPv4 addresses to network order
   uint16_t src_port, dst_port;
-  uint16_t flags, reverse_flags;
+  uint16_t reverse_flags, flags;
   uint8_t protocol;
   uint8_t end_reason;
   uint8_t padding[6];
@@ -73,8 +73,10 @@ fbInfoElementSpec_t kSpec[] = {
     {const_cast<char*>("destinationIPv4Address"), 4, kV4},
     {const_cast<char*>("sourceTransportPort"), 2, 0},
     {const_cast<char*>("destinationTransportPort"), 2, 0},
-    {const_cast<char*>("tcpControlBits"), 2, 0},
+    // Reverse before forward: nfdump 1.7 reads element 6 whatever its enterprise number and keeps the last
+    // one it sees, so this order makes it show the originator's flags.
     {const_cast<char*>("reverseTcpControlBits"), 2, kBiflow},
+    {const_cast<char*>("tcpControlBits"), 2, 0},
     {const_cast<char*>("protocolIdentifier"), 1, 0},
     {const_cast<char*>("flowEndReason"), 1, 0},
     {const_cast<char*>("paddingOctets"), 6, kInternal},
