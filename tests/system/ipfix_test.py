@@ -13,13 +13,17 @@
 4. No collector on the TCP port: the replay still exits 0, the summary counts every session dropped, stderr
    names the destination and errno once, and --sessions-out is complete. A bad URL is a usage error (exit
    1) naming the option and value; a file that cannot be created is an output error (exit 4).
+5. Live (`run` on a net_pcap vdev) with no collector: /metrics shows synscope_output_dropped_records_total
+   {output="ipfix"} moving and synscope_output_dropping{output="ipfix"} 1, the run exits 0 saying every
+   session was dropped, and --sessions-out is complete. Skipped (this part only) when EAL cannot start here.
 Exit 77 when nfcapd, nfdump or ipfixDump is missing (packages nfdump, libfixbuf-tools).
 Usage: ipfix_test.py SYNSCOPE SYNSCOPE_GEN
 """
 import collections, glob, ipaddress, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from system_support import fail, free_port  # noqa: E402
+from system_support import eal, fail, free_port  # noqa: E402
 
 synscope, gen = sys.argv[1:3]
 for tool in ("nfcapd", "nfdump", "ipfixDump"):
@@ -237,4 +241,49 @@ with tempfile.TemporaryDirectory() as work:
     if "/nonexistent-dir/x.ipfix" not in r.stderr or "No such file" not in r.stderr:
         fail(f"unopenable file: the message must name the path and errno: {r.stderr}")
     print("errors: a bad URL exits 1, an unopenable file exits 4, both named")
+
+    # 5. Live, no collector: the drop counters move in /metrics, nothing else is lost.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+    metrics_port = free_port()
+    live_sessions = os.path.join(work, "live.json")
+    proc = subprocess.Popen([synscope, *eal(f"ipfix{os.getpid()}", f"net_pcap0,rx_pcap={cap}"), "--", "run",
+                             "--clock", "packet", "--idle-exit", "3", "--metrics-listen", f"127.0.0.1:{metrics_port}",
+                             "--sessions-out", live_sessions, "--ipfix-out", dead],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen_drops, deadline = None, time.time() + 30
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).read().decode()
+        except OSError:
+            time.sleep(0.2)
+            continue
+        m = re.search(r'synscope_output_dropped_records_total\{output="ipfix"\} (\d+)', text)
+        d = re.search(r'synscope_output_dropping\{output="ipfix"\} (\d+)', text)
+        # Sessions still open are ended at shutdown, after the last scrape: the counter moves, the exit says all.
+        if m and d and int(m.group(1)) > 0:
+            seen_drops = (int(m.group(1)), int(d.group(1)),
+                          re.search(r'synscope_output_records_total\{output="ipfix"\} (\d+)', text).group(1))
+            break
+        time.sleep(0.2)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("live: the run did not end after --idle-exit")
+    closed.close()
+    if proc.returncode == 6 and "EAL" in err:
+        print(f"live: skipped, EAL cannot start here: {err.strip().splitlines()[-1]}")
+    else:
+        if proc.returncode != 0:
+            fail(f"live: exit {proc.returncode}: {err}")
+        if seen_drops is None or seen_drops[1] != 1 or seen_drops[2] != "0":
+            fail(f"live: /metrics never showed ipfix sessions dropped while dropping: {seen_drops}")
+        if f"{len(sessions)} of {len(sessions)} sessions dropped" not in err:
+            fail(f"live: the exit must count all {len(sessions)} sessions dropped: {err}")
+        if sum(1 for _ in open(live_sessions)) != len(sessions):
+            fail("live: --sessions-out is not complete")
+        print(f"live: /metrics counted {seen_drops[0]} ipfix sessions dropped, dropping=1, exit 0, sessions-out "
+              f"complete")
 print("PASS")
