@@ -67,8 +67,6 @@ class Encoder {
   /// Closes the current message and returns its bytes (valid until the next call); empty when nothing was
   /// appended since the last emit() or on an error (error()).
   [[nodiscard]] std::span<const uint8_t> emit() noexcept;
-  /// Forgets the current message (the transport is down: what it holds cannot be sent in order).
-  void discard() noexcept { (void)emit(); }
   /// Something was appended since the last emit().
   [[nodiscard]] bool pending() const noexcept { return pending_; }
   /// libfixbuf's last error message.
