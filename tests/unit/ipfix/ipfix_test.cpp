@@ -143,15 +143,16 @@ void set_history(tcp_session::Session& s, std::string_view h) {
   s.history_len = static_cast<uint8_t>(h.size());
 }
 
-/// A rejected v4 connection: 10.0.0.1:40000 -> 192.0.2.7:443, SYN then RST-ACK.
+/// A rejected v4 connection: 10.0.0.1:40000 -> 192.0.2.7:443, a SYN sent twice, then RST-ACK (the two
+/// directions' counts differ, so a swap shows).
 Built rejected_v4() {
   Built b;
   tcp_session::Session& s = b.session;
   s.first_ns = 1'700'000'000'123'456'789;
   s.last_ns = s.first_ns + 2'500'000;
-  s.ep[0] = {.ip_bytes = 60, .pkts = 1, .state = EndpointState::kSynSent};
+  s.ep[0] = {.ip_bytes = 120, .pkts = 2, .state = EndpointState::kSynSent};
   s.ep[1] = {.ip_bytes = 40, .pkts = 1, .state = EndpointState::kReset};
-  s.marks[0].syn = 1;
+  s.marks[0].syn = 2;
   s.marks[1].rst = 1;
   set_history(s, "Sr");
   engine::SessionRecord& r = b.record;
@@ -242,9 +243,12 @@ TEST(FlowRecord, FlagsPerDirectionFromCountsAndHistory) {
   make_flow_record(r.record, f);
   EXPECT_EQ(f.dir[0].flags, kTcpSyn) << "a bare SYN has no ACK";
   EXPECT_EQ(f.dir[1].flags, kTcpRst) << "'r' alone does not say ACK";
-  EXPECT_EQ(f.dir[0].packets, 1u);
-  EXPECT_EQ(f.dir[0].octets, 60u);
+  EXPECT_EQ(f.dir[0].packets, 2u);
+  EXPECT_EQ(f.dir[0].octets, 120u);
+  EXPECT_EQ(f.dir[0].syn, 2u);
+  EXPECT_EQ(f.dir[1].packets, 1u);
   EXPECT_EQ(f.dir[1].octets, 40u);
+  EXPECT_EQ(f.dir[1].rst, 1u);
   EXPECT_EQ(f.conn_state.view(), "REJ");
   EXPECT_EQ(f.failure_reason.view(), "rejected");
   EXPECT_EQ(f.perspective.view(), "outbound");
@@ -300,17 +304,18 @@ TEST(Encoder, BiflowCarriesBothDirectionsAndTheEnterpriseElements) {
   EXPECT_EQ(be(r4.at(kSrcPort)), 40000u);
   EXPECT_EQ(be(r4.at(kDstPort)), 443u);
   EXPECT_EQ(be(r4.at(kProto)), 6u);
-  EXPECT_EQ(be(r4.at(kPackets)), 1u);
-  EXPECT_EQ(be(r4.at(kOctets)), 60u);
+  EXPECT_EQ(be(r4.at(kPackets)), 2u);
+  EXPECT_EQ(be(r4.at(kOctets)), 120u);
   EXPECT_EQ(be(r4.at(kRevPackets)), 1u);
   EXPECT_EQ(be(r4.at(kRevOctets)), 40u);
-  EXPECT_EQ(be(r4.at(kInitOctets)), 60u);
+  EXPECT_EQ(be(r4.at(kInitOctets)), 120u);
   EXPECT_EQ(be(r4.at(kRespOctets)), 40u);
-  EXPECT_EQ(be(r4.at(kInitPkts)), 1u);
+  EXPECT_EQ(be(r4.at(kInitPkts)), 2u);
   EXPECT_EQ(be(r4.at(kRespPkts)), 1u);
   EXPECT_EQ(be(r4.at(kFlags)), kTcpSyn);
   EXPECT_EQ(be(r4.at(kRevFlags)), kTcpRst);
-  EXPECT_EQ(be(r4.at(kSyn)), 1u);
+  EXPECT_EQ(be(r4.at(kSyn)), 2u);
+  EXPECT_EQ(be(r4.at(kRevSyn)), 0u);
   EXPECT_EQ(be(r4.at(kRevRst)), 1u);
   EXPECT_EQ(be(r4.at(kRst)), 0u);
   EXPECT_EQ(be(r4.at(kEndReason)), 0x03u);
