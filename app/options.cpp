@@ -37,6 +37,7 @@ struct RawOptions {
   std::vector<CLI::Option*> flow_capacity_options;  ///< one per command that takes engine options
   double max_time_jump_s = 300;
   uint32_t time_jump_frames = 8;
+  std::string ipfix_mode = "biflow";
 };
 RawOptions raw;
 
@@ -103,6 +104,33 @@ void check_option_products(const detector::AlertPolicy& policy) {
 }
 
 }  // namespace
+
+void add_ipfix_options(CLI::App* cmd, consumers::ConsumerConfig& c) {
+  cmd->add_option("--ipfix-out", c.ipfix_out,
+                  "Export every finished session as IPFIX (libfixbuf) to udp://HOST:PORT, tcp://HOST:PORT or "
+                  "file:PATH (IPv6 hosts as [ADDRESS]); records the collector does not take are dropped and "
+                  "counted (output \"ipfix\")")
+      ->check(
+          [](const std::string& value) {
+            if (value.empty()) return std::string();  // off (as --dump-config writes it when unset)
+            ipfix::Destination d;
+            std::string why;
+            return ipfix::parse_destination(value, d, why) ? std::string() : "'" + value + "': " + why;
+          },
+          "URL");
+  cmd->add_option("--ipfix-mode", raw.ipfix_mode,
+                  "biflow: one record per session with RFC 5103 reverse counters; uniflow: two records per "
+                  "session (originator->responder, responder->originator)")
+      ->check(CLI::IsMember({"biflow", "uniflow"}))
+      ->capture_default_str();
+  cmd->add_option("--ipfix-template-refresh", c.ipfix_template_refresh_s,
+                  "Seconds between template resends over UDP (0: only at start; TCP sends them on each "
+                  "connection, a file once)")
+      ->check(CLI::Range(0u, 86400u))
+      ->capture_default_str();
+  cmd->add_option("--ipfix-domain", c.ipfix_domain, "IPFIX observation domain id of the exported messages")
+      ->capture_default_str();
+}
 
 void add_engine_options(CLI::App* cmd) {
   cmd->add_option("--bucket", raw.bucket_s, "Bucket span in seconds (sub-second allowed)")
@@ -215,6 +243,7 @@ CLI::App* add_replay_command(CLI::App& app, ReplayOptions& out) {
   cmd->add_option("--buckets-out", out.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
   add_alert_options(cmd, out.consumers.alerts_out, out.consumers.alert_policy, out.consumers.model_file);
+  add_ipfix_options(cmd, out.consumers);
   cmd->add_option("--top-out", out.consumers.top_out,
                   "Write the top servers, clients, ports and conversations by failed sessions, RSTs and SYN retries "
                   "(last bucket, 15 min, 1 h, 24 h before the capture's end) to PATH as JSON ('-' = stdout)");
@@ -296,6 +325,7 @@ void finalize_replay_options(ReplayOptions& out) {
   out.replay.progress = !out.quiet;
   out.consumers.bucket_span_ns = out.replay.engine.bucket_span_ns;
   out.consumers.bucket_settle_ns = out.replay.engine.bucket_settle_ns;
+  out.consumers.ipfix_mode = raw.ipfix_mode == "uniflow" ? ipfix::Mode::kUniflow : ipfix::Mode::kBiflow;
 }
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
@@ -313,6 +343,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& out) {
   cmd->add_option("--buckets-out", out.live.consumers.buckets_out,
                   "Write one JSON line per (time bucket, perspective) to PATH ('-' = stdout)");
   add_alert_options(cmd, out.live.consumers.alerts_out, out.live.consumers.alert_policy, out.live.consumers.model_file);
+  add_ipfix_options(cmd, out.live.consumers);
   add_engine_options(cmd);
   cmd->add_option("--rx-queues", out.live.ports.rx_queues,
                   "RX queues per port (symmetric RSS spreads flows; one RX lcore per queue, round-robin)")
@@ -389,6 +420,7 @@ void finalize_run_options(RunOptions& out) {
   check_option_products(out.live.consumers.alert_policy);
   finalize_engine_options(out.live.engine, out.live.parse);
   out.live.packet_clock = out.clock == "packet";
+  out.live.consumers.ipfix_mode = raw.ipfix_mode == "uniflow" ? ipfix::Mode::kUniflow : ipfix::Mode::kBiflow;
   if (!std::isfinite(out.live.pace)) throw CLI::ValidationError("--pace", "must be a finite number");
   if (out.live.pace > 0 && !out.live.packet_clock) {
     throw CLI::ValidationError("--pace", "paces packets by their capture times: needs --clock packet");

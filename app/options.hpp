@@ -45,6 +45,10 @@ inline constexpr uint64_t kMaxBucketsHeld = 1'000'000;
 /// Registers --alerts-out and the alert policy options (replay and run).
 void add_alert_options(CLI::App* cmd, std::string& path, detector::AlertPolicy& policy, std::string& model_file);
 
+/// Registers --ipfix-out, --ipfix-mode, --ipfix-template-refresh and --ipfix-domain (replay and run); a bad
+/// URL is a validation error naming the option and the value.
+void add_ipfix_options(CLI::App* cmd, consumers::ConsumerConfig& c);
+
 /// Registers the engine options both modes share (buckets, internal nets, checksums, timeouts, capacity).
 void add_engine_options(CLI::App* cmd);
 

@@ -27,7 +27,16 @@ int run_replay(const ReplayOptions& options, consumers::Requests& requests) {
     std::fprintf(stderr, "synscope: error: %s\n", error.c_str());
     rc = exit_code(ErrorKind::kOutput);
   }
-  if (!options.quiet) std::fprintf(stderr, "%s", replay::describe(options.replay, result).c_str());
+  if (!options.quiet) {
+    std::fprintf(stderr, "%s", replay::describe(options.replay, result).c_str());
+    if (!options.consumers.ipfix_out.empty()) {
+      const consumers::OutputStats o = consumers.output_stats();
+      const auto i = static_cast<size_t>(consumers::Output::kIpfix);
+      std::fprintf(stderr, "ipfix: %llu sessions written, %llu dropped (%s)\n",
+                   static_cast<unsigned long long>(o.written[i]), static_cast<unsigned long long>(o.dropped[i]),
+                   options.consumers.ipfix_out.c_str());
+    }
+  }
   if (!result.corrupt.empty()) {
     std::fprintf(stderr, "synscope: error: %s (everything before it was reported)\n", result.corrupt.c_str());
     return exit_code(ErrorKind::kCorrupt);

@@ -14,6 +14,8 @@ packages=(
   # OpenSSL: the metrics endpoint's TLS (civetweb loads libssl.so) and the Community ID's SHA-1; YAML and
   # bcrypt (libcrypt) for the web config; libsystemd for sd_notify
   libssl-dev libyaml-cpp-dev libcrypt-dev libsystemd-dev
+  # IPFIX export (lib/ipfix) and its system test: libfixbuf, ipfixDump, nfcapd/nfdump
+  libfixbuf-dev libfixbuf-tools nfdump
   # micro-benchmarks (bench/micro, built only when found)
   libbenchmark-dev
   # live-mode tests: a real Prometheus server and promtool, Alertmanager and amtool, testpmd (in dpdk),

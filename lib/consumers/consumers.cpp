@@ -6,11 +6,31 @@
 #include <cstring>
 
 #include "consumers/output_paths.hpp"
+#include "error/error.hpp"
 
 namespace synscope::consumers {
+namespace {
+
+ipfix::ExporterConfig ipfix_config(const ConsumerConfig& config) {
+  ipfix::ExporterConfig c;
+  std::string why;
+  if (!ipfix::parse_destination(config.ipfix_out, c.destination, why)) {
+    throw Error(ErrorKind::kUsage, "--ipfix-out " + config.ipfix_out + ": " + why);
+  }
+  c.mode = config.ipfix_mode;
+  c.domain = config.ipfix_domain;
+  c.template_refresh_s = config.ipfix_template_refresh_s;
+  c.ring_records = config.ipfix_ring_records;
+  c.wait_ms = config.write_wait_ms;
+  c.cancel = config.write_cancel;
+  return c;
+}
+
+}  // namespace
 
 Consumers::Consumers(const ConsumerConfig& config)
     : model_file_(config.model_file),
+      ipfix_out_(config.ipfix_out),
       write_wait_ms_(config.write_wait_ms),
       write_cancel_(config.write_cancel),
       buckets_(config.bucket_span_ns, config.bucket_settle_ns) {
@@ -37,6 +57,7 @@ Consumers::Consumers(const ConsumerConfig& config)
       std::fprintf(stderr, "synscope: warning: %s\n", warning.c_str());
     }
   }
+  if (!config.ipfix_out.empty()) ipfix_ = std::make_unique<ipfix::Exporter>(ipfix_config(config));
 }
 
 Consumers::~Consumers() = default;
@@ -66,6 +87,11 @@ uint64_t Consumers::bytes_for(const ConsumerConfig& config) noexcept {
         alerts::alert_config(config.alert_policy, config.bucket_span_ns, config.bucket_settle_ns));
   }
   if (config.top || !config.top_out.empty()) bytes += top::TopViews::bytes();
+  if (!config.ipfix_out.empty()) {
+    ipfix::ExporterConfig c;
+    c.ring_records = config.ipfix_ring_records;
+    bytes += ipfix::Exporter::bytes_for(c);
+  }
   return bytes;
 }
 
@@ -80,6 +106,7 @@ void Consumers::receive(const engine::SessionRecord& record, std::string_view pr
   }
   if (alert_engine_) alert_engine_->on_session(record);
   if (top_) top_->add(record);
+  if (ipfix_) ipfix_->offer(record);
   buckets_.add(record);
   ++sessions_;
 }
@@ -105,6 +132,14 @@ void Consumers::flush_files() noexcept {
 bool Consumers::close(std::string& error) {
   // Everything is attempted even after a failure: one unwritable output must not cost the others, and
   // every one that failed is named.
+  if (ipfix_) {
+    ipfix_->close();
+    const ipfix::ExporterStats s = ipfix_->stats();
+    if (s.dropped != 0) {
+      std::fprintf(stderr, "synscope: warning: IPFIX export to %s: %llu of %llu sessions dropped\n", ipfix_out_.c_str(),
+                   static_cast<unsigned long long>(s.dropped), static_cast<unsigned long long>(s.dropped + s.written));
+    }
+  }
   std::string model_error;
   bool ok = !alert_engine_ || model_file_.empty() || alert_engine_->save(model_file_, model_error);
   error = model_error;
@@ -142,6 +177,13 @@ OutputStats Consumers::output_stats() const noexcept {
     s.written[i] = owned_[i]->written_records();
     s.dropped[i] = owned_[i]->dropped_records();
     s.dropping[i] = owned_[i]->dropping() ? 1 : 0;
+  }
+  if (ipfix_) {
+    const ipfix::ExporterStats e = ipfix_->stats();
+    const auto i = static_cast<size_t>(Output::kIpfix);
+    s.written[i] = e.written;
+    s.dropped[i] = e.dropped;
+    s.dropping[i] = e.dropping ? 1 : 0;
   }
   return s;
 }

@@ -1,7 +1,8 @@
 // consumers: the one set of consumers of finished sessions that replay and live both own.
 //
 // A Consumers object is where session records leave the data path: it opens the outputs the options ask
-// for (session JSON, bucket JSON, alert JSON, the top-N JSON), runs the alert engine and loads/saves its
+// for (session JSON, bucket JSON, alert JSON, the top-N JSON, IPFIX export through ipfix::Exporter and its
+// own thread), runs the alert engine and loads/saves its
 // model, keeps the top-N views (top::TopViews), rebuilds
 // the time buckets from the records (RecordBuckets), and fans each session and each settled bucket out to
 // every consumer in a fixed order. The replay pipeline feeds it from its reader thread (or its only
@@ -24,17 +25,19 @@
 #include "consumers/record_buckets.hpp"
 #include "detector/detector.hpp"
 #include "engine/engine.hpp"
+#include "ipfix/exporter.hpp"
 #include "output/output.hpp"
 #include "top/top.hpp"
 
 namespace synscope::consumers {
 
 /// The outputs, in the order of OutputStats' arrays and of the `output` label.
-enum class Output : uint8_t { kSessions, kBuckets, kAlerts, kTop };
-inline constexpr size_t kOutputCount = 4;
-inline constexpr const char* kOutputNames[kOutputCount] = {"sessions", "buckets", "alerts", "top"};
+enum class Output : uint8_t { kSessions, kBuckets, kAlerts, kTop, kIpfix };
+inline constexpr size_t kOutputCount = 5;
+inline constexpr const char* kOutputNames[kOutputCount] = {"sessions", "buckets", "alerts", "top", "ipfix"};
 
-/// Each output's records written and dropped (zeros for an output that is off).
+/// Each output's records written and dropped (zeros for an output that is off). IPFIX counts sessions (one
+/// biflow record, or two uniflow records, each).
 struct OutputStats {
   uint64_t written[kOutputCount] = {};
   uint64_t dropped[kOutputCount] = {};
@@ -57,6 +60,13 @@ struct ConsumerConfig {
   /// live keeps the bounded default; replay waits (-1) until `write_cancel` (its stop request) is set.
   int write_wait_ms = output::OutputFile::kWriteWaitMs;
   const std::atomic<bool>* write_cancel = nullptr;
+  /// Non-empty: IPFIX export of every finished session (ipfix::parse_destination: udp://HOST:PORT,
+  /// tcp://HOST:PORT or file:PATH). Waits and cancel as write_wait_ms and write_cancel.
+  std::string ipfix_out;
+  ipfix::Mode ipfix_mode = ipfix::Mode::kBiflow;
+  uint32_t ipfix_domain = 0;
+  uint32_t ipfix_template_refresh_s = 600;
+  uint32_t ipfix_ring_records = 16384;
   uint64_t bucket_span_ns = 60'000'000'000;
   uint64_t bucket_settle_ns = 360'000'000'000;
 };
@@ -89,7 +99,9 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   /// in close().
   void flush_files() noexcept;
   /// Saves the model (when configured) and flushes every output, all of them even after a failure. False
-  /// with `error` naming every output that failed: its path, the records dropped and the last errno.
+  /// with `error` naming every output that failed: its path, the records dropped and the last errno. The
+  /// IPFIX exporter drains (ipfix::Exporter::close) first; sessions it dropped are a warning on stderr, not
+  /// a failure: a collector is a peer that may be away, and its loss is counted (output "ipfix").
   [[nodiscard]] bool close(std::string& error);
   /// Reopens every output file (SIGHUP, after logrotate moved them); a file that cannot be reopened is
   /// said on stderr and kept.
@@ -139,7 +151,9 @@ class Consumers final : public engine::SessionSink, public channel::SessionRecei
   std::unique_ptr<output::BucketJsonWriter> bucket_writer_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
   std::unique_ptr<top::TopViews> top_;
+  std::unique_ptr<ipfix::Exporter> ipfix_;
   std::string model_file_;
+  std::string ipfix_out_;
   int write_wait_ms_;
   const std::atomic<bool>* write_cancel_;
   RecordBuckets buckets_;

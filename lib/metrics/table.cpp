@@ -477,9 +477,17 @@ constexpr Metric kTable[] = {
     {.name = "synscope_sessions_taken_total",
      .help = "Finished sessions the stats core took from the engines",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.snapshot.stats_core.sessions_taken); }},
+    {.name = "synscope_output_records_total",
+     .help = "Records each output wrote: lines that reached the file, IPFIX sessions whose message was sent",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t i = 0; i < consumers::kOutputCount; ++i)
+             out.add({{"output", consumers::kOutputNames[i]}}, r.snapshot.stats_core.outputs.written[i]);
+         }},
     {.name = "synscope_output_dropped_records_total",
      .help = "Records an output dropped because its file did not take them (a write error, or a reader that "
-             "stopped taking data for longer than the bounded wait)",
+             "stopped taking data for longer than the bounded wait); ipfix: sessions the collector did not take "
+             "or the exporter's ring had no room for",
      .read =
          [](const Reading& r, Samples& out) {
            for (size_t i = 0; i < consumers::kOutputCount; ++i)
