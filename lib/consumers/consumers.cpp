@@ -168,6 +168,7 @@ void Consumers::reopen_files() noexcept {
     std::string error;
     if (f && !f->reopen(error)) std::fprintf(stderr, "synscope: error: %s\n", error.c_str());
   }
+  if (ipfix_) ipfix_->reopen();  // a file export (network exports ignore it)
 }
 
 OutputStats Consumers::output_stats() const noexcept {

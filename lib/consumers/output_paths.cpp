@@ -1,6 +1,8 @@
 // output_paths: see output_paths.hpp.
 #include "consumers/output_paths.hpp"
 
+#include "ipfix/destination.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,7 +67,15 @@ void check_model_file(const std::string& path) {
 }  // namespace
 
 void check_output_paths(const ConsumerConfig& config) {
-  const std::vector<Named> named = {{"--sessions-out", &config.sessions_out},
+  ipfix::Destination ipfix_destination;
+  std::string why;
+  const std::string* ipfix_file = nullptr;
+  if (!config.ipfix_out.empty() && ipfix::parse_destination(config.ipfix_out, ipfix_destination, why) &&
+      ipfix_destination.kind == ipfix::TransportKind::kFile) {
+    ipfix_file = &ipfix_destination.path;
+  }
+  const std::vector<Named> named = {{"--ipfix-out", ipfix_file},
+                                    {"--sessions-out", &config.sessions_out},
                                     {"--buckets-out", &config.buckets_out},
                                     {"--alerts-out", &config.alerts_out},
                                     {"--top-out", &config.top_out},

@@ -224,6 +224,14 @@ void Exporter::run() noexcept {
       const bool closing = closing_.load(std::memory_order_acquire);
       const uint64_t now = monotonic_ns();
       note_ring_drops();
+      if (reopen_.exchange(false, std::memory_order_acq_rel) && config_.destination.kind == TransportKind::kFile) {
+        (void)send_message(now);  // what the old file's last message holds goes there
+        if (const int err = transport_.reopen_file(); err != 0) {
+          std::fprintf(stderr, "synscope: error: IPFIX export: cannot reopen %s: %s (still writing the old file)\n",
+                       config_.destination.path.c_str(), std::strerror(err));
+        }
+        need_templates_ = true;  // a new file starts with the templates, so it can be read on its own
+      }
       const uint64_t close_at = close_deadline_ns_.load(std::memory_order_relaxed);
       const bool give_up = closing && close_at != 0 && now >= close_at;
       if (const FlowRecord* r = ring_.front()) {

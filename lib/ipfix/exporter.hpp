@@ -75,6 +75,10 @@ class Exporter {
   /// Consumer thread, once: no more records; the exporter sends what it holds (at most kCloseWaitMs, or
   /// while the collector takes data in replay until `cancel`), counts the rest dropped, and stops.
   void close() noexcept;
+  /// Consumer thread (SIGHUP): a file export finishes its current message in the file it has, then opens
+  /// the path again and starts it with the templates (after logrotate moved the file away). Network
+  /// exports ignore it.
+  void reopen() noexcept { reopen_.store(true, std::memory_order_release); }
   [[nodiscard]] ExporterStats stats() const noexcept;
   /// The memory an exporter with `config` allocates (start-up memory checks).
   [[nodiscard]] static uint64_t bytes_for(const ExporterConfig& config) noexcept;
@@ -97,6 +101,7 @@ class Exporter {
   SpscRing<FlowRecord> ring_;
   // Written by the consumer thread.
   std::atomic<uint64_t> ring_dropped_{0};
+  std::atomic<bool> reopen_{false};
   std::atomic<bool> closing_{false};
   std::atomic<uint64_t> close_deadline_ns_{0};  ///< 0: none (replay, still running)
   bool closed_ = false;

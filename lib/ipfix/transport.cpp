@@ -28,6 +28,15 @@ int poll_one(int fd, short events, int ms) noexcept {
 
 }  // namespace
 
+int Transport::reopen_file() noexcept {
+  if (destination_.kind != TransportKind::kFile) return 0;
+  const int fd = ::open(destination_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  return 0;
+}
+
 uint64_t monotonic_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);

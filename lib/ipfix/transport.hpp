@@ -46,6 +46,9 @@ class Transport {
   /// Writes one whole message. 0, or the errno that stopped it: ETIMEDOUT at the limit's deadline,
   /// ECANCELED when its cancel flag was set, ENOTCONN when not connected.
   [[nodiscard]] int send(const uint8_t* data, size_t len, const SendLimit& limit) noexcept;
+  /// File: opens the path again (created if logrotate moved the file away, appended to if not: IPFIX
+  /// messages simply follow each other) and closes the old one. 0, or the errno (the old file is kept).
+  [[nodiscard]] int reopen_file() noexcept;
   [[nodiscard]] const Destination& destination() const noexcept { return destination_; }
 
  private:

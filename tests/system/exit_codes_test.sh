@@ -60,6 +60,8 @@ echo keep > "$work/same.jsonl"
 expect 1 "--sessions-out .*same.jsonl and --buckets-out .*same.jsonl name the same file" \
   -- "$synscope" replay "$work/mix.pcap" --sessions-out "$work/same.jsonl" --buckets-out "$work/../$(basename "$work")/same.jsonl" -q
 [ "$(cat "$work/same.jsonl")" = keep ] || fail "a refused shared output was truncated"
+expect 1 "--ipfix-out .*same.jsonl and --sessions-out .*same.jsonl name the same file" \
+  -- "$synscope" replay "$work/mix.pcap" --ipfix-out "file:$work/same.jsonl" --sessions-out "$work/same.jsonl" -q
 expect 1 "--alerts-out .*model and --model-file .*model name the same file" \
   -- "$synscope" replay "$work/mix.pcap" --alerts-out "$work/model" --model-file "$work/./model" -q
 # A model file that could not be saved fails at start, not after the whole run.

@@ -475,6 +475,36 @@ TEST(Exporter, FileGetsEverySessionAndCountsThem) {
   ::unlink(path.c_str());
 }
 
+// logrotate moves the file and sends SIGHUP: the sessions before it stay in the moved file, those after
+// go to a new file that starts with the templates (each file reads on its own); none lost or doubled.
+TEST(Exporter, ReopenAfterTheFileWasMovedSplitsTheExportIntoTwoReadableFiles) {
+  const std::string path = temp_path("synscope-ipfix-rotate"), moved = path + ".1";
+  ExporterConfig c;
+  std::string why;
+  ASSERT_TRUE(parse_destination("file:" + path, c.destination, why));
+  {
+    Exporter e(c);
+    for (uint16_t i = 0; i < 1000; ++i) e.offer(some_record(i));
+    for (int waited = 0; e.stats().written < 1000 && waited < 5000; waited += 10) ::usleep(10'000);
+    ASSERT_EQ(e.stats().written, 1000u);
+    ASSERT_EQ(::rename(path.c_str(), moved.c_str()), 0);
+    e.reopen();
+    for (uint16_t i = 1000; i < 2500; ++i) e.offer(some_record(i));
+    e.close();
+    EXPECT_EQ(e.stats().written, 2500u);
+    EXPECT_EQ(e.stats().dropped, 0u);
+  }
+  Stream before, after;
+  const std::vector<uint8_t> a = read_file(moved), b = read_file(path);
+  parse(a.data(), a.size(), before);
+  parse(b.data(), b.size(), after);
+  EXPECT_EQ(before.records.size(), 1000u);
+  EXPECT_EQ(after.records.size(), 1500u);
+  EXPECT_FALSE(after.templates.empty());
+  ::unlink(path.c_str());
+  ::unlink(moved.c_str());
+}
+
 TEST(Exporter, ReplayWaitsForRoomInsteadOfDropping) {
   const std::string path = temp_path("synscope-ipfix-wait");
   ExporterConfig c;
