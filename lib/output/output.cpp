@@ -63,6 +63,46 @@ std::string_view ecs_direction(buckets::Perspective p) noexcept {
   return "external";
 }
 
+/// synscope's own fields, the same in both flavours (top level in Zeek's, under `synscope` in ECS): from
+/// `"failed":` to the `removed` value's closing quote and `history_truncated` when set.
+char* put_synscope_fields(char* w, const engine::SessionRecord& r) noexcept {
+  const tcp_session::Session& s = *r.session;
+  const auto number = [&w](std::string_view key, uint64_t value) __attribute__((always_inline)) {
+    w = put::u64(put::text(w, key), value);
+  };
+  const auto seconds = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
+    w = put::seconds(put::text(w, key), ns);
+  };
+  const bool failed = tcp_session::is_failed(r.state);
+  w = put::text(w, failed ? "\"failed\":true,\"reason\":\"" : "\"failed\":false,\"reason\":null");
+  if (failed) {
+    w = put::text(w, tcp_session::failure_reason(r.state));
+    w = put::text(w, "\"");
+  }
+  w = put::text(w, ",\"perspective\":\"");
+  w = put::text(w, buckets::perspective_name(r.perspective));
+  const tcp_session::EndpointMarks& om = s.marks[0];
+  const tcp_session::EndpointMarks& pm = s.marks[1];
+  number("\",\"orig_syn\":", om.syn);
+  number(",\"orig_fin\":", om.fin);
+  number(",\"orig_rst\":", om.rst);
+  number(",\"resp_syn\":", pm.syn);
+  number(",\"resp_fin\":", pm.fin);
+  number(",\"resp_rst\":", pm.rst);
+  // Handshake marks are microseconds (tcp_session::SessionMark).
+  if (s.syn_mark != 0 && s.synack_mark >= s.syn_mark) {
+    seconds(",\"rtt_syn_synack\":", uint64_t{s.synack_mark - s.syn_mark} * 1000);
+  }
+  if (tcp_session::handshake_completed(s) && s.handshake_ack_mark >= s.synack_mark) {
+    seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
+  }
+  w = put::text(w, ",\"end\":\"");
+  w = put::text(w, engine::session_end_name(engine::session_end(r)));
+  w = put::text(w, "\",\"removed\":\"");
+  w = put::text(w, engine::end_reason_name(r.end));
+  return put::text(w, s.history_truncated ? "\",\"history_truncated\":true" : "\"");
+}
+
 }  // namespace
 
 std::string_view session_flavour_name(SessionFlavour f) noexcept { return f == SessionFlavour::kEcs ? "ecs" : "zeek"; }
@@ -116,35 +156,7 @@ void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& 
   number(",\"orig_ip_bytes\":", o.ip_bytes);
   number(",\"resp_ip_bytes\":", p.ip_bytes);
   w = put_community_id(put::text(w, ",\"community_id\":\""), r, community_id_seed);
-  w = put::text(w, "\"");
-  const bool failed = tcp_session::is_failed(r.state);
-  w = put::text(w, failed ? ",\"failed\":true,\"reason\":\"" : ",\"failed\":false,\"reason\":null");
-  if (failed) {
-    w = put::text(w, tcp_session::failure_reason(r.state));
-    w = put::text(w, "\"");
-  }
-  w = put::text(w, ",\"perspective\":\"");
-  w = put::text(w, buckets::perspective_name(r.perspective));
-  const tcp_session::EndpointMarks& om = s.marks[0];
-  const tcp_session::EndpointMarks& pm = s.marks[1];
-  number("\",\"orig_syn\":", om.syn);
-  number(",\"orig_fin\":", om.fin);
-  number(",\"orig_rst\":", om.rst);
-  number(",\"resp_syn\":", pm.syn);
-  number(",\"resp_fin\":", pm.fin);
-  number(",\"resp_rst\":", pm.rst);
-  // Handshake marks are microseconds (tcp_session::SessionMark).
-  if (s.syn_mark != 0 && s.synack_mark >= s.syn_mark) {
-    seconds(",\"rtt_syn_synack\":", uint64_t{s.synack_mark - s.syn_mark} * 1000);
-  }
-  if (tcp_session::handshake_completed(s) && s.handshake_ack_mark >= s.synack_mark) {
-    seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
-  }
-  w = put::text(w, ",\"end\":\"");
-  w = put::text(w, engine::session_end_name(engine::session_end(r)));
-  w = put::text(w, "\",\"removed\":\"");
-  w = put::text(w, engine::end_reason_name(r.end));
-  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true" : "\"");
+  w = put_synscope_fields(put::text(w, "\","), r);
   if (!sensor.empty()) {
     w = put::text(w, ",\"sensor\":\"");
     w = put::text(w, sensor.substr(0, kMaxSensorName));
@@ -165,9 +177,6 @@ void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& l
   if (w == nullptr) return;
   const auto number = [&w](std::string_view key, uint64_t value) __attribute__((always_inline)) {
     w = put::u64(put::text(w, key), value);
-  };
-  const auto seconds = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
-    w = put::seconds(put::text(w, key), ns);
   };
   const auto date = [&w](std::string_view key, uint64_t ns) __attribute__((always_inline)) {
     w = put::iso8601(put::text(w, key), ns);
@@ -213,33 +222,7 @@ void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& l
   w = put::text(w, "\",\"history\":\"");
   w = put::text(w, s.history_view());  // letters and '^' only (format_zeek)
   // synscope.*: the Zeek flavour's own fields, same names and units.
-  w = put::text(w, failed ? "\"}},\"synscope\":{\"failed\":true,\"reason\":\""
-                          : "\"}},\"synscope\":{\"failed\":false,\"reason\":null");
-  if (failed) {
-    w = put::text(w, tcp_session::failure_reason(r.state));
-    w = put::text(w, "\"");
-  }
-  w = put::text(w, ",\"perspective\":\"");
-  w = put::text(w, buckets::perspective_name(r.perspective));
-  const tcp_session::EndpointMarks& om = s.marks[0];
-  const tcp_session::EndpointMarks& pm = s.marks[1];
-  number("\",\"orig_syn\":", om.syn);
-  number(",\"orig_fin\":", om.fin);
-  number(",\"orig_rst\":", om.rst);
-  number(",\"resp_syn\":", pm.syn);
-  number(",\"resp_fin\":", pm.fin);
-  number(",\"resp_rst\":", pm.rst);
-  if (s.syn_mark != 0 && s.synack_mark >= s.syn_mark) {
-    seconds(",\"rtt_syn_synack\":", uint64_t{s.synack_mark - s.syn_mark} * 1000);
-  }
-  if (tcp_session::handshake_completed(s) && s.handshake_ack_mark >= s.synack_mark) {
-    seconds(",\"rtt_synack_ack\":", uint64_t{s.handshake_ack_mark - s.synack_mark} * 1000);
-  }
-  w = put::text(w, ",\"end\":\"");
-  w = put::text(w, engine::session_end_name(engine::session_end(r)));
-  w = put::text(w, "\",\"removed\":\"");
-  w = put::text(w, engine::end_reason_name(r.end));
-  w = put::text(w, s.history_truncated ? "\",\"history_truncated\":true}" : "\"}");
+  w = put::text(put_synscope_fields(put::text(w, "\"}},\"synscope\":{"), r), "}");
   if (!sensor.empty()) {  // ECS: the observer is the sensor that saw the session
     w = put::text(w, ",\"observer\":{\"name\":\"");
     w = put::text(w, sensor.substr(0, kMaxSensorName));
