@@ -42,6 +42,32 @@ constexpr uint16_t kPortGeneve = 6081;
 constexpr uint16_t kPortGtpU = 2152;
 constexpr uint16_t kPortTeredo = 3544;
 
+/// Zeek's TeredoAnalyzer::DetectProtocol, for UDP payloads on ports no analyzer is registered for: a Teredo
+/// bubble (exactly an IPv6 header, with a source or destination in Teredo's 2001:0000::/32), or an
+/// authentication and/or origin-indication header followed by an IPv6 header. Its quirks are kept: a
+/// second byte of 0 or 1 is read as those headers even after an IPv6 version nibble.
+bool looks_like_teredo(const uint8_t* d, uint32_t len) noexcept {
+  if (len < 40 || ((d[0] >> 4) != 6 && (d[0] != 0x00 || (d[1] != 0x00 && d[1] != 0x01)))) return false;
+  const auto teredo_prefix = [](const uint8_t* a) { return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0; };
+  if (len == 40 && (d[0] >> 4) == 6 && (teredo_prefix(d + 8) || teredo_prefix(d + 24))) return true;
+  uint16_t val = d[1];
+  if (val == 1) {
+    const uint32_t auth = 13u + d[2] + d[3];  // 4 bytes, client id, authentication value, nonce (8), confirmation
+    if (len < auth) return false;
+    d += auth;
+    len -= auth;
+    if (len < 40) return false;
+    val = load_be16(d);
+  }
+  if (val == 0) {
+    if (len < 8) return false;
+    d += 8;  // the origin indication
+    len -= 8;
+    return len >= 40 && (d[0] >> 4) == 6;
+  }
+  return false;
+}
+
 constexpr int kMaxL2Layers = 16;  // VLAN/MPLS labels before we call the frame bogus
 constexpr int kMaxIpv6ExtHeaders = 8;
 
@@ -62,6 +88,7 @@ struct Decoder {
   FrameClass tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p, uint32_t l4_len, uint32_t captured,
                  bool first_fragment) noexcept;
   FrameClass udp(const uint8_t* p, uint32_t captured) noexcept;
+  FrameClass teredo(const uint8_t* d, uint32_t len) noexcept;
   FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
   bool enter_tunnel() noexcept { return ++depth <= options.max_tunnel_depth; }
@@ -336,20 +363,24 @@ FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
     if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ip_by_version(d + hdr, len - hdr);
   }
-  if (either(kPortTeredo)) {
-    // Teredo (RFC 4380): optional authentication and origin-indication headers, then bare IPv6.
-    uint32_t off = 0;
-    if (len >= 2 && d[0] == 0x00 && d[1] == 0x01) {
-      if (len < 4) return FrameClass::kNotTcp;
-      off = 4u + d[2] + d[3] + 8 + 1;
-    }
-    if (len >= off + 2 && d[off] == 0x00 && d[off + 1] == 0x00) off += 8;
-    if (len < off + 40 || (d[off] >> 4) != 6) return FrameClass::kNotTcp;
-    if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return FrameClass::kNotTcp;  // not a real IPv6 packet
-    if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
-    return ipv6(d + off, len - off);
-  }
+  // Teredo on its port, and on any other port when the payload passes Zeek's protocol detection: Zeek
+  // registers Teredo for detection on every UDP port no analyzer claims.
+  if (either(kPortTeredo) || looks_like_teredo(d, len)) return teredo(d, len);
   return FrameClass::kNotTcp;
+}
+
+FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {
+  // Teredo (RFC 4380): optional authentication and origin-indication headers, then bare IPv6.
+  uint32_t off = 0;
+  if (len >= 2 && d[0] == 0x00 && d[1] == 0x01) {
+    if (len < 4) return FrameClass::kNotTcp;
+    off = 4u + d[2] + d[3] + 8 + 1;
+  }
+  if (len >= off + 2 && d[off] == 0x00 && d[off + 1] == 0x00) off += 8;
+  if (len < off + 40 || (d[off] >> 4) != 6) return FrameClass::kNotTcp;
+  if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return FrameClass::kNotTcp;  // not a real IPv6 packet
+  if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
+  return ipv6(d + off, len - off);
 }
 
 FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {

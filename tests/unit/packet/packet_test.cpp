@@ -277,6 +277,32 @@ TEST(Parse, TunnelsAreDecapsulated) {
   EXPECT_EQ(m.ip_version, 6);
 }
 
+// Zeek detects Teredo on any UDP port (TeredoAnalyzer::DetectProtocol): with an origin indication or an
+// authentication header before the IPv6 packet it is decoded whatever the port; bare IPv6 in UDP on
+// another port is not Teredo (its first bytes read as an origin indication, and the address after it
+// has no IPv6 version nibble).
+TEST(Parse, TeredoIsDetectedOnAnyPortAsZeekDoes) {
+  PacketMeta m;
+  const Bytes inner6 = ipv6(tcp6(tcp_flag::kSyn, 0));
+  auto udp = [](uint16_t port, const Bytes& payload) {
+    Bytes u = {0x13, 0x88, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port), 0, 0, 0, 0};
+    u.insert(u.end(), payload.begin(), payload.end());
+    return ether(0x0800, ipv4(u, 17));
+  };
+  Bytes origin = {0x00, 0x00, 0xec, 0x77, 0x3f, 0xfe, 0xff, 0xfe};  // port and address, obfuscated
+  origin.insert(origin.end(), inner6.begin(), inner6.end());
+  ASSERT_EQ(parse(udp(40000, origin), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  Bytes auth = {0x00, 0x01, 2, 3, 'i', 'd', 'a', 'u', 't', 1, 2, 3, 4, 5, 6, 7, 8, 0};  // id 2, value 3, nonce, conf
+  auth.insert(auth.end(), origin.begin(), origin.end());
+  EXPECT_EQ(parse(udp(40000, auth), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(udp(40000, inner6), m), FrameClass::kNotTcp);  // bare IPv6: not Teredo off its port
+  EXPECT_EQ(parse(udp(3544, inner6), m), FrameClass::kTcp);      // on its port it is
+  Bytes short_origin(origin.begin(), origin.begin() + 40);       // too short for the IPv6 header after it
+  EXPECT_EQ(parse(udp(40000, short_origin), m), FrameClass::kNotTcp);
+}
+
 TEST(Parse, TunnelDepthIsBounded) {
   PacketMeta m;
   Bytes pkt = v4_segment();
