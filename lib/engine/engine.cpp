@@ -83,12 +83,13 @@ void add_each(std::array<T, N>& to, const std::array<T, N>& from) noexcept {
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   // Every member by name: a new counter that is not added here fails the size check below.
   static_assert(sizeof(EngineCounters) ==
-                    sizeof(uint64_t) *
-                        (13 + packet::kFrameClassCount + tcp_session::kConnStateCount * buckets::kPerspectiveCount +
-                         buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
+                    sizeof(uint64_t) * (13 + packet::kFrameClassCount + packet::kEncapsulationCount +
+                                        tcp_session::kConnStateCount * buckets::kPerspectiveCount +
+                                        buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
                 "EngineCounters gained a member: add it to operator+=");
   received += o.received;
   add_each(by_frame_class, o.by_frame_class);
+  add_each(by_encapsulation, o.by_encapsulation);
   dropped_table_full += o.dropped_table_full;
   dropped_implausible_time += o.dropped_implausible_time;
   time_jumps += o.time_jumps;
@@ -218,6 +219,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
       watermark_ns_ = p.ts_ns;
     }
     ++counters_.received;
+    if (__builtin_expect(p.encapsulations != 0, 0)) count_encapsulations(p.encapsulations);
     if (tracked[k]) {
       handle(p, keys[k].key, hashes[k], from_lo[k]);
     } else {
@@ -226,6 +228,10 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
   }
   // With frames held, the burst's last frame is among them: its sweep runs when they are released.
   if (held_n_ == 0) maintain(SweepPace::kWithTraffic);
+}
+
+void SessionEngine::count_encapsulations(uint32_t set) noexcept {
+  for (; set != 0; set &= set - 1) ++counters_.by_encapsulation[static_cast<size_t>(__builtin_ctz(set))];
 }
 
 [[gnu::noinline, gnu::cold]] void SessionEngine::admit_unsettled_time(const ParsedPacket& p, bool in_bound,
@@ -250,6 +256,7 @@ void SessionEngine::process_burst(const ParsedPacket* pkts, uint32_t n) noexcept
 
 void SessionEngine::process_one(const ParsedPacket& p, bool move_clock) noexcept {
   ++counters_.received;
+  if (p.encapsulations != 0) count_encapsulations(p.encapsulations);
   if (move_clock && p.ts_ns > watermark_ns_) watermark_ns_ = p.ts_ns;
   if (is_tracked(p.frame_class)) {
     bool from_lo;

@@ -18,6 +18,7 @@
 #include "buckets/buckets.hpp"
 #include "engine/network_set.hpp"
 #include "flow/flow.hpp"
+#include "packet/encapsulation.hpp"
 #include "packet/packet.hpp"
 #include "tcp_session/tcp_session.hpp"
 
@@ -28,7 +29,9 @@ namespace synscope::engine {
 struct ParsedPacket {
   uint64_t ts_ns = 0;
   packet::PacketMeta meta;
-  packet::FrameClass frame_class = packet::FrameClass::kNotIp;  // last: 72 bytes in all, not 80 with it first
+  // Last, sharing one word: 72 bytes in all (80 with them first or apart).
+  packet::FrameClass frame_class : 8 = packet::FrameClass::kNotIp;
+  uint32_t encapsulations : 24 = 0;  ///< packet::encapsulation_bit() of each layer the frame passed through
 };
 static_assert(sizeof(ParsedPacket) <= 72, "a spread RX core copies one per packet to its engine");
 
@@ -51,7 +54,9 @@ class FrameParser {
   void parse(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
              packet::DeferredChecksum* deferred = nullptr) const noexcept {
     out.ts_ns = ts_ns;
-    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred);
+    uint32_t encapsulations = 0;
+    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred, &encapsulations);
+    out.encapsulations = encapsulations;
   }
 
  private:
@@ -141,6 +146,8 @@ inline constexpr size_t kTeardownCount = static_cast<size_t>(Teardown::kCount);
 struct EngineCounters {
   uint64_t received = 0;
   std::array<uint64_t, packet::kFrameClassCount> by_frame_class{};  ///< kTcp here means classified (tracked)
+  /// Frames received that passed through each encapsulation (a frame counts once in each it met).
+  std::array<uint64_t, packet::kEncapsulationCount> by_encapsulation{};
   uint64_t dropped_table_full = 0;  ///< TCP segments not tracked: no entry could be freed
   /// Frames dropped because their time jumped ahead of the engine's by more than max_time_jump_ns and the
   /// frames after them did not confirm it (a stray timestamp).
@@ -236,6 +243,8 @@ class SessionEngine {
   static constexpr uint32_t kPlainSegmentBytes = 192;
 
   void handle(const ParsedPacket& p, const flow::FlowKey& key, uint64_t hash, bool from_lo) noexcept;
+  /// Counts a frame in each encapsulation of `set` (packet::encapsulation_bit()).
+  void count_encapsulations(uint32_t set) noexcept;
   /// A frame outside the jump bound, or any frame while some are held: holds, confirms or drops (see
   /// EngineConfig::max_time_jump_ns). `in_bound`: `p` is within the bound of the engine's time.
   /// `ends_burst`: `p` is the last packet of its process_burst() call (whose sweep release_held() replays).

@@ -126,6 +126,18 @@ constexpr Metric kTable[] = {
          },
      .telemetry = {{{.key = "frames", .label = "reason"}}}},
 
+    {.name = "synscope_encapsulated_frames_total",
+     .help = "Received frames by each encapsulation they passed through on the way to their IP packet (a frame "
+             "counts once in each): shows that a tap's tunnels and tags are decoded",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (size_t e = 0; e < packet::kEncapsulationCount; ++e) {
+             out.add({{"encapsulation", str(packet::encapsulation_name(static_cast<packet::Encapsulation>(e)))}},
+                     r.totals.by_encapsulation[e]);
+           }
+         },
+     .telemetry = {{{.key = "encapsulated_frames", .label = "encapsulation"}}}},
+
     {.name = "synscope_drops_total",
      .help = "Losses by reason: imissed/rx_nombuf/rx_errors are the NIC's (never reached synscope); "
              "ring_full, table_full and implausible_time (a stray timestamp far ahead, not confirmed by the "

@@ -319,6 +319,15 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
     add("  %-10s %-20s %llu\n", std::string(packet::frame_category(v)).c_str(),
         std::string(packet::frame_class_name(v)).c_str(), (unsigned long long)c.by_frame_class[i]);
   }
+  bool any_encapsulation = false;
+  for (size_t e = 0; e < packet::kEncapsulationCount; ++e) {
+    if (c.by_encapsulation[e] == 0) continue;
+    add("%s %s=%llu", any_encapsulation ? "" : "encapsulated frames:",
+        std::string(packet::encapsulation_name(static_cast<packet::Encapsulation>(e))).c_str(),
+        (unsigned long long)c.by_encapsulation[e]);
+    any_encapsulation = true;
+  }
+  if (any_encapsulation) s += "\n";
   add("sessions: %llu", (unsigned long long)c.sessions);
   for (size_t st = 0; st < tcp_session::kConnStateCount; ++st) {
     uint64_t n = 0;

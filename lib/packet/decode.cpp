@@ -4,6 +4,7 @@
 //
 // Pure functions over caller-owned bytes, called on the thread that owns the frame (an RX lcore or the
 // replay reader); a Decoder lives on that thread's stack for one frame. No shared state, so thread-safe.
+#include "packet/encapsulation.hpp"
 #include "packet/packet.hpp"
 
 #include <cstring>
@@ -77,6 +78,9 @@ struct Decoder {
   PacketMeta& out;
   DeferredChecksum* deferred;  ///< non-null: record the checksum to verify instead of verifying it
   uint8_t depth = 0;
+  uint32_t encapsulations = 0;  ///< encapsulation_bit() of each layer met
+
+  void met(Encapsulation e) noexcept { encapsulations |= encapsulation_bit(e); }
 
   FrameClass ethernet(const uint8_t* p, uint32_t len) noexcept;
   FrameClass ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
@@ -107,6 +111,7 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
       case kEtherVlan:
       case kEtherQinq:
       case kEtherQinqOld:
+        met(Encapsulation::kVlan);
         if (len < 4) return FrameClass::kTruncated;
         type = load_be16(p + 2);
         p += 4;
@@ -116,6 +121,7 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
       case kEtherMplsMc: {
         // Walk the label stack to the bottom-of-stack bit, then guess the payload from its first nibble,
         // as Zeek does: 4/6 is IP, 0 is a pseudowire control word followed by Ethernet.
+        met(Encapsulation::kMpls);
         bool bottom = false;
         for (int label = 0; label < kMaxL2Layers && !bottom; ++label) {
           if (len < 4) return FrameClass::kTruncated;
@@ -129,16 +135,19 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
           // A pseudowire carries a whole Ethernet frame, which may hold MPLS again: it is a tunnel layer,
           // so the depth limit bounds the recursion (and the stack) as for GRE or VXLAN.
           if (len < 4) return FrameClass::kTruncated;
+          met(Encapsulation::kMplsPseudowire);
           if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
           return ethernet(p + 4, len - 4);
         }
         return ip_by_version(p, len);
       }
       case kEtherPppoeSession:
+        met(Encapsulation::kPppoe);
         if (len < 6) return FrameClass::kTruncated;
         return ppp(p + 6, len - 6);
       case kEtherPbb:
         // 802.1ah: 4-byte I-TAG, then the customer's MAC addresses and ethertype.
+        met(Encapsulation::kPbb);
         if (len < 18) return FrameClass::kTruncated;
         type = load_be16(p + 16);
         p += 18;
@@ -146,6 +155,7 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
         continue;
       case kEtherFabricPath:
         // Cisco FabricPath: 2-byte FTag/TTL after the outer ethertype, then the original frame.
+        met(Encapsulation::kFabricPath);
         if (len < 16) return FrameClass::kTruncated;
         type = load_be16(p + 14);
         p += 16;
@@ -259,12 +269,15 @@ FrameClass Decoder::l4(uint8_t proto, const uint8_t* ip, uint8_t ip_version, con
       if (first_fragment) return FrameClass::kNotTcp;
       return udp(p, captured);
     case kProtoGre:
+      met(Encapsulation::kGre);
       if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return gre(p, captured);
     case kProtoIpInIp:
+      met(Encapsulation::kIpInIp);
       if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return ipv4(p, captured);
     case kProtoIpv6InIp:
+      met(Encapsulation::kIpInIp);
       if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
       return ipv6(p, captured);
     default: return FrameClass::kNotTcp;
@@ -334,12 +347,14 @@ FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
 
   if (either(kPortVxlan)) {
     if (len < 8 || (d[0] & 0x08) == 0) return FrameClass::kNotTcp;
+    met(Encapsulation::kVxlan);
     if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ethernet(d + 8, len - 8);
   }
   if (either(kPortGeneve)) {
     if (len < 8) return FrameClass::kNotTcp;
     const uint32_t hdr = 8 + (d[0] & 0x3fu) * 4;
+    met(Encapsulation::kGeneve);
     if (len < hdr) return FrameClass::kTruncated;
     if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ethertype(load_be16(d + 2), d + hdr, len - hdr);
@@ -347,6 +362,7 @@ FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
   if (either(kPortGtpU)) {
     // GTPv1-U G-PDU: 8-byte header, +4 when any of E/S/PN is set, then a chain of extension headers.
     if (len < 8 || (d[0] >> 5) != 1 || (d[0] & 0x10) == 0 || d[1] != 0xff) return FrameClass::kNotTcp;
+    met(Encapsulation::kGtpU);
     uint32_t hdr = 8;
     if (d[0] & 0x07) {
       if (len < 12) return FrameClass::kTruncated;
@@ -379,6 +395,7 @@ FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {
   if (len >= off + 2 && d[off] == 0x00 && d[off + 1] == 0x00) off += 8;
   if (len < off + 40 || (d[off] >> 4) != 6) return FrameClass::kNotTcp;
   if (uint32_t{load_be16(d + off + 4)} + 40 > len - off) return FrameClass::kNotTcp;  // not a real IPv6 packet
+  met(Encapsulation::kTeredo);
   if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
   return ipv6(d + off, len - off);
 }
@@ -401,6 +418,7 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
     if (p[1] & 0x80) hdr += 4;
     if (len < hdr) return FrameClass::kTruncated;
     if (proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
+    met(Encapsulation::kPptp);
     if (len == hdr) return FrameClass::kNotTcp;  // ack-only packet
     return ppp(p + hdr, len - hdr);
   } else {
@@ -412,9 +430,11 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   switch (proto) {
     case kEtherTransparentBridging: return ethernet(p, len);
     case kEtherErspan2:
+      met(Encapsulation::kErspan);
       if (len < 8) return FrameClass::kTruncated;
       return ethernet(p + 8, len - 8);
     case kEtherErspan3: {
+      met(Encapsulation::kErspan);
       if (len < 12) return FrameClass::kTruncated;
       const uint32_t extra = (p[11] & 0x01) ? 8 : 0;  // optional platform-specific subheader
       if (len < 12 + extra) return FrameClass::kTruncated;
@@ -443,7 +463,8 @@ LinkType link_type_of(uint32_t number) noexcept {
 }
 
 FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                       PacketMeta& out, DeferredChecksum* deferred) noexcept {
+                       PacketMeta& out, DeferredChecksum* deferred, uint32_t* encapsulations) noexcept {
+  if (encapsulations != nullptr) *encapsulations = 0;
   if (deferred != nullptr) deferred->ip = nullptr;
   Decoder d{options, out, deferred};
   out.tunnel_depth = 0;
@@ -485,6 +506,7 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
     default: v = FrameClass::kNotIp;
   }
   out.tunnel_depth = d.depth;
+  if (encapsulations != nullptr) *encapsulations = d.encapsulations;
   return v;
 }
 

@@ -71,7 +71,10 @@ struct ParseOptions {
 /// Never reads outside [data, data + caplen). With `deferred` non-null and checksums verified, a segment
 /// whose checksum can be checked is returned as kTcp with `*deferred` describing it (else `deferred->ip`
 /// is null): the caller turns it into kBadChecksum if DeferredChecksum::ok() fails.
+/// With `encapsulations` non-null, it receives the set (encapsulation_bit()) of the layers the frame passed
+/// through, whatever its class.
 [[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                                     PacketMeta& out, DeferredChecksum* deferred = nullptr) noexcept;
+                                     PacketMeta& out, DeferredChecksum* deferred = nullptr,
+                                     uint32_t* encapsulations = nullptr) noexcept;
 
 }  // namespace synscope::packet

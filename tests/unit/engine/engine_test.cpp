@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
 #include <string>
 #include <tuple>
@@ -148,6 +149,33 @@ TEST(Engine, RecordsSayHowTheConnectionEndedApartFromWhyItLeftTheTable) {
   EXPECT_EQ(only(6), std::make_pair(SessionEnd::kShutdown, EndReason::kShutdown));
   EXPECT_EQ(session_end_name(SessionEnd::kRstResp), "rst_resp");
   EXPECT_EQ(end_reason_name(EndReason::kShutdown), "shutdown");
+}
+
+TEST(Engine, CountsFramesPerEncapsulationWhateverTheirClass) {
+  EngineConfig cfg;
+  Sessions out;
+  SessionEngine e(cfg, out);
+  using packet::Encapsulation, packet::encapsulation_bit;
+  std::vector<ParsedPacket> b = {tcp_pkt(1 * kSec, 1, 40000, true, tf::kSyn, 100),
+                                 tcp_pkt(1 * kSec + 10, 1, 40000, false, tf::kSyn | tf::kAck, 500, 101),
+                                 tcp_pkt(1 * kSec + 20, 1, 40000, true, tf::kAck, 101, 501)};
+  b[0].encapsulations = encapsulation_bit(Encapsulation::kVlan) | encapsulation_bit(Encapsulation::kGre);
+  b[1].encapsulations = encapsulation_bit(Encapsulation::kVlan);
+  ParsedPacket not_tcp;
+  not_tcp.ts_ns = 1 * kSec + 30;
+  not_tcp.frame_class = packet::FrameClass::kNotTcp;
+  not_tcp.encapsulations = encapsulation_bit(Encapsulation::kAyiya);
+  b.push_back(not_tcp);
+  e.process_burst(b.data(), static_cast<uint32_t>(b.size()));
+  const auto& by = e.counters().by_encapsulation;
+  EXPECT_EQ(by[static_cast<size_t>(Encapsulation::kVlan)], 2u);
+  EXPECT_EQ(by[static_cast<size_t>(Encapsulation::kGre)], 1u);
+  EXPECT_EQ(by[static_cast<size_t>(Encapsulation::kAyiya)], 1u);
+  EXPECT_EQ(std::accumulate(by.begin(), by.end(), uint64_t{0}), 4u);
+  EngineCounters sum;
+  sum += e.counters();
+  sum += e.counters();
+  EXPECT_EQ(sum.by_encapsulation[static_cast<size_t>(Encapsulation::kVlan)], 4u);
 }
 
 TEST(Engine, VerdictIsCountedWhenTheConnectionClosesOnTheWire) {

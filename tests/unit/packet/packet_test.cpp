@@ -1,5 +1,6 @@
 // Frame decoding: every encapsulation we claim, checksums, and bounds safety on truncated input.
 #include "packet/packet.hpp"
+#include "packet/encapsulation.hpp"
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,34 @@ TEST(Parse, TeredoIsDetectedOnAnyPortAsZeekDoes) {
   EXPECT_EQ(parse(udp(3544, inner6), m), FrameClass::kTcp);      // on its port it is
   Bytes short_origin(origin.begin(), origin.begin() + 40);       // too short for the IPv6 header after it
   EXPECT_EQ(parse(udp(40000, short_origin), m), FrameClass::kNotTcp);
+}
+
+// A parse names every encapsulation the frame passed through, whatever the frame turned out to be: the
+// engine counts frames per encapsulation from it.
+TEST(Parse, SaysWhichEncapsulationsAFramePassedThrough) {
+  PacketMeta m;
+  ParseOptions o;
+  uint32_t met = 0xffffffff;
+  const auto parse_met = [&](const Bytes& f) {
+    (void)parse_frame(LinkType::kEthernet, f.data(), static_cast<uint32_t>(f.size()), o, m, nullptr, &met);
+    return met;
+  };
+  EXPECT_EQ(parse_met(ether(0x0800, v4_segment())), 0u);
+  // VLAN-tagged Ethernet → IPv4 → GRE → IPv4 → TCP
+  Bytes gre = {0x00, 0x00, 0x08, 0x00};
+  const Bytes inner = v4_segment(tcp_flag::kSyn, 0);
+  gre.insert(gre.end(), inner.begin(), inner.end());
+  EXPECT_EQ(parse_met(ether(0x0800, ipv4(gre, 47), {0x81, 0x00, 0x00, 0x07})),
+            encapsulation_bit(Encapsulation::kVlan) | encapsulation_bit(Encapsulation::kGre));
+  // Not TCP at all (UDP to a plain port inside VXLAN): the layers still count.
+  Bytes vx = {0x12, 0x34, 0x12, 0xb5, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 1, 0};
+  const Bytes inner_udp = ether(0x0800, ipv4(Bytes{0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0}, 17));
+  vx.insert(vx.end(), inner_udp.begin(), inner_udp.end());
+  EXPECT_EQ(parse_met(ether(0x0800, ipv4(vx, 17))), encapsulation_bit(Encapsulation::kVxlan));
+  EXPECT_EQ(m.tunnel_depth, 1);
+  for (size_t e = 0; e < kEncapsulationCount; ++e) {
+    EXPECT_NE(encapsulation_name(static_cast<Encapsulation>(e)), "unknown") << e;
+  }
 }
 
 TEST(Parse, TunnelDepthIsBounded) {
