@@ -1,6 +1,7 @@
-// decode: parse_frame and the chain of small decoders behind it, one per header (Ethernet and its tags,
-// PPP, IPv4, IPv6, TCP, and the UDP and GRE tunnels). Each decoder either hands the rest of the frame to the
-// next one or returns a FrameClass; every read is bounds-checked against the bytes handed in.
+// decode: parse_frame and the chain of small decoders behind it, one per header (Ethernet, 802.3 LLC/SNAP
+// and the tags, PPP, NFLOG, 802.11 and radiotap, IPv4, IPv6, TCP, and the UDP and GRE tunnels), each with
+// the detection rules of Zeek's packet analyzer of the same name. Each decoder either hands the rest of the
+// frame to the next one or returns a FrameClass; every read is bounds-checked against the bytes handed in.
 //
 // Pure functions over caller-owned bytes, called on the thread that owns the frame (an RX lcore or the
 // replay reader); a Decoder lives on that thread's stack for one frame. No shared state, so thread-safe.
@@ -30,6 +31,13 @@ constexpr uint16_t kEtherTransparentBridging = 0x6558;  // Ethernet inside GRE/G
 constexpr uint16_t kEtherErspan2 = 0x88be;
 constexpr uint16_t kEtherErspan3 = 0x22eb;
 constexpr uint16_t kEtherPpp = 0x880b;  // PPP inside enhanced GRE (PPTP)
+constexpr uint16_t kEtherVnTag = 0x8926;
+constexpr uint16_t kEtherMinType = 1536;    // below: an 802.3 length field
+constexpr uint16_t kEtherMaxLength = 1500;  // 1501..1535: neither a length nor a type
+
+constexpr uint16_t kPppIpv4 = 0x0021;
+constexpr uint16_t kPppIpv6 = 0x0057;
+constexpr uint16_t kPppMpls = 0x0281;
 
 constexpr uint8_t kProtoIpInIp = 4;
 constexpr uint8_t kProtoTcp = 6;
@@ -91,12 +99,54 @@ struct Decoder {
   FrameClass teredo(const uint8_t* d, uint32_t len) noexcept;
   FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_protocol(uint16_t proto, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_link(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_serial(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee8023(uint16_t length, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass snap(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass snap_ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass nflog(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass radiotap(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee80211(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee80211_llc(const uint8_t* p, uint32_t len) noexcept;
   bool enter_tunnel() noexcept { return ++depth <= options.max_tunnel_depth; }
 };
 
 FrameClass Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
   if (len < 14) return FrameClass::kTruncated;
-  return ethertype(load_be16(p + 12), p + 14, len - 14);
+  const uint16_t type = load_be16(p + 12);
+  if (type < kEtherMinType) return ieee8023(type, p + 14, len - 14);
+  return ethertype(type, p + 14, len - 14);
+}
+
+// IEEE 802.3 framing, as Zeek's Ethernet analyzer: the type field is a length (at most 1500, else the frame
+// is bogus), the captured payload must hold that many bytes, and the first two payload bytes pick the
+// header that follows: 0xaa 0xaa is SNAP, 0xff 0xff is Novell raw 802.3 (IPX), anything else a plain LLC
+// header whose DSAP Zeek dispatches nowhere: neither of the last two carries IP.
+FrameClass Decoder::ieee8023(uint16_t length, const uint8_t* p, uint32_t len) noexcept {
+  if (length > kEtherMaxLength) return FrameClass::kBadL2;
+  if (len < 3) return FrameClass::kTruncated;  // Zeek wants more than 16 bytes of frame before reading these
+  if (len < length) return FrameClass::kTruncated;
+  if (p[0] == 0xaa && p[1] == 0xaa) return snap(p, len);
+  return FrameClass::kNotIp;
+}
+
+// An 802.2 LLC header (3 bytes, 4 when the control field is not an unnumbered PDU) and the SNAP header
+// (3-byte OUI, 2-byte protocol): an OUI of zero names an ethertype, any other a vendor protocol, not IP.
+FrameClass Decoder::snap(const uint8_t* p, uint32_t len) noexcept {
+  const uint32_t llc = (p[2] & 0x03) == 0x03 ? 3 : 4;
+  if (len < llc + 5) return FrameClass::kTruncated;
+  p += llc;
+  len -= llc;
+  if (p[0] != 0 || p[1] != 0 || p[2] != 0) return FrameClass::kNotIp;
+  return snap_ethertype(load_be16(p + 3), p + 5, len - 5);
+}
+
+// The ethertypes Zeek's SNAP and 802.11 analyzers dispatch onwards: IP, and ARP (not IP). No VLAN tags.
+FrameClass Decoder::snap_ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
+  if (type == kEtherIpv4) return ipv4(p, len);
+  if (type == kEtherIpv6) return ipv6(p, len);
+  return FrameClass::kNotIp;
 }
 
 FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
@@ -144,6 +194,14 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
         p += 18;
         len -= 18;
         continue;
+      case kEtherVnTag:
+        // Cisco VN-Tag: 4 bytes of tag, then an ethertype that Zeek follows only into a VLAN tag.
+        if (len <= 6) return FrameClass::kTruncated;
+        type = load_be16(p + 4);
+        if (type != kEtherVlan && type != kEtherQinq && type != kEtherQinqOld) return FrameClass::kNotIp;
+        p += 6;
+        len -= 6;
+        continue;
       case kEtherFabricPath:
         // Cisco FabricPath: 2-byte FTag/TTL after the outer ethertype, then the original frame.
         if (len < 16) return FrameClass::kTruncated;
@@ -173,8 +231,72 @@ FrameClass Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
     p += 1;
     len -= 1;
   }
-  if (proto == 0x0021) return ipv4(p, len);
-  if (proto == 0x0057) return ipv6(p, len);
+  if (proto == kPppIpv4) return ipv4(p, len);
+  if (proto == kPppIpv6) return ipv6(p, len);
+  return FrameClass::kNotIp;
+}
+
+// The protocols Zeek's PPP and PPP-serial analyzers dispatch: IPv4, IPv6 and MPLS (unicast).
+FrameClass Decoder::ppp_protocol(uint16_t proto, const uint8_t* p, uint32_t len) noexcept {
+  switch (proto) {
+    case kPppIpv4: return ipv4(p, len);
+    case kPppIpv6: return ipv6(p, len);
+    case kPppMpls: return ethertype(kEtherMplsUc, p, len);
+    default: return FrameClass::kNotIp;
+  }
+}
+
+// LINKTYPE_PPP, as Zeek's PPP analyzer: 0xff 0x03 then a 2-byte protocol, or the protocol alone. Unlike
+// PPPoE's PPP, a 1-byte (compressed) protocol field is not recognised.
+FrameClass Decoder::ppp_link(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 2) return FrameClass::kTruncated;
+  if (p[0] == 0xff && p[1] == 0x03) {
+    if (len <= 4) return FrameClass::kTruncated;
+    return ppp_protocol(load_be16(p + 2), p + 4, len - 4);
+  }
+  return ppp_protocol(load_be16(p), p + 2, len - 2);
+}
+
+// LINKTYPE_PPP_HDLC (DLT_PPP_SERIAL), as Zeek's PPPSerial analyzer: address and control bytes (not checked),
+// then the 2-byte protocol.
+FrameClass Decoder::ppp_serial(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 4) return FrameClass::kTruncated;
+  return ppp_protocol(load_be16(p + 2), p + 4, len - 4);
+}
+
+// LINKTYPE_NFLOG, as Zeek's NFLog analyzer: address family, version 0, resource id, then TLVs whose length
+// and type are in the capturing host's byte order (libpcap swaps them for a file of the other byte order,
+// our reader does not: such a trace does not decode). A TLV's length counts its 4-byte header and is
+// padded to a multiple of 4; the payload TLV (type 9) holds the packet from its network header on.
+FrameClass Decoder::nflog(const uint8_t* p, uint32_t len) noexcept {
+  constexpr uint16_t kTlvPayload = 9;
+  constexpr uint8_t kAfInet = 2;
+  constexpr uint8_t kAfInet6 = 10;
+  if (len <= 4) return FrameClass::kTruncated;
+  const uint8_t family = p[0];
+  if (p[1] != 0) return FrameClass::kBadL2;  // unknown version
+  p += 4;
+  len -= 4;
+  for (;;) {
+    if (len == 0) return FrameClass::kNotIp;  // no payload TLV: nothing was logged
+    if (len <= 4) return FrameClass::kTruncated;
+    uint16_t tlv_len;
+    uint16_t tlv_type;
+    std::memcpy(&tlv_len, p, 2);
+    std::memcpy(&tlv_type, p + 2, 2);
+    if (tlv_type == kTlvPayload) {
+      p += 4;
+      len -= 4;
+      break;
+    }
+    if (tlv_len < 4) return FrameClass::kBadL2;
+    const uint32_t padded = (uint32_t{tlv_len} + 3) & ~3u;
+    if (padded > len) return FrameClass::kTruncated;
+    p += padded;
+    len -= padded;
+  }
+  if (family == kAfInet) return ipv4(p, len);
+  if (family == kAfInet6) return ipv6(p, len);
   return FrameClass::kNotIp;
 }
 
@@ -424,6 +546,54 @@ FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   }
 }
 
+// LINKTYPE_IEEE802_11_RADIO, as Zeek's IEEE802_11_Radio analyzer: skip the radiotap header by its
+// little-endian length; the 802.11 frame must follow it.
+FrameClass Decoder::radiotap(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 3) return FrameClass::kTruncated;
+  const uint32_t rt_len = p[2] | (uint32_t{p[3]} << 8);
+  if (rt_len >= len) return FrameClass::kTruncated;
+  return ieee80211(p + rt_len, len - rt_len);
+}
+
+// An IEEE 802.11 frame, as Zeek's IEEE802_11 analyzer: only data frames (type 2, and 3 as Zeek tests one
+// bit) of a subtype that carries data; 24 bytes of header, 30 with both To-DS and From-DS (a fourth
+// address), 2 more for QoS data. Zeek reads no HT Control field (the order bit), so neither do we. A
+// protected QoS frame is encrypted: not IP. An A-MSDU (QoS control bit 7) holds subframes of a 14-byte
+// header and an LLC/SNAP packet each: Zeek analyses every one, we decode the first (one frame, one verdict).
+FrameClass Decoder::ieee80211(const uint8_t* p, uint32_t len) noexcept {
+  uint32_t hdr = 24;
+  if (hdr >= len) return FrameClass::kTruncated;
+  const uint8_t fc = p[0];
+  if (((fc >> 2) & 0x02) == 0) return FrameClass::kNotIp;  // management or control
+  if (((fc >> 4) & 0x04) != 0) return FrameClass::kNotIp;  // null-data subtypes
+  if ((p[1] & 0x03) == 0x03) hdr += 6;
+  if (hdr >= len) return FrameClass::kTruncated;
+  bool amsdu = false;
+  if (((fc >> 4) & 0x08) != 0) {  // QoS data
+    amsdu = (p[hdr] & 0x80) != 0;
+    if ((p[1] & 0x40) != 0) return FrameClass::kNotIp;  // protected: encrypted payload
+    hdr += 2;
+  }
+  if (hdr >= len) return FrameClass::kTruncated;
+  p += hdr;
+  len -= hdr;
+  if (!amsdu) return ieee80211_llc(p, len);
+  if (len < 14) return FrameClass::kTruncated;
+  const uint32_t sub_len = load_be16(p + 12);
+  if (len < sub_len + 14) return FrameClass::kTruncated;
+  return ieee80211_llc(p + 14, sub_len);
+}
+
+// The LLC/SNAP header inside an 802.11 data frame: exactly 0xaa 0xaa 0x03 and a zero OUI (encapsulated
+// Ethernet), then the ethertype; any other LLC header is skipped as Zeek does.
+FrameClass Decoder::ieee80211_llc(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 8) return FrameClass::kTruncated;
+  if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03 || p[3] != 0 || p[4] != 0 || p[5] != 0) {
+    return FrameClass::kNotIp;
+  }
+  return snap_ethertype(load_be16(p + 6), p + 8, len - 8);
+}
+
 }  // namespace
 
 LinkType link_type_of(uint32_t number) noexcept {
@@ -433,8 +603,13 @@ LinkType link_type_of(uint32_t number) noexcept {
     case 12:  // DLT_RAW on most BSDs and Linux
     case 14:  // DLT_RAW on OpenBSD
     case 101: return LinkType::kRaw;
+    case 9: return LinkType::kPpp;
+    case 50: return LinkType::kPppSerial;
+    case 105: return LinkType::kIeee80211;
     case 108: return LinkType::kLoop;
     case 113: return LinkType::kLinuxSll;
+    case 127: return LinkType::kIeee80211Radio;
+    case 239: return LinkType::kNflog;
     case 228: return LinkType::kIpv4;
     case 229: return LinkType::kIpv6;
     case 276: return LinkType::kLinuxSll2;
@@ -481,6 +656,11 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
       if (caplen < 20) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data), data + 20, caplen - 20);
       break;
+    case LinkType::kPpp: v = d.ppp_link(data, caplen); break;
+    case LinkType::kPppSerial: v = d.ppp_serial(data, caplen); break;
+    case LinkType::kNflog: v = d.nflog(data, caplen); break;
+    case LinkType::kIeee80211: v = d.ieee80211(data, caplen); break;
+    case LinkType::kIeee80211Radio: v = d.radiotap(data, caplen); break;
     case LinkType::kUnsupported:  // nothing we can decode: counted as not IP, the frame is not read
     default: v = FrameClass::kNotIp;
   }
