@@ -505,44 +505,66 @@ FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {
   return ipv6(d + off, len - off);
 }
 
+// GRE, as Zeek's GRE analyzer. The header is 4 bytes plus 4 for each of checksum, key, sequence and (the
+// enhanced GRE of PPTP) acknowledgement, read from the flags in either version; routing (RFC 1701) and the
+// reserved flag bits 0x0078 are refused. Version 0 carries transparent Ethernet (0x6558), ERSPAN type I
+// (0x88be without a sequence number: the mirrored frame right after GRE), type II (0x88be with one: an
+// 8-byte ERSPAN header), type III (0x22eb: 12 bytes, 20 with the platform sub-header flagged in byte 11),
+// Aruba's 802.11 (0x8200-0x82f0 and 0x8300-0x8370 in steps of 16, 0x9000), or the ethertype's protocol.
+// Version 1 (PPTP) must carry PPP (0x880b): 4 bytes of PPP header whose last two are the protocol, IPv4
+// (0x0021) or IPv6 (0x0057). An acknowledgement-only packet carries nothing.
 FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   if (len < 4) return FrameClass::kTruncated;
-  const uint8_t f = p[0];
-  const uint8_t version = p[1] & 0x07;
+  const uint16_t flags = load_be16(p);
+  const uint16_t version = flags & 0x0007;
   const uint16_t proto = load_be16(p + 2);
   uint32_t hdr = 4;
-  if (version == 0) {
-    if (f & 0xc0) hdr += 4;                               // checksum and/or routing present
-    if (f & 0x20) hdr += 4;                               // key
-    if (f & 0x10) hdr += 4;                               // sequence
-    if (f & 0x40) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
-  } else if (version == 1) {
-    // Enhanced GRE (PPTP): key always present, optional sequence and acknowledgement.
-    hdr += 4;
-    if (f & 0x10) hdr += 4;
-    if (p[1] & 0x80) hdr += 4;
-    if (len < hdr) return FrameClass::kTruncated;
-    if (proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
-    if (len == hdr) return FrameClass::kNotTcp;  // ack-only packet
-    return ppp(p + hdr, len - hdr);
-  } else {
-    return FrameClass::kTunnelUnsupported;
-  }
+  if (flags & 0x8000) hdr += 4;  // checksum and reserved word
+  if (flags & 0x2000) hdr += 4;  // key
+  if (flags & 0x1000) hdr += 4;  // sequence number
+  if (flags & 0x0080) hdr += 4;  // acknowledgement number
+  if (version > 1) return FrameClass::kTunnelUnsupported;
+  if (version == 1 && proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
+  if (flags & 0x4000) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
+  if (flags & 0x0078) return FrameClass::kTunnelUnsupported;  // reserved flags: Zeek gives up
   if (len < hdr) return FrameClass::kTruncated;
   p += hdr;
   len -= hdr;
+  if (version == 1) {
+    if (len == 0) return FrameClass::kNotTcp;  // acknowledgement only
+    if (len < 4) return FrameClass::kTruncated;
+    const uint16_t ppp_proto = load_be16(p + 2);
+    if (ppp_proto == kPppIpv4) return ipv4(p + 4, len - 4);
+    if (ppp_proto == kPppIpv6) return ipv6(p + 4, len - 4);
+    return FrameClass::kNotTcp;  // LCP, CCP, compressed or encrypted PPP: no IP for Zeek either
+  }
+  const bool aruba = ((proto & 0x8200) == 0x8200 && (proto & 0x0f) == 0) ||
+                     ((proto & 0x8300) == 0x8300 && (proto & 0x0f) == 0 && proto <= 0x8370) || proto == 0x9000;
   switch (proto) {
-    case kEtherTransparentBridging: return ethernet(p, len);
-    case kEtherErspan2:
-      if (len < 8) return FrameClass::kTruncated;
-      return ethernet(p + 8, len - 8);
-    case kEtherErspan3: {
-      if (len < 12) return FrameClass::kTruncated;
-      const uint32_t extra = (p[11] & 0x01) ? 8 : 0;  // optional platform-specific subheader
-      if (len < 12 + extra) return FrameClass::kTruncated;
-      return ethernet(p + 12 + extra, len - 12 - extra);
+    case kEtherTransparentBridging:
+      if (len <= 14) return FrameClass::kTruncated;
+      return ethernet(p, len);
+    case kEtherErspan2: {
+      if (len <= 14) return FrameClass::kTruncated;
+      const uint32_t erspan = (flags & 0x1000) ? 8 : 0;  // type II has a sequence number, type I none
+      if (len < erspan + 14) return FrameClass::kTruncated;
+      return ethernet(p + erspan, len - erspan);
     }
-    default: return ethertype(proto, p, len);
+    case kEtherErspan3: {
+      if (len <= 12 + 14) return FrameClass::kTruncated;
+      uint32_t erspan = 12;
+      if (p[11] & 0x01) {  // optional platform-specific sub-header
+        if (len <= 12 + 8 + 14) return FrameClass::kTruncated;
+        erspan += 8;
+      }
+      return ethernet(p + erspan, len - erspan);
+    }
+    default:
+      if (aruba) {
+        if (len == 0) return FrameClass::kTruncated;
+        return ieee80211(p, len);
+      }
+      return ethertype(proto, p, len);
   }
 }
 

@@ -453,6 +453,78 @@ TEST(Parse, TunnelsAreDecapsulated) {
   EXPECT_EQ(m.ip_version, 6);
 }
 
+// GRE as Zeek's GRE analyzer: ERSPAN types I-III with the mirrored Ethernet frame inside, and PPTP's
+// enhanced GRE (version 1) carrying PPP.
+TEST(Parse, GreErspanAndPptp) {
+  PacketMeta m;
+  const Bytes inner_eth = ether(0x0800, v4_segment(tcp_flag::kSyn, 2));
+  auto gre = [&](const Bytes& header, const Bytes& payload) {
+    Bytes g = header;
+    g.insert(g.end(), payload.begin(), payload.end());
+    return ether(0x0800, ipv4(g, 47));
+  };
+  auto join = [](Bytes a, const Bytes& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  // Type I: no sequence number, no ERSPAN header.
+  ASSERT_EQ(parse(gre({0x00, 0x00, 0x88, 0xbe}, inner_eth), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(m.payload_len, 2u);
+  // Type II: a sequence number, then 8 bytes of ERSPAN (version 1, session 5).
+  const Bytes erspan2 = {0x10, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00};
+  ASSERT_EQ(parse(gre({0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7}, join(erspan2, inner_eth)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kClient4.data(), 4), 0);
+  // Type III: 12 bytes, and 8 more when the last bit of byte 11 flags the platform sub-header.
+  const Bytes erspan3 = {0x20, 0x00, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0};
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3, inner_eth)), m), FrameClass::kTcp);
+  Bytes erspan3_opt = erspan3;
+  erspan3_opt[11] = 0x01;
+  erspan3_opt.insert(erspan3_opt.end(), 8, 0x00);
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3_opt, inner_eth)), m), FrameClass::kTcp);
+  // The sub-header flagged but absent: 8 bytes of the mirrored frame are skipped and it is misread.
+  Bytes erspan3_flag = erspan3;
+  erspan3_flag[11] = 0x01;
+  EXPECT_NE(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3_flag, inner_eth)), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(gre({0x00, 0x00, 0x22, 0xeb}, Bytes(20, 0)), m), FrameClass::kTruncated);
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7}, Bytes(14, 0)), m), FrameClass::kTruncated);
+  // Reserved flag bits set: Zeek does not decode the packet.
+  EXPECT_EQ(parse(gre({0x00, 0x08, 0x88, 0xbe}, inner_eth), m), FrameClass::kTunnelUnsupported);
+
+  // PPTP: version 1, key (payload length, call id), sequence and acknowledgement, PPP 0xff 0x03 0x0021.
+  const Bytes pptp = {0x30, 0x81, 0x88, 0x0b, 0x00, 0x2c, 0x00, 0x01, 0, 0, 0, 3, 0, 0, 0, 2};
+  ASSERT_EQ(parse(gre(pptp, join({0xff, 0x03, 0x00, 0x21}, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  const Bytes pptp_no_ack = {0x30, 0x01, 0x88, 0x0b, 0x00, 0x2c, 0x00, 0x01, 0, 0, 0, 3};
+  ASSERT_EQ(parse(gre(pptp_no_ack, join({0xff, 0x03, 0x00, 0x57}, ipv6(tcp6(tcp_flag::kSyn, 0)))), m),
+            FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  // Zeek reads the PPP protocol from bytes 2-3 of a 4-byte PPP header: compressed address/control is misread.
+  EXPECT_NE(parse(gre(pptp_no_ack, join({0x00, 0x21}, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(gre(pptp_no_ack, join({0xff, 0x03, 0xc0, 0x21}, Bytes(20, 0))), m), FrameClass::kNotTcp);  // LCP
+  EXPECT_EQ(parse(gre({0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 2}, {}), m), FrameClass::kNotTcp);       // ack only
+  EXPECT_EQ(parse(gre({0x30, 0x01, 0x08, 0x00, 0, 0, 0, 1, 0, 0, 0, 3}, v4_segment()), m),
+            FrameClass::kTunnelUnsupported);  // version 1 must carry PPP
+  EXPECT_EQ(parse(gre(pptp_no_ack, {0xff, 0x03}), m), FrameClass::kTruncated);
+}
+
+// Aruba access points tunnel 802.11 frames in GRE (protocol 0x8200-0x82f0, 0x8300-0x8370, 0x9000).
+TEST(Parse, GreArubaCarries80211) {
+  PacketMeta m;
+  Bytes wlan = {0x08, 0x01, 0x00, 0x00};
+  wlan.insert(wlan.end(), 18, 0xbb);
+  wlan.insert(wlan.end(), {0x10, 0x00, 0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00});
+  const Bytes seg = v4_segment();
+  wlan.insert(wlan.end(), seg.begin(), seg.end());
+  Bytes g = {0x00, 0x00, 0x90, 0x00};
+  g.insert(g.end(), wlan.begin(), wlan.end());
+  ASSERT_EQ(parse(ether(0x0800, ipv4(g, 47)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  g[2] = 0x82, g[3] = 0x30;
+  EXPECT_EQ(parse(ether(0x0800, ipv4(g, 47)), m), FrameClass::kTcp);
+}
+
 // Zeek detects Teredo on any UDP port (TeredoAnalyzer::DetectProtocol): with an origin indication or an
 // authentication header before the IPv6 packet it is decoded whatever the port; bare IPv6 in UDP on
 // another port is not Teredo (its first bytes read as an origin indication, and the address after it
