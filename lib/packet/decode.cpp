@@ -49,6 +49,7 @@ constexpr uint16_t kPortVxlan = 4789;
 constexpr uint16_t kPortGeneve = 6081;
 constexpr uint16_t kPortGtpU = 2152;
 constexpr uint16_t kPortTeredo = 3544;
+constexpr uint16_t kPortAyiya = 5072;
 
 /// Zeek's TeredoAnalyzer::DetectProtocol, for UDP payloads on ports no analyzer is registered for: a Teredo
 /// bubble (exactly an IPv6 header, with a source or destination in Teredo's 2001:0000::/32), or an
@@ -97,6 +98,7 @@ struct Decoder {
                  bool first_fragment) noexcept;
   FrameClass udp(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass teredo(const uint8_t* d, uint32_t len) noexcept;
+  FrameClass ayiya(const uint8_t* d, uint32_t len) noexcept;
   FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
   FrameClass ppp_protocol(uint16_t proto, const uint8_t* p, uint32_t len) noexcept;
@@ -485,10 +487,30 @@ FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
     if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ip_by_version(d + hdr, len - hdr);
   }
-  // Teredo on its port, and on any other port when the payload passes Zeek's protocol detection: Zeek
-  // registers Teredo for detection on every UDP port no analyzer claims.
+  if (either(kPortAyiya)) return ayiya(d, len);
+  // Teredo and AYIYA on their ports, and on any other port when the payload passes Zeek's protocol
+  // detection: Zeek registers both for detection on every UDP port no analyzer claims. AYIYA's detection
+  // is two bytes: a 20-byte SHA-1 signature with an IPv6 identity (0x52), SHA-1 and forwarding (0x11).
   if (either(kPortTeredo) || looks_like_teredo(d, len)) return teredo(d, len);
+  if (len >= 3 && d[1] == 0x52 && d[2] == 0x11) return ayiya(d, len);
   return FrameClass::kNotTcp;
+}
+
+// AYIYA ("anything in anything"), as Zeek's AYIYA analyzer: 8 bytes, then an identity of 2^(high nibble of
+// byte 0) bytes (as an 8-bit count: a nibble of 8 or more gives 0) and a signature of 4 * (high nibble of
+// byte 1) bytes. Only the forward operation (low nibble of byte 2 = 1) carries a packet, IPv4 (next header
+// 4) or IPv6 (41), which Zeek's IP analyzer takes by its version nibble.
+FrameClass Decoder::ayiya(const uint8_t* d, uint32_t len) noexcept {
+  if (len < 8) return FrameClass::kNotTcp;
+  const auto identity_len = static_cast<uint8_t>(1u << (d[0] >> 4));
+  const uint32_t hdr = 8u + identity_len + (d[1] >> 4) * 4u;
+  if (hdr > len) return FrameClass::kNotTcp;
+  if ((d[2] & 0x0f) != 1) return FrameClass::kNotTcp;  // not a forwarded packet
+  const uint8_t next = d[3];
+  if (len == hdr) return FrameClass::kNotTcp;
+  if (next != kProtoIpInIp && next != kProtoIpv6InIp) return FrameClass::kNotTcp;
+  if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
+  return ip_by_version(d + hdr, len - hdr);
 }
 
 FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {

@@ -525,6 +525,52 @@ TEST(Parse, GreArubaCarries80211) {
   EXPECT_EQ(parse(ether(0x0800, ipv4(g, 47)), m), FrameClass::kTcp);
 }
 
+// AYIYA as Zeek's AYIYA analyzer: on UDP 5072, or on any port when bytes 1-2 are 0x52 0x11.
+TEST(Parse, Ayiya) {
+  PacketMeta m;
+  auto udp = [](uint16_t port, const Bytes& payload) {
+    Bytes u = {0x9c, 0x40, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port), 0, 0, 0, 0};
+    u.insert(u.end(), payload.begin(), payload.end());
+    return ether(0x0800, ipv4(u, 17));
+  };
+  // Identity 2^4 = 16 bytes (an IPv6 address), signature 5 * 4 = 20 bytes (SHA-1), forward, next header 41.
+  auto ayiya = [](uint8_t next, const Bytes& packet, uint8_t op = 0x11, uint8_t id_nibble = 4) {
+    Bytes a = {static_cast<uint8_t>(id_nibble << 4 | 0x02), 0x52, op, next, 0x5f, 0x00, 0x00, 0x01};
+    a.insert(a.end(), size_t{1} << id_nibble, 0x20);
+    a.insert(a.end(), 20, 0x5a);
+    a.insert(a.end(), packet.begin(), packet.end());
+    return a;
+  };
+  const Bytes inner6 = ipv6(tcp6(tcp_flag::kSyn, 0));
+  ASSERT_EQ(parse(udp(5072, ayiya(41, inner6)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(m.dst_port, 80);
+  ASSERT_EQ(parse(udp(5072, ayiya(4, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 4);
+  EXPECT_EQ(parse(udp(40001, ayiya(41, inner6)), m), FrameClass::kTcp);  // detected off its port
+  Bytes other = ayiya(41, inner6);
+  other[1] = 0x42;  // a 16-byte signature: not what detection looks for
+  EXPECT_EQ(parse(udp(40001, other), m), FrameClass::kNotTcp);
+  EXPECT_NE(parse(udp(5072, other), m), FrameClass::kTcp);  // on its port it is AYIYA, misaligned by 4
+  // Not forwarded: a heartbeat (opcode 0); next header 17; a header longer than the payload; no packet.
+  EXPECT_EQ(parse(udp(5072, ayiya(41, inner6, 0x10)), m), FrameClass::kNotTcp);
+  EXPECT_EQ(parse(udp(5072, ayiya(17, inner6)), m), FrameClass::kNotTcp);
+  Bytes cut = ayiya(41, {});
+  cut.resize(30);
+  EXPECT_EQ(parse(udp(5072, cut), m), FrameClass::kNotTcp);
+  EXPECT_EQ(parse(udp(5072, ayiya(41, {})), m), FrameClass::kNotTcp);
+  // AYIYA inside AYIYA counts against the tunnel depth.
+  Bytes nested = v4_segment();
+  for (int i = 0; i < 5; ++i) {
+    Bytes u = {0x13, 0xd0, 0x13, 0xd0, 0, 0, 0, 0};
+    const Bytes a = ayiya(4, nested);
+    u.insert(u.end(), a.begin(), a.end());
+    nested = ipv4(u, 17);
+  }
+  EXPECT_EQ(parse(ether(0x0800, nested), m), FrameClass::kTunnelUnsupported);
+}
+
 // Zeek detects Teredo on any UDP port (TeredoAnalyzer::DetectProtocol): with an origin indication or an
 // authentication header before the IPv6 packet it is decoded whatever the port; bare IPv6 in UDP on
 // another port is not Teredo (its first bytes read as an origin indication, and the address after it
