@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/frames.hpp"
@@ -644,6 +645,58 @@ TEST(Parse, EveryTruncationIsSafe) {
       const FrameClass v = parse_frame(LinkType::kEthernet, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
       if (len < f.size() - 30) {
         EXPECT_NE(v, FrameClass::kTcp) << "len " << len;
+      }
+    }
+  }
+}
+
+// The same for every link type and encapsulation decoded after Zeek's analyzers: each prefix of a frame
+// that holds a TCP segment parses without reading past its end, and never as TCP while the header is cut.
+TEST(Parse, EveryTruncationOfZeeksEncapsulationsIsSafe) {
+  const Bytes seg = v4_segment(tcp_flag::kAck, 30);
+  auto join = [](Bytes a, const Bytes& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const Bytes snap = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
+  Bytes wlan = {0x88, 0x03, 0x00, 0x00};
+  wlan.insert(wlan.end(), 18 + 2 + 6, 0xbb);
+  wlan.insert(wlan.end(), {0x00, 0x00});
+  wlan = join(join(wlan, snap), seg);
+  Bytes nflog = {2, 0, 0, 1};
+  const uint16_t tlv[2] = {static_cast<uint16_t>(4 + seg.size()), 9};
+  const auto* tlv_bytes = reinterpret_cast<const uint8_t*>(tlv);
+  nflog.insert(nflog.end(), tlv_bytes, tlv_bytes + 4);
+  nflog = join(nflog, seg);
+  Bytes ayiya_udp = {0x13, 0xd0, 0x13, 0xd0, 0, 0, 0, 0, 0x42, 0x52, 0x11, 0x04, 0, 0, 0, 0};
+  ayiya_udp.insert(ayiya_udp.end(), 16 + 20, 0x20);
+  const std::vector<std::pair<LinkType, Bytes>> frames = {
+      {LinkType::kEthernet, ether(0x8926, join({0x00, 0x01, 0x00, 0x02, 0x81, 0x00, 0x00, 0x05, 0x08, 0x00}, seg))},
+      {LinkType::kEthernet, ether(static_cast<uint16_t>(snap.size() + seg.size()), join(snap, seg))},
+      {LinkType::kPpp, join({0xff, 0x03, 0x00, 0x21}, seg)},
+      {LinkType::kPppSerial, join({0xff, 0x03, 0x02, 0x81, 0x00, 0x01, 0x01, 0x40}, seg)},
+      {LinkType::kNflog, nflog},
+      {LinkType::kIeee80211, wlan},
+      {LinkType::kIeee80211Radio, join({0x00, 0x00, 0x08, 0x00, 0, 0, 0, 0}, wlan)},
+      {LinkType::kEthernet, ether(0x0800, ipv4(join({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1, 0x20, 0, 0, 5, 0, 0,
+                                                     0,    0,    0,    0,    0, 1, 0, 0, 0,    0, 0, 0, 0, 0},
+                                                    ether(0x0800, seg)),
+                                               47))},
+      {LinkType::kEthernet,
+       ether(0x0800,
+             ipv4(join({0x30, 0x81, 0x88, 0x0b, 0, 0x2c, 0, 1, 0, 0, 0, 3, 0, 0, 0, 2, 0xff, 0x03, 0x00, 0x21}, seg),
+                  47))},
+      {LinkType::kEthernet, ether(0x0800, ipv4(join(ayiya_udp, seg), 17))},
+  };
+  for (const auto& [link, f] : frames) {
+    PacketMeta whole;
+    ASSERT_EQ(parse(f, whole, link), FrameClass::kTcp) << static_cast<int>(link);
+    for (size_t len = 0; len < f.size(); ++len) {
+      std::vector<uint8_t> copy(f.begin(), f.begin() + static_cast<long>(len));  // exact-size heap buffer
+      PacketMeta m;
+      const FrameClass v = parse_frame(link, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
+      if (len < f.size() - 30) {
+        EXPECT_NE(v, FrameClass::kTcp) << "link " << static_cast<int>(link) << " len " << len;
       }
     }
   }
