@@ -1,6 +1,7 @@
-// decode: parse_frame and the chain of small decoders behind it, one per header (Ethernet and its tags,
-// PPP, IPv4, IPv6, TCP, and the UDP and GRE tunnels). Each decoder either hands the rest of the frame to the
-// next one or returns a FrameClass; every read is bounds-checked against the bytes handed in.
+// decode: parse_frame and the chain of small decoders behind it, one per header (Ethernet, 802.3 LLC/SNAP
+// and the tags, PPP, NFLOG, 802.11 and radiotap, IPv4, IPv6, TCP, and the UDP and GRE tunnels), each with
+// the detection rules of Zeek's packet analyzer of the same name. Each decoder either hands the rest of the
+// frame to the next one or returns a FrameClass; every read is bounds-checked against the bytes handed in.
 //
 // Pure functions over caller-owned bytes, called on the thread that owns the frame (an RX lcore or the
 // replay reader); a Decoder lives on that thread's stack for one frame. No shared state, so thread-safe.
@@ -31,6 +32,13 @@ constexpr uint16_t kEtherTransparentBridging = 0x6558;  // Ethernet inside GRE/G
 constexpr uint16_t kEtherErspan2 = 0x88be;
 constexpr uint16_t kEtherErspan3 = 0x22eb;
 constexpr uint16_t kEtherPpp = 0x880b;  // PPP inside enhanced GRE (PPTP)
+constexpr uint16_t kEtherVnTag = 0x8926;
+constexpr uint16_t kEtherMinType = 1536;    // below: an 802.3 length field
+constexpr uint16_t kEtherMaxLength = 1500;  // 1501..1535: neither a length nor a type
+
+constexpr uint16_t kPppIpv4 = 0x0021;
+constexpr uint16_t kPppIpv6 = 0x0057;
+constexpr uint16_t kPppMpls = 0x0281;
 
 constexpr uint8_t kProtoIpInIp = 4;
 constexpr uint8_t kProtoTcp = 6;
@@ -42,6 +50,7 @@ constexpr uint16_t kPortVxlan = 4789;
 constexpr uint16_t kPortGeneve = 6081;
 constexpr uint16_t kPortGtpU = 2152;
 constexpr uint16_t kPortTeredo = 3544;
+constexpr uint16_t kPortAyiya = 5072;
 
 /// Zeek's TeredoAnalyzer::DetectProtocol, for UDP payloads on ports no analyzer is registered for: a Teredo
 /// bubble (exactly an IPv6 header, with a source or destination in Teredo's 2001:0000::/32), or an
@@ -93,14 +102,58 @@ struct Decoder {
                  bool first_fragment) noexcept;
   FrameClass udp(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass teredo(const uint8_t* d, uint32_t len) noexcept;
+  FrameClass ayiya(const uint8_t* d, uint32_t len) noexcept;
   FrameClass gre(const uint8_t* p, uint32_t captured) noexcept;
   FrameClass ppp(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_protocol(uint16_t proto, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_link(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ppp_serial(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee8023(uint16_t length, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass snap(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass snap_ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept;
+  FrameClass nflog(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass radiotap(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee80211(const uint8_t* p, uint32_t len) noexcept;
+  FrameClass ieee80211_llc(const uint8_t* p, uint32_t len) noexcept;
   bool enter_tunnel() noexcept { return ++depth <= options.max_tunnel_depth; }
 };
 
 FrameClass Decoder::ethernet(const uint8_t* p, uint32_t len) noexcept {
   if (len < 14) return FrameClass::kTruncated;
-  return ethertype(load_be16(p + 12), p + 14, len - 14);
+  const uint16_t type = load_be16(p + 12);
+  if (type < kEtherMinType) return ieee8023(type, p + 14, len - 14);
+  return ethertype(type, p + 14, len - 14);
+}
+
+// IEEE 802.3 framing, as Zeek's Ethernet analyzer: the type field is a length (at most 1500, else the frame
+// is bogus), the captured payload must hold that many bytes, and the first two payload bytes pick the
+// header that follows: 0xaa 0xaa is SNAP, 0xff 0xff is Novell raw 802.3 (IPX), anything else a plain LLC
+// header whose DSAP Zeek dispatches nowhere: neither of the last two carries IP.
+FrameClass Decoder::ieee8023(uint16_t length, const uint8_t* p, uint32_t len) noexcept {
+  if (length > kEtherMaxLength) return FrameClass::kBadL2;
+  if (len < 3) return FrameClass::kTruncated;  // Zeek wants more than 16 bytes of frame before reading these
+  if (len < length) return FrameClass::kTruncated;
+  if (p[0] == 0xaa && p[1] == 0xaa) return snap(p, len);
+  return FrameClass::kNotIp;
+}
+
+// An 802.2 LLC header (3 bytes, 4 when the control field is not an unnumbered PDU) and the SNAP header
+// (3-byte OUI, 2-byte protocol): an OUI of zero names an ethertype, any other a vendor protocol, not IP.
+FrameClass Decoder::snap(const uint8_t* p, uint32_t len) noexcept {
+  met(Encapsulation::kLlcSnap);
+  const uint32_t llc = (p[2] & 0x03) == 0x03 ? 3 : 4;
+  if (len < llc + 5) return FrameClass::kTruncated;
+  p += llc;
+  len -= llc;
+  if (p[0] != 0 || p[1] != 0 || p[2] != 0) return FrameClass::kNotIp;
+  return snap_ethertype(load_be16(p + 3), p + 5, len - 5);
+}
+
+// The ethertypes Zeek's SNAP and 802.11 analyzers dispatch onwards: IP, and ARP (not IP). No VLAN tags.
+FrameClass Decoder::snap_ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
+  if (type == kEtherIpv4) return ipv4(p, len);
+  if (type == kEtherIpv6) return ipv6(p, len);
+  return FrameClass::kNotIp;
 }
 
 FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noexcept {
@@ -153,6 +206,15 @@ FrameClass Decoder::ethertype(uint16_t type, const uint8_t* p, uint32_t len) noe
         p += 18;
         len -= 18;
         continue;
+      case kEtherVnTag:
+        // Cisco VN-Tag: 4 bytes of tag, then an ethertype that Zeek follows only into a VLAN tag.
+        met(Encapsulation::kVnTag);
+        if (len <= 6) return FrameClass::kTruncated;
+        type = load_be16(p + 4);
+        if (type != kEtherVlan && type != kEtherQinq && type != kEtherQinqOld) return FrameClass::kNotIp;
+        p += 6;
+        len -= 6;
+        continue;
       case kEtherFabricPath:
         // Cisco FabricPath: 2-byte FTag/TTL after the outer ethertype, then the original frame.
         met(Encapsulation::kFabricPath);
@@ -183,8 +245,72 @@ FrameClass Decoder::ppp(const uint8_t* p, uint32_t len) noexcept {
     p += 1;
     len -= 1;
   }
-  if (proto == 0x0021) return ipv4(p, len);
-  if (proto == 0x0057) return ipv6(p, len);
+  if (proto == kPppIpv4) return ipv4(p, len);
+  if (proto == kPppIpv6) return ipv6(p, len);
+  return FrameClass::kNotIp;
+}
+
+// The protocols Zeek's PPP and PPP-serial analyzers dispatch: IPv4, IPv6 and MPLS (unicast).
+FrameClass Decoder::ppp_protocol(uint16_t proto, const uint8_t* p, uint32_t len) noexcept {
+  switch (proto) {
+    case kPppIpv4: return ipv4(p, len);
+    case kPppIpv6: return ipv6(p, len);
+    case kPppMpls: return ethertype(kEtherMplsUc, p, len);
+    default: return FrameClass::kNotIp;
+  }
+}
+
+// LINKTYPE_PPP, as Zeek's PPP analyzer: 0xff 0x03 then a 2-byte protocol, or the protocol alone. Unlike
+// PPPoE's PPP, a 1-byte (compressed) protocol field is not recognised.
+FrameClass Decoder::ppp_link(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 2) return FrameClass::kTruncated;
+  if (p[0] == 0xff && p[1] == 0x03) {
+    if (len <= 4) return FrameClass::kTruncated;
+    return ppp_protocol(load_be16(p + 2), p + 4, len - 4);
+  }
+  return ppp_protocol(load_be16(p), p + 2, len - 2);
+}
+
+// LINKTYPE_PPP_HDLC (DLT_PPP_SERIAL), as Zeek's PPPSerial analyzer: address and control bytes (not checked),
+// then the 2-byte protocol.
+FrameClass Decoder::ppp_serial(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 4) return FrameClass::kTruncated;
+  return ppp_protocol(load_be16(p + 2), p + 4, len - 4);
+}
+
+// LINKTYPE_NFLOG, as Zeek's NFLog analyzer: address family, version 0, resource id, then TLVs whose length
+// and type are in the capturing host's byte order (libpcap swaps them for a file of the other byte order,
+// our reader does not: such a trace does not decode). A TLV's length counts its 4-byte header and is
+// padded to a multiple of 4; the payload TLV (type 9) holds the packet from its network header on.
+FrameClass Decoder::nflog(const uint8_t* p, uint32_t len) noexcept {
+  constexpr uint16_t kTlvPayload = 9;
+  constexpr uint8_t kAfInet = 2;
+  constexpr uint8_t kAfInet6 = 10;
+  if (len <= 4) return FrameClass::kTruncated;
+  const uint8_t family = p[0];
+  if (p[1] != 0) return FrameClass::kBadL2;  // unknown version
+  p += 4;
+  len -= 4;
+  for (;;) {
+    if (len == 0) return FrameClass::kNotIp;  // no payload TLV: nothing was logged
+    if (len <= 4) return FrameClass::kTruncated;
+    uint16_t tlv_len;
+    uint16_t tlv_type;
+    std::memcpy(&tlv_len, p, 2);
+    std::memcpy(&tlv_type, p + 2, 2);
+    if (tlv_type == kTlvPayload) {
+      p += 4;
+      len -= 4;
+      break;
+    }
+    if (tlv_len < 4) return FrameClass::kBadL2;
+    const uint32_t padded = (uint32_t{tlv_len} + 3) & ~3u;
+    if (padded > len) return FrameClass::kTruncated;
+    p += padded;
+    len -= padded;
+  }
+  if (family == kAfInet) return ipv4(p, len);
+  if (family == kAfInet6) return ipv6(p, len);
   return FrameClass::kNotIp;
 }
 
@@ -379,10 +505,31 @@ FrameClass Decoder::udp(const uint8_t* p, uint32_t captured) noexcept {
     if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
     return ip_by_version(d + hdr, len - hdr);
   }
-  // Teredo on its port, and on any other port when the payload passes Zeek's protocol detection: Zeek
-  // registers Teredo for detection on every UDP port no analyzer claims.
+  if (either(kPortAyiya)) return ayiya(d, len);
+  // Teredo and AYIYA on their ports, and on any other port when the payload passes Zeek's protocol
+  // detection: Zeek registers both for detection on every UDP port no analyzer claims. AYIYA's detection
+  // is two bytes: a 20-byte SHA-1 signature with an IPv6 identity (0x52), SHA-1 and forwarding (0x11).
   if (either(kPortTeredo) || looks_like_teredo(d, len)) return teredo(d, len);
+  if (len >= 3 && d[1] == 0x52 && d[2] == 0x11) return ayiya(d, len);
   return FrameClass::kNotTcp;
+}
+
+// AYIYA ("anything in anything"), as Zeek's AYIYA analyzer: 8 bytes, then an identity of 2^(high nibble of
+// byte 0) bytes (as an 8-bit count: a nibble of 8 or more gives 0) and a signature of 4 * (high nibble of
+// byte 1) bytes. Only the forward operation (low nibble of byte 2 = 1) carries a packet, IPv4 (next header
+// 4) or IPv6 (41), which Zeek's IP analyzer takes by its version nibble.
+FrameClass Decoder::ayiya(const uint8_t* d, uint32_t len) noexcept {
+  if (len < 8) return FrameClass::kNotTcp;
+  const auto identity_len = static_cast<uint8_t>(1u << (d[0] >> 4));
+  const uint32_t hdr = 8u + identity_len + (d[1] >> 4) * 4u;
+  if (hdr > len) return FrameClass::kNotTcp;
+  if ((d[2] & 0x0f) != 1) return FrameClass::kNotTcp;  // not a forwarded packet
+  const uint8_t next = d[3];
+  if (len == hdr) return FrameClass::kNotTcp;
+  if (next != kProtoIpInIp && next != kProtoIpv6InIp) return FrameClass::kNotTcp;
+  met(Encapsulation::kAyiya);
+  if (!enter_tunnel()) return FrameClass::kTunnelUnsupported;
+  return ip_by_version(d + hdr, len - hdr);
 }
 
 FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {
@@ -400,48 +547,118 @@ FrameClass Decoder::teredo(const uint8_t* d, uint32_t len) noexcept {
   return ipv6(d + off, len - off);
 }
 
+// GRE, as Zeek's GRE analyzer. The header is 4 bytes plus 4 for each of checksum, key, sequence and (the
+// enhanced GRE of PPTP) acknowledgement, read from the flags in either version; routing (RFC 1701) and the
+// reserved flag bits 0x0078 are refused. Version 0 carries transparent Ethernet (0x6558), ERSPAN type I
+// (0x88be without a sequence number: the mirrored frame right after GRE), type II (0x88be with one: an
+// 8-byte ERSPAN header), type III (0x22eb: 12 bytes, 20 with the platform sub-header flagged in byte 11),
+// Aruba's 802.11 (0x8200-0x82f0 and 0x8300-0x8370 in steps of 16, 0x9000), or the ethertype's protocol.
+// Version 1 (PPTP) must carry PPP (0x880b): 4 bytes of PPP header whose last two are the protocol, IPv4
+// (0x0021) or IPv6 (0x0057). An acknowledgement-only packet carries nothing.
 FrameClass Decoder::gre(const uint8_t* p, uint32_t len) noexcept {
   if (len < 4) return FrameClass::kTruncated;
-  const uint8_t f = p[0];
-  const uint8_t version = p[1] & 0x07;
+  const uint16_t flags = load_be16(p);
+  const uint16_t version = flags & 0x0007;
   const uint16_t proto = load_be16(p + 2);
   uint32_t hdr = 4;
-  if (version == 0) {
-    if (f & 0xc0) hdr += 4;                               // checksum and/or routing present
-    if (f & 0x20) hdr += 4;                               // key
-    if (f & 0x10) hdr += 4;                               // sequence
-    if (f & 0x40) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
-  } else if (version == 1) {
-    // Enhanced GRE (PPTP): key always present, optional sequence and acknowledgement.
-    hdr += 4;
-    if (f & 0x10) hdr += 4;
-    if (p[1] & 0x80) hdr += 4;
-    if (len < hdr) return FrameClass::kTruncated;
-    if (proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
-    met(Encapsulation::kPptp);
-    if (len == hdr) return FrameClass::kNotTcp;  // ack-only packet
-    return ppp(p + hdr, len - hdr);
-  } else {
-    return FrameClass::kTunnelUnsupported;
-  }
+  if (flags & 0x8000) hdr += 4;  // checksum and reserved word
+  if (flags & 0x2000) hdr += 4;  // key
+  if (flags & 0x1000) hdr += 4;  // sequence number
+  if (flags & 0x0080) hdr += 4;  // acknowledgement number
+  if (version > 1) return FrameClass::kTunnelUnsupported;
+  if (version == 1 && proto != kEtherPpp) return FrameClass::kTunnelUnsupported;
+  if (flags & 0x4000) return FrameClass::kTunnelUnsupported;  // source routing entries: obsolete, not decoded
+  if (flags & 0x0078) return FrameClass::kTunnelUnsupported;  // reserved flags: Zeek gives up
   if (len < hdr) return FrameClass::kTruncated;
   p += hdr;
   len -= hdr;
+  if (version == 1) {
+    met(Encapsulation::kPptp);
+    if (len == 0) return FrameClass::kNotTcp;  // acknowledgement only
+    if (len < 4) return FrameClass::kTruncated;
+    const uint16_t ppp_proto = load_be16(p + 2);
+    if (ppp_proto == kPppIpv4) return ipv4(p + 4, len - 4);
+    if (ppp_proto == kPppIpv6) return ipv6(p + 4, len - 4);
+    return FrameClass::kNotTcp;  // LCP, CCP, compressed or encrypted PPP: no IP for Zeek either
+  }
+  const bool aruba = ((proto & 0x8200) == 0x8200 && (proto & 0x0f) == 0) ||
+                     ((proto & 0x8300) == 0x8300 && (proto & 0x0f) == 0 && proto <= 0x8370) || proto == 0x9000;
   switch (proto) {
-    case kEtherTransparentBridging: return ethernet(p, len);
-    case kEtherErspan2:
+    case kEtherTransparentBridging:
+      if (len <= 14) return FrameClass::kTruncated;
+      return ethernet(p, len);
+    case kEtherErspan2: {
       met(Encapsulation::kErspan);
-      if (len < 8) return FrameClass::kTruncated;
-      return ethernet(p + 8, len - 8);
+      if (len <= 14) return FrameClass::kTruncated;
+      const uint32_t erspan = (flags & 0x1000) ? 8 : 0;  // type II has a sequence number, type I none
+      if (len < erspan + 14) return FrameClass::kTruncated;
+      return ethernet(p + erspan, len - erspan);
+    }
     case kEtherErspan3: {
       met(Encapsulation::kErspan);
-      if (len < 12) return FrameClass::kTruncated;
-      const uint32_t extra = (p[11] & 0x01) ? 8 : 0;  // optional platform-specific subheader
-      if (len < 12 + extra) return FrameClass::kTruncated;
-      return ethernet(p + 12 + extra, len - 12 - extra);
+      if (len <= 12 + 14) return FrameClass::kTruncated;
+      uint32_t erspan = 12;
+      if (p[11] & 0x01) {  // optional platform-specific sub-header
+        if (len <= 12 + 8 + 14) return FrameClass::kTruncated;
+        erspan += 8;
+      }
+      return ethernet(p + erspan, len - erspan);
     }
-    default: return ethertype(proto, p, len);
+    default:
+      if (aruba) {
+        if (len == 0) return FrameClass::kTruncated;
+        return ieee80211(p, len);
+      }
+      return ethertype(proto, p, len);
   }
+}
+
+// LINKTYPE_IEEE802_11_RADIO, as Zeek's IEEE802_11_Radio analyzer: skip the radiotap header by its
+// little-endian length; the 802.11 frame must follow it.
+FrameClass Decoder::radiotap(const uint8_t* p, uint32_t len) noexcept {
+  if (len <= 3) return FrameClass::kTruncated;
+  const uint32_t rt_len = p[2] | (uint32_t{p[3]} << 8);
+  if (rt_len >= len) return FrameClass::kTruncated;
+  return ieee80211(p + rt_len, len - rt_len);
+}
+
+// An IEEE 802.11 frame, as Zeek's IEEE802_11 analyzer: only data frames (type 2, and 3 as Zeek tests one
+// bit) of a subtype that carries data; 24 bytes of header, 30 with both To-DS and From-DS (a fourth
+// address), 2 more for QoS data. Zeek reads no HT Control field (the order bit), so neither do we. A
+// protected QoS frame is encrypted: not IP. An A-MSDU (QoS control bit 7) holds subframes of a 14-byte
+// header and an LLC/SNAP packet each: Zeek analyses every one, we decode the first (one frame, one verdict).
+FrameClass Decoder::ieee80211(const uint8_t* p, uint32_t len) noexcept {
+  uint32_t hdr = 24;
+  if (hdr >= len) return FrameClass::kTruncated;
+  const uint8_t fc = p[0];
+  if (((fc >> 2) & 0x02) == 0) return FrameClass::kNotIp;  // management or control
+  if (((fc >> 4) & 0x04) != 0) return FrameClass::kNotIp;  // null-data subtypes
+  if ((p[1] & 0x03) == 0x03) hdr += 6;
+  if (hdr >= len) return FrameClass::kTruncated;
+  bool amsdu = false;
+  if (((fc >> 4) & 0x08) != 0) {  // QoS data
+    amsdu = (p[hdr] & 0x80) != 0;
+    if ((p[1] & 0x40) != 0) return FrameClass::kNotIp;  // protected: encrypted payload
+    hdr += 2;
+  }
+  if (hdr >= len) return FrameClass::kTruncated;
+  p += hdr;
+  len -= hdr;
+  if (!amsdu) return ieee80211_llc(p, len);
+  if (len < 14) return FrameClass::kTruncated;
+  const uint32_t sub_len = load_be16(p + 12);
+  if (len < sub_len + 14) return FrameClass::kTruncated;
+  return ieee80211_llc(p + 14, sub_len);
+}
+
+// The LLC/SNAP header inside an 802.11 data frame: exactly 0xaa 0xaa 0x03 and a zero OUI (encapsulated
+// Ethernet), then the ethertype; any other LLC header is skipped as Zeek does.
+FrameClass Decoder::ieee80211_llc(const uint8_t* p, uint32_t len) noexcept {
+  if (len < 8) return FrameClass::kTruncated;
+  if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03 || p[3] != 0 || p[4] != 0 || p[5] != 0) {
+    return FrameClass::kNotIp;
+  }
+  return snap_ethertype(load_be16(p + 6), p + 8, len - 8);
 }
 
 }  // namespace
@@ -453,8 +670,13 @@ LinkType link_type_of(uint32_t number) noexcept {
     case 12:  // DLT_RAW on most BSDs and Linux
     case 14:  // DLT_RAW on OpenBSD
     case 101: return LinkType::kRaw;
+    case 9: return LinkType::kPpp;
+    case 50: return LinkType::kPppSerial;
+    case 105: return LinkType::kIeee80211;
     case 108: return LinkType::kLoop;
     case 113: return LinkType::kLinuxSll;
+    case 127: return LinkType::kIeee80211Radio;
+    case 239: return LinkType::kNflog;
     case 228: return LinkType::kIpv4;
     case 229: return LinkType::kIpv6;
     case 276: return LinkType::kLinuxSll2;
@@ -502,6 +724,11 @@ FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, cons
       if (caplen < 20) return FrameClass::kTruncated;
       v = d.ethertype(load_be16(data), data + 20, caplen - 20);
       break;
+    case LinkType::kPpp: v = d.ppp_link(data, caplen); break;
+    case LinkType::kPppSerial: v = d.ppp_serial(data, caplen); break;
+    case LinkType::kNflog: v = d.nflog(data, caplen); break;
+    case LinkType::kIeee80211: v = d.ieee80211(data, caplen); break;
+    case LinkType::kIeee80211Radio: v = d.radiotap(data, caplen); break;
     case LinkType::kUnsupported:  // nothing we can decode: counted as not IP, the frame is not read
     default: v = FrameClass::kNotIp;
   }

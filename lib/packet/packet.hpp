@@ -19,10 +19,15 @@ namespace synscope::packet {
 /// Link-layer framing of a capture, as numbered by tcpdump.org's LINKTYPE_* registry.
 enum class LinkType : uint16_t {
   kNull = 0,              ///< BSD loopback: 4-byte address family in host byte order
-  kEthernet = 1,          ///< Ethernet II (with VLAN/QinQ/MPLS/PPPoE/PBB/FabricPath inside)
+  kEthernet = 1,          ///< Ethernet II or 802.3 with LLC/SNAP (VLAN/QinQ/VN-Tag/MPLS/PPPoE/PBB/FabricPath inside)
+  kPpp = 9,               ///< PPP, with or without the 0xff 0x03 HDLC address and control bytes
+  kPppSerial = 50,        ///< PPP in HDLC-like framing: address, control, 2-byte protocol
   kRaw = 101,             ///< raw IPv4 or IPv6, version from the first nibble
+  kIeee80211 = 105,       ///< IEEE 802.11 frames: data frames' LLC/SNAP to IP
   kLoop = 108,            ///< OpenBSD loopback: 4-byte address family in network byte order
   kLinuxSll = 113,        ///< Linux cooked capture v1
+  kIeee80211Radio = 127,  ///< radiotap header, then an IEEE 802.11 frame
+  kNflog = 239,           ///< Linux NFLOG: address family, version, TLVs (host byte order), the payload TLV's IP
   kIpv4 = 228,            ///< raw IPv4
   kIpv6 = 229,            ///< raw IPv6
   kLinuxSll2 = 276,       ///< Linux cooked capture v2

@@ -17,9 +17,11 @@ using synscope::packet::DeferredChecksum;
 using synscope::packet::FrameClass;
 using synscope::packet::LinkType;
 
-constexpr LinkType kLinks[] = {LinkType::kEthernet, LinkType::kRaw,       LinkType::kNull,     LinkType::kLoop,
-                               LinkType::kLinuxSll, LinkType::kLinuxSll2, LinkType::kIpv4,     LinkType::kIpv6,
-                               LinkType::kEthernet, LinkType::kEthernet,  LinkType::kEthernet, LinkType::kUnsupported};
+constexpr LinkType kLinks[] = {
+    LinkType::kEthernet,   LinkType::kRaw,       LinkType::kNull,  LinkType::kLoop,      LinkType::kLinuxSll,
+    LinkType::kLinuxSll2,  LinkType::kIpv4,      LinkType::kIpv6,  LinkType::kEthernet,  LinkType::kEthernet,
+    LinkType::kPpp,        LinkType::kPppSerial, LinkType::kNflog, LinkType::kIeee80211, LinkType::kIeee80211Radio,
+    LinkType::kUnsupported};
 
 void check(bool ok) {
   if (!ok) std::abort();

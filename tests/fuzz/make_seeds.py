@@ -34,6 +34,25 @@ for name, f in frames.items():
     w("frame", name + "-nocsum", bytes([0x10]) + raw(f))
 w("frame", "raw-ipv4", bytes([0x01]) + raw(IP() / TCP(flags="S")))
 w("frame", "sll2", bytes([0x05]) + struct.pack(">H", 0x0800) + b"\0" * 18 + raw(IP() / TCP(flags="S")))
+# The link types and encapsulations decoded after Zeek's analyzers (control byte = index in kLinks).
+ip_syn = raw(IP(src="10.0.0.1", dst="93.184.216.34") / syn)
+snap = b"\xaa\xaa\x03\x00\x00\x00\x08\x00"
+wlan = bytes([0x88, 0x01, 0, 0]) + b"\xbb" * 18 + b"\x10\x00" + b"\x00\x00" + snap + ip_syn
+w("frame", "vntag", b"\x00" + raw(Ether(type=0x8926) / (b"\x00\x01\x00\x02\x81\x00" + raw(Dot1Q(vlan=5) / IP() / syn))))
+w("frame", "dot3-snap", b"\x00" + raw(Ether(type=len(snap) + len(ip_syn))) + snap + ip_syn)
+w("frame", "ppp", bytes([10]) + b"\xff\x03\x00\x21" + ip_syn)
+w("frame", "ppp-serial-mpls", bytes([11]) + b"\xff\x03\x02\x81" + raw(MPLS(label=16, s=1)) + ip_syn)
+w("frame", "nflog", bytes([12, 2, 0, 0, 1]) + struct.pack("<HH", 8, 1) + b"\x08\x00\x01\x00" +
+  struct.pack("<HH", 4 + len(ip_syn), 9) + ip_syn)
+w("frame", "wlan-qos", bytes([13]) + wlan)
+w("frame", "radiotap-wlan", bytes([14]) + b"\x00\x00\x08\x00\x00\x00\x00\x00" + wlan)
+w("frame", "erspan3", b"\x00" + raw(Ether() / IP(proto=47) / (
+  b"\x10\x00\x22\xeb\x00\x00\x00\x01" + b"\x20\x00\x00\x05" + b"\x00" * 7 + b"\x01" + b"\x00" * 8 +
+  raw(Ether() / IP() / syn))))
+w("frame", "pptp", b"\x00" + raw(Ether() / IP(proto=47) / (
+  b"\x30\x81\x88\x0b\x00\x2c\x00\x01" + b"\x00" * 3 + b"\x03" + b"\x00" * 3 + b"\x02\xff\x03\x00\x21" + ip_syn)))
+w("frame", "ayiya", b"\x00" + raw(Ether() / IP() / UDP(sport=5072, dport=5072) /
+  (bytes([0x42, 0x52, 0x11, 41, 0, 0, 0, 0]) + b"\x20" * 36 + raw(IPv6() / syn))))
 
 pkts = [Ether() / IP(src="10.0.0.1", dst="93.184.216.34") / TCP(sport=40000, dport=80, flags=f, seq=1000, ack=1)
         for f in ("S", "SA", "A", "FA", "FA", "A")]

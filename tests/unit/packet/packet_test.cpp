@@ -6,9 +6,11 @@
 
 #include <arpa/inet.h>
 
+#include <bit>
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/frames.hpp"
@@ -82,6 +84,181 @@ TEST(Parse, PppoeSession) {
   const Bytes seg = v4_segment();
   p.insert(p.end(), seg.begin(), seg.end());
   EXPECT_EQ(parse(ether(0x8864, p), m), FrameClass::kTcp);
+}
+
+// Zeek's VNTag analyzer: 6 bytes (tag, then an ethertype) that lead on only to a VLAN tag.
+TEST(Parse, VnTagBeforeAVlanTag) {
+  PacketMeta m;
+  const Bytes vntag_vlan = {0x89, 0x26, 0x80, 0x01, 0x00, 0x02, 0x81, 0x00, 0x00, 0x05};
+  ASSERT_EQ(parse(ether(0x0800, v4_segment(), vntag_vlan), m), FrameClass::kTcp);
+  EXPECT_EQ(m.dst_port, 80);
+  EXPECT_EQ(m.tunnel_depth, 0);  // a link-layer tag, not a tunnel
+  // Straight to IPv4 after the tag: Zeek's VN-Tag dispatch table has no IP entry.
+  EXPECT_EQ(parse(ether(0x0800, v4_segment(), {0x89, 0x26, 0x80, 0x01, 0x00, 0x02}), m), FrameClass::kNotIp);
+  EXPECT_EQ(parse(ether(0x8926, {0x80, 0x01, 0x00, 0x02, 0x81, 0x00}), m), FrameClass::kTruncated);
+}
+
+// IEEE 802.3 with an 802.2 LLC/SNAP header, as Zeek's Ethernet and SNAP analyzers.
+TEST(Parse, Ieee8023LlcSnap) {
+  PacketMeta m;
+  const Bytes seg = v4_segment(tcp_flag::kSyn, 3);
+  auto dot3 = [](const Bytes& llc, const Bytes& payload, size_t length) {
+    Bytes body = llc;
+    body.insert(body.end(), payload.begin(), payload.end());
+    return ether(static_cast<uint16_t>(length), body);
+  };
+  const Bytes snap_ip = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
+  ASSERT_EQ(parse(dot3(snap_ip, seg, 8 + seg.size()), m), FrameClass::kTcp);
+  EXPECT_EQ(m.payload_len, 3u);
+  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kClient4.data(), 4), 0);
+  // A numbered (I-format) control field makes the LLC header 4 bytes.
+  const Bytes snap_i = {0xaa, 0xaa, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00};
+  EXPECT_EQ(parse(dot3(snap_i, seg, 9 + seg.size()), m), FrameClass::kTcp);
+  const Bytes seg6 = ipv6(tcp6(tcp_flag::kSyn, 0));
+  const Bytes snap_ip6 = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x86, 0xdd};
+  ASSERT_EQ(parse(dot3(snap_ip6, seg6, 8 + seg6.size()), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  // A vendor OUI, a plain LLC header, Novell raw 802.3: not IP.
+  EXPECT_EQ(parse(dot3({0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x08, 0x00}, seg, 8 + seg.size()), m), FrameClass::kNotIp);
+  EXPECT_EQ(parse(dot3({0x06, 0x06, 0x03}, seg, 3 + seg.size()), m), FrameClass::kNotIp);
+  EXPECT_EQ(parse(dot3({0xff, 0xff}, seg, 2 + seg.size()), m), FrameClass::kNotIp);
+  // The length field claims more than was captured; a value between 1500 and 1536 is neither.
+  EXPECT_EQ(parse(dot3(snap_ip, seg, 9 + seg.size()), m), FrameClass::kTruncated);
+  EXPECT_EQ(parse(dot3(snap_ip, seg, 1510), m), FrameClass::kBadL2);
+  EXPECT_EQ(parse(dot3({0xaa, 0xaa, 0x03, 0x00}, {}, 4), m), FrameClass::kTruncated);
+}
+
+// LINKTYPE_PPP (9) and LINKTYPE_PPP_HDLC (50), as Zeek's PPP and PPPSerial analyzers.
+TEST(Parse, PppLinkTypes) {
+  EXPECT_EQ(link_type_of(9), LinkType::kPpp);
+  EXPECT_EQ(link_type_of(50), LinkType::kPppSerial);
+  PacketMeta m;
+  const Bytes seg = v4_segment();
+  auto with = [](Bytes head, const Bytes& body) {
+    head.insert(head.end(), body.begin(), body.end());
+    return head;
+  };
+  ASSERT_EQ(parse(with({0xff, 0x03, 0x00, 0x21}, seg), m, LinkType::kPppSerial), FrameClass::kTcp);
+  EXPECT_EQ(m.src_port, 40000);
+  EXPECT_EQ(m.tunnel_depth, 0);
+  // PPP serial does not check the address and control bytes (Cisco HDLC-like framing: 0x0f 0x00).
+  EXPECT_EQ(parse(with({0x0f, 0x00, 0x00, 0x21}, seg), m, LinkType::kPppSerial), FrameClass::kTcp);
+  ASSERT_EQ(parse(with({0xff, 0x03, 0x00, 0x57}, ipv6(tcp6(tcp_flag::kSyn, 0))), m, LinkType::kPppSerial),
+            FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  // MPLS (0x0281): one label with bottom-of-stack, then IPv4.
+  EXPECT_EQ(parse(with({0xff, 0x03, 0x02, 0x81, 0x00, 0x01, 0x01, 0x40}, seg), m, LinkType::kPppSerial),
+            FrameClass::kTcp);
+  EXPECT_EQ(parse(with({0xff, 0x03, 0xc0, 0x21}, Bytes(20, 0)), m, LinkType::kPppSerial), FrameClass::kNotIp);  // LCP
+  EXPECT_EQ(parse({0xff, 0x03, 0x00, 0x21}, m, LinkType::kPppSerial), FrameClass::kTruncated);
+  // LINKTYPE_PPP: with or without the HDLC bytes; a compressed 1-byte protocol is not recognised.
+  EXPECT_EQ(parse(with({0xff, 0x03, 0x00, 0x21}, seg), m, LinkType::kPpp), FrameClass::kTcp);
+  EXPECT_EQ(parse(with({0x00, 0x21}, seg), m, LinkType::kPpp), FrameClass::kTcp);
+  EXPECT_EQ(parse(with({0x21}, seg), m, LinkType::kPpp), FrameClass::kNotIp);
+  EXPECT_EQ(parse({0xff, 0x03, 0x00}, m, LinkType::kPpp), FrameClass::kTruncated);
+}
+
+// LINKTYPE_NFLOG (239), as Zeek's NFLog analyzer: TLVs in host byte order, padded to 4 bytes, until the
+// payload TLV (type 9), whose packet is IP of the header's address family.
+TEST(Parse, Nflog) {
+  EXPECT_EQ(link_type_of(239), LinkType::kNflog);
+  auto tlv = [](Bytes& b, uint16_t type, const Bytes& value) {
+    const auto len = static_cast<uint16_t>(4 + value.size());
+    uint8_t hdr[4];
+    std::memcpy(hdr, &len, 2);
+    std::memcpy(hdr + 2, &type, 2);
+    b.insert(b.end(), hdr, hdr + 4);
+    b.insert(b.end(), value.begin(), value.end());
+    while (b.size() % 4 != 0) b.push_back(0);
+  };
+  auto nflog = [&](uint8_t family, const Bytes& packet, uint8_t version = 0) {
+    Bytes b = {family, version, 0x00, 0x01};
+    tlv(b, 1, {0x08, 0x00, 0x01, 0x00});    // packet header: hw protocol, hook
+    tlv(b, 10, {'p', 'r', 'e', 'f', 'x'});  // prefix: length 9, padded to 12
+    tlv(b, 9, packet);
+    return b;
+  };
+  PacketMeta m;
+  ASSERT_EQ(parse(nflog(2, v4_segment(tcp_flag::kSyn, 2)), m, LinkType::kNflog), FrameClass::kTcp);
+  EXPECT_EQ(m.payload_len, 2u);
+  EXPECT_EQ(m.tunnel_depth, 0);
+  ASSERT_EQ(parse(nflog(10, ipv6(tcp6(tcp_flag::kSyn, 0))), m, LinkType::kNflog), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  EXPECT_EQ(parse(nflog(7, v4_segment()), m, LinkType::kNflog), FrameClass::kNotIp);     // not AF_INET(6)
+  EXPECT_EQ(parse(nflog(2, v4_segment(), 1), m, LinkType::kNflog), FrameClass::kBadL2);  // version 1
+  Bytes no_payload = {2, 0, 0, 1};
+  tlv(no_payload, 1, {0x08, 0x00, 0x01, 0x00});
+  EXPECT_EQ(parse(no_payload, m, LinkType::kNflog), FrameClass::kNotIp);
+  Bytes bad_len = {2, 0, 0, 1, 2, 0, 1, 0, 0, 0, 0, 0};  // TLV length 2 (host order on little-endian)
+  if constexpr (std::endian::native == std::endian::little) {
+    EXPECT_EQ(parse(bad_len, m, LinkType::kNflog), FrameClass::kBadL2);
+  }
+  Bytes cut = nflog(2, v4_segment());
+  cut.resize(14);  // inside the prefix TLV
+  EXPECT_EQ(parse(cut, m, LinkType::kNflog), FrameClass::kTruncated);
+}
+
+// IEEE 802.11 (105) and radiotap (127), as Zeek's IEEE802_11 and IEEE802_11_Radio analyzers.
+TEST(Parse, Ieee80211DataFrames) {
+  EXPECT_EQ(link_type_of(105), LinkType::kIeee80211);
+  EXPECT_EQ(link_type_of(127), LinkType::kIeee80211Radio);
+  const Bytes llc_ip = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
+  // Frame control (type/subtype byte, flags byte), duration, three addresses, sequence control; then the
+  // fourth address, the QoS control field, the LLC/SNAP header and the packet.
+  auto wlan = [&](uint8_t fc0, uint8_t flags, const Bytes& packet, uint8_t qos0 = 0, const Bytes& llc = {}) {
+    Bytes f = {fc0, flags, 0x00, 0x00};
+    f.insert(f.end(), 18, 0xbb);
+    f.push_back(0x10), f.push_back(0x00);
+    if ((flags & 0x03) == 0x03) f.insert(f.end(), 6, 0xcc);
+    if (fc0 & 0x80) f.push_back(qos0), f.push_back(0x00);
+    const Bytes& l = llc.empty() ? llc_ip : llc;
+    f.insert(f.end(), l.begin(), l.end());
+    f.insert(f.end(), packet.begin(), packet.end());
+    return f;
+  };
+  auto radiotap = [](const Bytes& frame) {
+    Bytes r = {0x00, 0x00, 0x0c, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};  // 12 bytes: rate
+    r.insert(r.end(), frame.begin(), frame.end());
+    return r;
+  };
+  PacketMeta m;
+  const Bytes seg = v4_segment(tcp_flag::kSyn, 1);
+  ASSERT_EQ(parse(wlan(0x08, 0x01, seg), m, LinkType::kIeee80211), FrameClass::kTcp);  // data, to DS
+  EXPECT_EQ(m.payload_len, 1u);
+  EXPECT_EQ(m.tunnel_depth, 0);
+  EXPECT_EQ(parse(wlan(0x08, 0x03, seg), m, LinkType::kIeee80211), FrameClass::kTcp);  // WDS: four addresses
+  EXPECT_EQ(parse(wlan(0x88, 0x02, seg), m, LinkType::kIeee80211), FrameClass::kTcp);  // QoS data
+  EXPECT_EQ(parse(wlan(0x88, 0x03, seg), m, LinkType::kIeee80211), FrameClass::kTcp);  // QoS, four addresses
+  ASSERT_EQ(parse(radiotap(wlan(0x88, 0x01, ipv6(tcp6(tcp_flag::kSyn, 0)), 0, {0xaa, 0xaa, 0x03, 0, 0, 0, 0x86, 0xdd})),
+                  m, LinkType::kIeee80211Radio),
+            FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  // A-MSDU: a 14-byte subframe header (DA, SA, length), then LLC/SNAP and the packet.
+  Bytes sub(12, 0xdd);
+  test::put_be(sub, llc_ip.size() + seg.size(), 2);
+  sub.insert(sub.end(), llc_ip.begin(), llc_ip.end());
+  sub.insert(sub.end(), seg.begin(), seg.end());
+  Bytes amsdu = {0x88, 0x01, 0x00, 0x00};
+  amsdu.insert(amsdu.end(), 18, 0xbb);
+  amsdu.insert(amsdu.end(), {0x10, 0x00, 0x80, 0x00});
+  amsdu.insert(amsdu.end(), sub.begin(), sub.end());
+  EXPECT_EQ(parse(amsdu, m, LinkType::kIeee80211), FrameClass::kTcp);
+  // Not decoded: a beacon (management), a null-data frame, protected QoS data, a non-SNAP LLC header, ARP.
+  EXPECT_EQ(parse(wlan(0x80, 0x00, seg), m, LinkType::kIeee80211), FrameClass::kNotIp);
+  EXPECT_EQ(parse(wlan(0x48, 0x01, seg), m, LinkType::kIeee80211), FrameClass::kNotIp);
+  EXPECT_EQ(parse(wlan(0x88, 0x41, seg), m, LinkType::kIeee80211), FrameClass::kNotIp);
+  EXPECT_EQ(parse(wlan(0x08, 0x01, seg, 0, {0xaa, 0xaa, 0x03, 0x00, 0x00, 0xf8, 0x08, 0x00}), m, LinkType::kIeee80211),
+            FrameClass::kNotIp);
+  EXPECT_EQ(parse(wlan(0x08, 0x01, seg, 0, {0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06}), m, LinkType::kIeee80211),
+            FrameClass::kNotIp);
+  // Truncated: the 802.11 header, the LLC header, a radiotap length past the frame.
+  EXPECT_EQ(parse(Bytes(24, 0x08), m, LinkType::kIeee80211), FrameClass::kTruncated);
+  Bytes short_llc = wlan(0x08, 0x01, {});
+  short_llc.resize(24 + 5);
+  EXPECT_EQ(parse(short_llc, m, LinkType::kIeee80211), FrameClass::kTruncated);
+  Bytes long_rt = radiotap(wlan(0x08, 0x01, seg));
+  long_rt[2] = static_cast<uint8_t>(long_rt.size()), long_rt[3] = static_cast<uint8_t>(long_rt.size() >> 8);
+  EXPECT_EQ(parse(long_rt, m, LinkType::kIeee80211Radio), FrameClass::kTruncated);
 }
 
 TEST(Parse, Ipv6WithExtensionHeaders) {
@@ -238,7 +415,7 @@ TEST(Parse, RawLoopbackAndCookedLinks) {
 }
 
 TEST(Parse, UnsupportedLinkTypeIsNotIp) {
-  EXPECT_EQ(link_type_of(105), LinkType::kUnsupported);  // 802.11
+  EXPECT_EQ(link_type_of(10), LinkType::kUnsupported);  // FDDI
   EXPECT_EQ(link_type_of(1), LinkType::kEthernet);
   EXPECT_EQ(link_type_of(12), LinkType::kRaw);
   EXPECT_EQ(link_type_of(276), LinkType::kLinuxSll2);
@@ -276,6 +453,124 @@ TEST(Parse, TunnelsAreDecapsulated) {
   teredo.insert(teredo.end(), inner6.begin(), inner6.end());
   ASSERT_EQ(parse(ether(0x0800, ipv4(teredo, 17)), m), FrameClass::kTcp);
   EXPECT_EQ(m.ip_version, 6);
+}
+
+// GRE as Zeek's GRE analyzer: ERSPAN types I-III with the mirrored Ethernet frame inside, and PPTP's
+// enhanced GRE (version 1) carrying PPP.
+TEST(Parse, GreErspanAndPptp) {
+  PacketMeta m;
+  const Bytes inner_eth = ether(0x0800, v4_segment(tcp_flag::kSyn, 2));
+  auto gre = [&](const Bytes& header, const Bytes& payload) {
+    Bytes g = header;
+    g.insert(g.end(), payload.begin(), payload.end());
+    return ether(0x0800, ipv4(g, 47));
+  };
+  auto join = [](Bytes a, const Bytes& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  // Type I: no sequence number, no ERSPAN header.
+  ASSERT_EQ(parse(gre({0x00, 0x00, 0x88, 0xbe}, inner_eth), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(m.payload_len, 2u);
+  // Type II: a sequence number, then 8 bytes of ERSPAN (version 1, session 5).
+  const Bytes erspan2 = {0x10, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00};
+  ASSERT_EQ(parse(gre({0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7}, join(erspan2, inner_eth)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(std::memcmp(m.src.bytes.data(), kClient4.data(), 4), 0);
+  // Type III: 12 bytes, and 8 more when the last bit of byte 11 flags the platform sub-header.
+  const Bytes erspan3 = {0x20, 0x00, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0};
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3, inner_eth)), m), FrameClass::kTcp);
+  Bytes erspan3_opt = erspan3;
+  erspan3_opt[11] = 0x01;
+  erspan3_opt.insert(erspan3_opt.end(), 8, 0x00);
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3_opt, inner_eth)), m), FrameClass::kTcp);
+  // The sub-header flagged but absent: 8 bytes of the mirrored frame are skipped and it is misread.
+  Bytes erspan3_flag = erspan3;
+  erspan3_flag[11] = 0x01;
+  EXPECT_NE(parse(gre({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 7}, join(erspan3_flag, inner_eth)), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(gre({0x00, 0x00, 0x22, 0xeb}, Bytes(20, 0)), m), FrameClass::kTruncated);
+  EXPECT_EQ(parse(gre({0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7}, Bytes(14, 0)), m), FrameClass::kTruncated);
+  // Reserved flag bits set: Zeek does not decode the packet.
+  EXPECT_EQ(parse(gre({0x00, 0x08, 0x88, 0xbe}, inner_eth), m), FrameClass::kTunnelUnsupported);
+
+  // PPTP: version 1, key (payload length, call id), sequence and acknowledgement, PPP 0xff 0x03 0x0021.
+  const Bytes pptp = {0x30, 0x81, 0x88, 0x0b, 0x00, 0x2c, 0x00, 0x01, 0, 0, 0, 3, 0, 0, 0, 2};
+  ASSERT_EQ(parse(gre(pptp, join({0xff, 0x03, 0x00, 0x21}, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  const Bytes pptp_no_ack = {0x30, 0x01, 0x88, 0x0b, 0x00, 0x2c, 0x00, 0x01, 0, 0, 0, 3};
+  ASSERT_EQ(parse(gre(pptp_no_ack, join({0xff, 0x03, 0x00, 0x57}, ipv6(tcp6(tcp_flag::kSyn, 0)))), m),
+            FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  // Zeek reads the PPP protocol from bytes 2-3 of a 4-byte PPP header: compressed address/control is misread.
+  EXPECT_NE(parse(gre(pptp_no_ack, join({0x00, 0x21}, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(parse(gre(pptp_no_ack, join({0xff, 0x03, 0xc0, 0x21}, Bytes(20, 0))), m), FrameClass::kNotTcp);  // LCP
+  EXPECT_EQ(parse(gre({0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 2}, {}), m), FrameClass::kNotTcp);       // ack only
+  EXPECT_EQ(parse(gre({0x30, 0x01, 0x08, 0x00, 0, 0, 0, 1, 0, 0, 0, 3}, v4_segment()), m),
+            FrameClass::kTunnelUnsupported);  // version 1 must carry PPP
+  EXPECT_EQ(parse(gre(pptp_no_ack, {0xff, 0x03}), m), FrameClass::kTruncated);
+}
+
+// Aruba access points tunnel 802.11 frames in GRE (protocol 0x8200-0x82f0, 0x8300-0x8370, 0x9000).
+TEST(Parse, GreArubaCarries80211) {
+  PacketMeta m;
+  Bytes wlan = {0x08, 0x01, 0x00, 0x00};
+  wlan.insert(wlan.end(), 18, 0xbb);
+  wlan.insert(wlan.end(), {0x10, 0x00, 0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00});
+  const Bytes seg = v4_segment();
+  wlan.insert(wlan.end(), seg.begin(), seg.end());
+  Bytes g = {0x00, 0x00, 0x90, 0x00};
+  g.insert(g.end(), wlan.begin(), wlan.end());
+  ASSERT_EQ(parse(ether(0x0800, ipv4(g, 47)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  g[2] = 0x82, g[3] = 0x30;
+  EXPECT_EQ(parse(ether(0x0800, ipv4(g, 47)), m), FrameClass::kTcp);
+}
+
+// AYIYA as Zeek's AYIYA analyzer: on UDP 5072, or on any port when bytes 1-2 are 0x52 0x11.
+TEST(Parse, Ayiya) {
+  PacketMeta m;
+  auto udp = [](uint16_t port, const Bytes& payload) {
+    Bytes u = {0x9c, 0x40, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port), 0, 0, 0, 0};
+    u.insert(u.end(), payload.begin(), payload.end());
+    return ether(0x0800, ipv4(u, 17));
+  };
+  // Identity 2^4 = 16 bytes (an IPv6 address), signature 5 * 4 = 20 bytes (SHA-1), forward, next header 41.
+  auto ayiya = [](uint8_t next, const Bytes& packet, uint8_t op = 0x11, uint8_t id_nibble = 4) {
+    Bytes a = {static_cast<uint8_t>(id_nibble << 4 | 0x02), 0x52, op, next, 0x5f, 0x00, 0x00, 0x01};
+    a.insert(a.end(), size_t{1} << id_nibble, 0x20);
+    a.insert(a.end(), 20, 0x5a);
+    a.insert(a.end(), packet.begin(), packet.end());
+    return a;
+  };
+  const Bytes inner6 = ipv6(tcp6(tcp_flag::kSyn, 0));
+  ASSERT_EQ(parse(udp(5072, ayiya(41, inner6)), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 6);
+  EXPECT_EQ(m.tunnel_depth, 1);
+  EXPECT_EQ(m.dst_port, 80);
+  ASSERT_EQ(parse(udp(5072, ayiya(4, v4_segment())), m), FrameClass::kTcp);
+  EXPECT_EQ(m.ip_version, 4);
+  EXPECT_EQ(parse(udp(40001, ayiya(41, inner6)), m), FrameClass::kTcp);  // detected off its port
+  Bytes other = ayiya(41, inner6);
+  other[1] = 0x42;  // a 16-byte signature: not what detection looks for
+  EXPECT_EQ(parse(udp(40001, other), m), FrameClass::kNotTcp);
+  EXPECT_NE(parse(udp(5072, other), m), FrameClass::kTcp);  // on its port it is AYIYA, misaligned by 4
+  // Not forwarded: a heartbeat (opcode 0); next header 17; a header longer than the payload; no packet.
+  EXPECT_EQ(parse(udp(5072, ayiya(41, inner6, 0x10)), m), FrameClass::kNotTcp);
+  EXPECT_EQ(parse(udp(5072, ayiya(17, inner6)), m), FrameClass::kNotTcp);
+  Bytes cut = ayiya(41, {});
+  cut.resize(30);
+  EXPECT_EQ(parse(udp(5072, cut), m), FrameClass::kNotTcp);
+  EXPECT_EQ(parse(udp(5072, ayiya(41, {})), m), FrameClass::kNotTcp);
+  // AYIYA inside AYIYA counts against the tunnel depth.
+  Bytes nested = v4_segment();
+  for (int i = 0; i < 5; ++i) {
+    Bytes u = {0x13, 0xd0, 0x13, 0xd0, 0, 0, 0, 0};
+    const Bytes a = ayiya(4, nested);
+    u.insert(u.end(), a.begin(), a.end());
+    nested = ipv4(u, 17);
+  }
+  EXPECT_EQ(parse(ether(0x0800, nested), m), FrameClass::kTunnelUnsupported);
 }
 
 // Zeek detects Teredo on any UDP port (TeredoAnalyzer::DetectProtocol): with an origin indication or an
@@ -327,6 +622,12 @@ TEST(Parse, SaysWhichEncapsulationsAFramePassedThrough) {
   vx.insert(vx.end(), inner_udp.begin(), inner_udp.end());
   EXPECT_EQ(parse_met(ether(0x0800, ipv4(vx, 17))), encapsulation_bit(Encapsulation::kVxlan));
   EXPECT_EQ(m.tunnel_depth, 1);
+  // VN-Tag → VLAN → IPv4 → TCP
+  Bytes vntag = {0x80, 0x01, 0x00, 0x02, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00};
+  const Bytes seg = v4_segment();
+  vntag.insert(vntag.end(), seg.begin(), seg.end());
+  EXPECT_EQ(parse_met(ether(0x8926, vntag)),
+            encapsulation_bit(Encapsulation::kVnTag) | encapsulation_bit(Encapsulation::kVlan));
   for (size_t e = 0; e < kEncapsulationCount; ++e) {
     EXPECT_NE(encapsulation_name(static_cast<Encapsulation>(e)), "unknown") << e;
   }
@@ -379,6 +680,58 @@ TEST(Parse, EveryTruncationIsSafe) {
       const FrameClass v = parse_frame(LinkType::kEthernet, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
       if (len < f.size() - 30) {
         EXPECT_NE(v, FrameClass::kTcp) << "len " << len;
+      }
+    }
+  }
+}
+
+// The same for every link type and encapsulation decoded after Zeek's analyzers: each prefix of a frame
+// that holds a TCP segment parses without reading past its end, and never as TCP while the header is cut.
+TEST(Parse, EveryTruncationOfZeeksEncapsulationsIsSafe) {
+  const Bytes seg = v4_segment(tcp_flag::kAck, 30);
+  auto join = [](Bytes a, const Bytes& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const Bytes snap = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
+  Bytes wlan = {0x88, 0x03, 0x00, 0x00};
+  wlan.insert(wlan.end(), 18 + 2 + 6, 0xbb);
+  wlan.insert(wlan.end(), {0x00, 0x00});
+  wlan = join(join(wlan, snap), seg);
+  Bytes nflog = {2, 0, 0, 1};
+  const uint16_t tlv[2] = {static_cast<uint16_t>(4 + seg.size()), 9};
+  const auto* tlv_bytes = reinterpret_cast<const uint8_t*>(tlv);
+  nflog.insert(nflog.end(), tlv_bytes, tlv_bytes + 4);
+  nflog = join(nflog, seg);
+  Bytes ayiya_udp = {0x13, 0xd0, 0x13, 0xd0, 0, 0, 0, 0, 0x42, 0x52, 0x11, 0x04, 0, 0, 0, 0};
+  ayiya_udp.insert(ayiya_udp.end(), 16 + 20, 0x20);
+  const std::vector<std::pair<LinkType, Bytes>> frames = {
+      {LinkType::kEthernet, ether(0x8926, join({0x00, 0x01, 0x00, 0x02, 0x81, 0x00, 0x00, 0x05, 0x08, 0x00}, seg))},
+      {LinkType::kEthernet, ether(static_cast<uint16_t>(snap.size() + seg.size()), join(snap, seg))},
+      {LinkType::kPpp, join({0xff, 0x03, 0x00, 0x21}, seg)},
+      {LinkType::kPppSerial, join({0xff, 0x03, 0x02, 0x81, 0x00, 0x01, 0x01, 0x40}, seg)},
+      {LinkType::kNflog, nflog},
+      {LinkType::kIeee80211, wlan},
+      {LinkType::kIeee80211Radio, join({0x00, 0x00, 0x08, 0x00, 0, 0, 0, 0}, wlan)},
+      {LinkType::kEthernet, ether(0x0800, ipv4(join({0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1, 0x20, 0, 0, 5, 0, 0,
+                                                     0,    0,    0,    0,    0, 1, 0, 0, 0,    0, 0, 0, 0, 0},
+                                                    ether(0x0800, seg)),
+                                               47))},
+      {LinkType::kEthernet,
+       ether(0x0800,
+             ipv4(join({0x30, 0x81, 0x88, 0x0b, 0, 0x2c, 0, 1, 0, 0, 0, 3, 0, 0, 0, 2, 0xff, 0x03, 0x00, 0x21}, seg),
+                  47))},
+      {LinkType::kEthernet, ether(0x0800, ipv4(join(ayiya_udp, seg), 17))},
+  };
+  for (const auto& [link, f] : frames) {
+    PacketMeta whole;
+    ASSERT_EQ(parse(f, whole, link), FrameClass::kTcp) << static_cast<int>(link);
+    for (size_t len = 0; len < f.size(); ++len) {
+      std::vector<uint8_t> copy(f.begin(), f.begin() + static_cast<long>(len));  // exact-size heap buffer
+      PacketMeta m;
+      const FrameClass v = parse_frame(link, copy.data(), static_cast<uint32_t>(len), ParseOptions(), m);
+      if (len < f.size() - 30) {
+        EXPECT_NE(v, FrameClass::kTcp) << "link " << static_cast<int>(link) << " len " << len;
       }
     }
   }
