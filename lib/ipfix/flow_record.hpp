@@ -53,7 +53,7 @@ struct InlineText {
   uint8_t len = 0;
   void set(std::string_view s) noexcept {
     len = static_cast<uint8_t>(s.size() < N ? s.size() : N - 1);
-    std::memcpy(text, s.data(), len);
+    if (len != 0) std::memcpy(text, s.data(), len);  // an empty view may have no data pointer at all
   }
   [[nodiscard]] std::string_view view() const noexcept { return {text, len}; }
 };
