@@ -8,6 +8,7 @@
 #define OPENSSL_API_COMPAT 10101
 #include "community_id/community_id.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -105,25 +106,14 @@ size_t format(const FlowTuple& flow, uint16_t seed, char* out) noexcept {
   SHA1_Update(&ctx, input, n);
   SHA1_Final(digest, &ctx);
 
-  // Base64 (RFC 4648, padded) of the 20 bytes: six whole groups of three, then two bytes and one '='.
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // Base64 (RFC 4648, padded) of the 20 bytes: 28 characters; EVP_EncodeBlock adds a NUL, which `out`
+  // has no room for.
+  char text[kTextLength - 2 + 1];
+  static_assert(sizeof(text) == 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1);
+  (void)EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text), digest, SHA_DIGEST_LENGTH);
   out[0] = '1';
   out[1] = ':';
-  char* w = out + 2;
-  size_t i = 0;
-  for (; i + 3 <= sizeof(digest); i += 3) {
-    const uint32_t v = uint32_t{digest[i]} << 16 | uint32_t{digest[i + 1]} << 8 | digest[i + 2];
-    w[0] = kAlphabet[v >> 18];
-    w[1] = kAlphabet[(v >> 12) & 63];
-    w[2] = kAlphabet[(v >> 6) & 63];
-    w[3] = kAlphabet[v & 63];
-    w += 4;
-  }
-  const uint32_t v = uint32_t{digest[i]} << 16 | uint32_t{digest[i + 1]} << 8;
-  w[0] = kAlphabet[v >> 18];
-  w[1] = kAlphabet[(v >> 12) & 63];
-  w[2] = kAlphabet[(v >> 6) & 63];
-  w[3] = '=';
+  std::memcpy(out + 2, text, kTextLength - 2);
   return kTextLength;
 }
 

@@ -3,6 +3,7 @@
 
 #include <crypt.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -99,38 +100,22 @@ WebConfig WebConfig::load(const std::string& path) {
 
 bool decode_base64(std::string_view in, std::string& out) {
   out.clear();
+  // EVP_DecodeBlock checks the alphabet but skips surrounding blanks and decodes padding as zero bytes:
+  // the length and the place of '=' (only the last one or two) are checked here.
   if (in.size() % 4 != 0) return false;
-  uint32_t acc = 0;
-  int bits = 0;
   size_t pad = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char ch = in[i];
-    int v;
-    if (ch >= 'A' && ch <= 'Z') {
-      v = ch - 'A';
-    } else if (ch >= 'a' && ch <= 'z') {
-      v = ch - 'a' + 26;
-    } else if (ch >= '0' && ch <= '9') {
-      v = ch - '0' + 52;
-    } else if (ch == '+') {
-      v = 62;
-    } else if (ch == '/') {
-      v = 63;
-    } else if (ch == '=' && i + 2 >= in.size()) {
-      ++pad;
-      continue;
-    } else {
-      return false;
-    }
-    if (pad != 0) return false;  // data after padding
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
+  while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
+  if (in.substr(0, in.size() - pad).find('=') != std::string_view::npos) return false;
+  if (in.empty()) return true;
+  out.resize(in.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0 || static_cast<size_t>(n) != out.size()) {
+    out.clear();
+    return false;
   }
-  return pad <= 2;
+  out.resize(out.size() - pad);
+  return true;
 }
 
 bool BasicAuth::allows(const char* header) {

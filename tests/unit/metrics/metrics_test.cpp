@@ -5,6 +5,7 @@
 
 #include <crypt.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <string>
 
@@ -24,16 +25,11 @@ std::string bcrypt(const std::string& password) {
 }
 
 std::string basic(const std::string& user_password) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < user_password.size() + 2; i += 3) {
-    const size_t n = std::min<size_t>(3, user_password.size() - i);
-    if (i >= user_password.size()) break;
-    uint32_t v = 0;
-    for (size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<uint8_t>(user_password[i + k]) : 0);
-    for (size_t k = 0; k < 4; ++k) out += k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=';
-  }
+  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(user_password.data()),
+                                static_cast<int>(user_password.size()));
+  out.resize(static_cast<size_t>(n));
   return "Basic " + out;
 }
 
