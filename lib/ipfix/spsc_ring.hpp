@@ -3,8 +3,7 @@
 // The consumer thread (producer here) hands FlowRecords to the IPFIX exporter thread through it. All
 // memory is allocated by the constructor; push() and pop() never allocate, lock or block. Exactly one
 // thread may call try_push() and one other thread front()/pop(); head and tail live on their own cache
-// lines so the two threads do not share one. channel::SessionChannel is built on rte_ring for the engine
-// cores; this ring needs no EAL (the replay path has none), hence its own small type.
+// lines so the two threads do not share one.
 #pragma once
 
 #include <atomic>
