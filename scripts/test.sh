@@ -16,5 +16,7 @@ if [ ! -f build-asan/build.ninja ]; then
     -Dbuildtype=debugoptimized
 fi
 ninja -C build-asan
+# Instrumented code runs several times slower: each test gets twice its own time limit (unit/replay, which
+# replays 20,000 sessions twice, takes 75-95 s under ASan against 120).
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C build-asan --no-suite fuzz --print-errorlogs  # the fuzzers have their own sanitized build
+  meson test -C build-asan --no-suite fuzz --print-errorlogs --timeout-multiplier 2  # fuzzers: own build
