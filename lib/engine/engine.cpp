@@ -83,9 +83,10 @@ void add_each(std::array<T, N>& to, const std::array<T, N>& from) noexcept {
 EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   // Every member by name: a new counter that is not added here fails the size check below.
   static_assert(sizeof(EngineCounters) ==
-                    sizeof(uint64_t) * (13 + packet::kFrameClassCount + packet::kEncapsulationCount +
+                    sizeof(uint64_t) * (14 + packet::kFrameClassCount + packet::kEncapsulationCount +
                                         tcp_session::kConnStateCount * buckets::kPerspectiveCount +
-                                        buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1),
+                                        buckets::kPerspectiveCount + kTeardownCount + kRttBoundsNs.size() + 1) +
+                        sizeof(tcp_session::ContentStats),
                 "EngineCounters gained a member: add it to operator+=");
   received += o.received;
   add_each(by_frame_class, o.by_frame_class);
@@ -106,6 +107,14 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   handshakes += o.handshakes;
   handshake_rtt_ns_sum += o.handshake_rtt_ns_sum;
   add_each(handshake_rtt_hist, o.handshake_rtt_hist);
+  static_assert(sizeof(tcp_session::ContentStats) == 6 * sizeof(uint64_t), "ContentStats gained a member");
+  content.ack_events += o.content.ack_events;
+  content.ack_bytes += o.content.ack_bytes;
+  content.gap_events += o.content.gap_events;
+  content.gap_bytes += o.content.gap_bytes;
+  content.slots_exhausted += o.content.slots_exhausted;
+  content.blocks_merged += o.content.blocks_merged;
+  missed_bytes += o.missed_bytes;
   return *this;
 }
 
@@ -132,11 +141,13 @@ SessionEngine::SessionEngine(const EngineConfig& config, SessionSink& sessions)
       session_sink_(sessions),
       table_(config.flow_capacity, config.hasher, config.index_sizing),
       syn_opened_(syn_queue_capacity(config.flow_capacity)),
+      content_(content_slot_count(config.flow_capacity), counters_.content),
       uid_seed_(table_.hash(flow::FlowKey{}) ^ (uint64_t{config.core_id} << 48)) {}
 
 uint64_t SessionEngine::flow_state_bytes(uint32_t capacity) noexcept {
   return flow::FlowTable<FlowEntry>::bytes_when_full(capacity) +
-         flow::EntryQueue::bytes_when_full(syn_queue_capacity(capacity));
+         flow::EntryQueue::bytes_when_full(syn_queue_capacity(capacity)) +
+         tcp_session::ContentPool::bytes_for(content_slot_count(capacity));
 }
 
 uint64_t SessionEngine::bytes_when_full(const EngineConfig& config) noexcept {
@@ -365,7 +376,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kBadChecksum)];
     return;
   }
-  if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session)) {
+  if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session, &content_)) {
     const uint64_t rtt = uint64_t{e.session.handshake_ack_mark - e.session.syn_mark} * 1000;
     ++counters_.handshakes;
     counters_.handshake_rtt_ns_sum += rtt;
@@ -501,6 +512,8 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
   rec.orig_p = orig_lo ? e.key.port_lo : e.key.port_hi;
   rec.resp_p = orig_lo ? e.key.port_hi : e.key.port_lo;
   rec.uid = s.uid;
+  rec.missed_bytes = tcp_session::missed_bytes(s, content_);
+  counters_.missed_bytes += rec.missed_bytes;
   rec.state = tcp_session::conn_state(s);
   rec.end = why;
   rec.emitted_ns = watermark_ns_;
@@ -512,6 +525,7 @@ void SessionEngine::finalize(uint32_t idx, EndReason why) noexcept {
     ++counters_.verdict_changed_after_close;
   }
   session_sink_.on_session(rec);
+  tcp_session::release_content(e.session, content_);
 }
 
 void SessionEngine::finish(EndReason cut) noexcept {

@@ -51,11 +51,12 @@ class FrameParser {
 
   /// Fills `out` for one frame: verdict, time and meta (meta only when tracked). With `deferred`, the TCP
   /// checksum is left to the caller (packet::parse_frame): the frame must stay in memory until it is checked.
+  /// `frame_len` as parse_frame's (a chained mbuf's pkt_len).
   void parse(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
-             packet::DeferredChecksum* deferred = nullptr) const noexcept {
+             packet::DeferredChecksum* deferred = nullptr, uint32_t frame_len = 0) const noexcept {
     out.ts_ns = ts_ns;
     uint32_t encapsulations = 0;
-    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred, &encapsulations);
+    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred, &encapsulations, frame_len);
     out.encapsulations = encapsulations;
   }
 
@@ -84,6 +85,7 @@ struct SessionRecord {
   uint16_t orig_p = 0, resp_p = 0;
   uint8_t ip_version = 4;
   uint64_t uid = 0;
+  uint64_t missed_bytes = 0;  ///< bytes of the content gaps Zeek would report (conn.log's missed_bytes)
   tcp_session::ConnState state = tcp_session::ConnState::kOTH;
   buckets::Perspective perspective = buckets::Perspective::kEdge;
   EndReason end = EndReason::kTimeout;
@@ -171,6 +173,10 @@ struct EngineCounters {
   uint64_t handshakes = 0;                   ///< completed three-way handshakes (with an RTT sample)
   uint64_t handshake_rtt_ns_sum = 0;
   std::array<uint64_t, kRttBoundsNs.size() + 1> handshake_rtt_hist{};  ///< per bucket, not cumulative
+  /// Content gaps, as Zeek's capture-loss counts them (tcp_session::ContentStats), and the bytes of the gaps
+  /// reported in finished sessions' missed_bytes.
+  tcp_session::ContentStats content{};
+  uint64_t missed_bytes = 0;
 
   /// received == sum(by_frame_class) + dropped_table_full + dropped_implausible_time, by construction;
   /// tests check it. A frame held for a time jump is received once it is processed or dropped.
@@ -188,10 +194,10 @@ class SessionEngine {
   [[nodiscard]] bool ok() const noexcept { return table_.ok() && syn_opened_.ok(); }
   /// The memory an engine with `config` uses once its flow table is full (start-up memory checks).
   [[nodiscard]] static uint64_t bytes_when_full(const EngineConfig& config) noexcept;
-  /// The most flows whose state (table, index, flood queue) fits in `bytes`, at most 2^28 (--flow-memory);
+  /// The most flows whose state (table, index, flood queue, content slots) fits in `bytes`, at most 2^28 (--flow-memory);
   /// 0 when not even one does.
   [[nodiscard]] static uint64_t capacity_for(uint64_t bytes) noexcept;
-  /// The memory of the flow state for `capacity` flows when full: table, index and flood queue.
+  /// The memory of the flow state for `capacity` flows when full: table, index, flood queue and content slots.
   [[nodiscard]] static uint64_t flow_state_bytes(uint32_t capacity) noexcept;
 
   /// Processes a burst in order; time never goes backwards for expiry (the watermark is the max seen), and
@@ -214,6 +220,8 @@ class SessionEngine {
   void finish(EndReason cut = EndReason::kEndOfInput) noexcept;
 
   [[nodiscard]] const EngineCounters& counters() const noexcept { return counters_; }
+  /// Sessions holding a content slot now.
+  [[nodiscard]] uint32_t content_slots_in_use() const noexcept { return content_.in_use(); }
   [[nodiscard]] uint32_t active_flows() const noexcept { return table_.size(); }
   [[nodiscard]] uint32_t flow_capacity() const noexcept { return table_.capacity(); }
   [[nodiscard]] uint64_t watermark_ns() const noexcept { return watermark_ns_; }
@@ -294,10 +302,17 @@ class SessionEngine {
   /// items (sessions that moved on or ended) until they are popped, and a full queue forgets its oldest
   /// item. Sized at the table, a flood filled it, live flood entries fell out of it (then only the bounded
   /// scan could find them) and the queue's oldest were real clients' fresh SYNs.
+  /// Sessions whose content can leave the inline path at once (tcp_session::ContentPool): an eighth of the
+  /// table, the sessions with a hole or a gap at a time even on a lossy tap; at least 16.
+  [[nodiscard]] static uint32_t content_slot_count(uint32_t flow_capacity) noexcept {
+    return flow_capacity / 8 > 16 ? flow_capacity / 8 : 16;
+  }
   [[nodiscard]] static uint32_t syn_queue_capacity(uint32_t flow_capacity) noexcept {
     return flow_capacity <= UINT32_MAX / 2 ? flow_capacity * 2 : UINT32_MAX;
   }
   EngineCounters counters_;
+  /// Slots for sessions whose content left the inline path (holes, gaps); counts into counters_.content.
+  tcp_session::ContentPool content_;
   uint64_t watermark_ns_ = 0;
   uint32_t sweep_cursor_ = 0;
   uint64_t next_sweep_ns_ = 0;

@@ -92,8 +92,10 @@ class RxPoller {
         const uint64_t ts = context_.packet_clock ? context_.rx_timestamp.ns(m, last_packet_ns_) : now;
         last_packet_ns_ = ts;
         packet::DeferredChecksum sum;
+        // A frame longer than an mbuf's data room comes chained: the headers are in the first segment, and
+        // the rest (pkt_len) was received, so its payload counts as captured.
         parser_.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts, held.parsed[i],
-                      &sum);
+                      &sum, m->pkt_len);
         if (!sum.ok(dpdk_port::nic_checksum(m), held.parsed[i].meta.tunnel_depth)) {
           held.parsed[i].frame_class = packet::FrameClass::kBadChecksum;
         }

@@ -243,6 +243,46 @@ constexpr Metric kTable[] = {
      .help = "SYNs repeating an attempt's sequence number",
      .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.syn_retransmits); },
      .telemetry = {{{.key = "syn_retransmissions"}}}},
+    // Capture loss as Zeek's capture-loss script measures it: of the ACKs that advanced a direction of an
+    // established connection, those that acknowledged bytes the capture never carried.
+    {.name = "synscope_capture_loss_acks_total",
+     .help = "ACKs that advanced a direction of an established connection (Zeek's ack_events), by engine core",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine.content.ack_events);
+           }
+         },
+     .telemetry = {{{.key = "capture_loss_acks"}}}},
+    {.name = "synscope_capture_loss_gaps_total",
+     .help = "Of those ACKs, the ones that acknowledged bytes never seen (Zeek's gap_events): over "
+             "synscope_capture_loss_acks_total, the capture's loss",
+     .read =
+         [](const Reading& r, Samples& out) {
+           for (const auto& c : r.snapshot.cores) {
+             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine.content.gap_events);
+           }
+         },
+     .telemetry = {{{.key = "capture_loss_gaps"}}}},
+    {.name = "synscope_capture_loss_acked_bytes_total",
+     .help = "Bytes those ACKs acknowledged (Zeek's ack_bytes)",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.content.ack_bytes); }},
+    {.name = "synscope_capture_loss_missing_bytes_total",
+     .help = "Bytes acknowledged but never seen (Zeek's gap_bytes)",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.content.gap_bytes); },
+     .telemetry = {{{.key = "capture_loss_missing_bytes"}}}},
+    {.name = "synscope_missed_bytes_total",
+     .help = "Sum of finished sessions' missed_bytes (content gaps in established connections)",
+     .read = [](const Reading& r, Samples& out) { out.add({}, r.totals.missed_bytes); }},
+    {.name = "synscope_content_tracking_lost_total",
+     .help = "Content gaps not tracked: sessions that found no free content slot, and held ranges merged past "
+             "the per-direction limit",
+     .read =
+         [](const Reading& r, Samples& out) {
+           out.add({{"reason", "no_slot"}}, r.totals.content.slots_exhausted);
+           out.add({{"reason", "ranges_merged"}}, r.totals.content.blocks_merged);
+         }},
+
     {.name = "synscope_verdicts_changed_after_close_total",
      .help = "Sessions whose final conn_state differs from the one counted at close (Zeek's close delay added "
              "letters)",

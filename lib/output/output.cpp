@@ -148,8 +148,9 @@ void SessionJsonWriter::format_zeek(const engine::SessionRecord& r, LineBuffer& 
   number(",\"resp_bytes\":", tcp_session::payload_bytes(s, 1));
   w = put::text(w, ",\"conn_state\":\"");
   w = put::text(w, tcp_session::conn_state_name(r.state));
+  number("\",\"missed_bytes\":", r.missed_bytes);
   // History is Zeek's letters and '^' only (tcp_session), never anything JSON must escape: no str() scan.
-  w = put::text(w, "\",\"history\":\"");
+  w = put::text(w, ",\"history\":\"");
   w = put::text(w, s.history_view());
   number("\",\"orig_pkts\":", o.pkts);
   number(",\"resp_pkts\":", p.pkts);
@@ -219,7 +220,8 @@ void SessionJsonWriter::format_ecs(const engine::SessionRecord& r, LineBuffer& l
   w += engine::format_uid(r.uid, w);
   w = put::text(w, "\",\"connection\":{\"state\":\"");
   w = put::text(w, tcp_session::conn_state_name(r.state));
-  w = put::text(w, "\",\"history\":\"");
+  number("\",\"missed_bytes\":", r.missed_bytes);
+  w = put::text(w, ",\"history\":\"");
   w = put::text(w, s.history_view());  // letters and '^' only (format_zeek)
   // synscope.*: the Zeek flavour's own fields, same names and units.
   w = put::text(put_synscope_fields(put::text(w, "\"}},\"synscope\":{"), r), "}");
@@ -345,6 +347,14 @@ std::string format_summary(const engine::EngineCounters& c, uint64_t late_sessio
         (unsigned long long)c.failed[p]);
   }
   s += ")\n";
+  if (c.content.ack_events != 0) {
+    // Zeek's capture-loss measure: the share of ACKs (advancing an established connection) that acknowledged
+    // bytes the capture never carried.
+    add("capture loss: %.3f%% (%llu of %llu ACKs acknowledged data never seen, %llu bytes); missed_bytes %llu\n",
+        100.0 * static_cast<double>(c.content.gap_events) / static_cast<double>(c.content.ack_events),
+        (unsigned long long)c.content.gap_events, (unsigned long long)c.content.ack_events,
+        (unsigned long long)c.content.gap_bytes, (unsigned long long)c.missed_bytes);
+  }
   add("flow table: %llu evicted (syn-only %llu, other %llu), %llu segments dropped (table full)\n",
       (unsigned long long)(c.evicted_syn_only + c.evicted_other), (unsigned long long)c.evicted_syn_only,
       (unsigned long long)c.evicted_other, (unsigned long long)c.dropped_table_full);

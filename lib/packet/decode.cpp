@@ -88,6 +88,7 @@ struct Decoder {
   DeferredChecksum* deferred;  ///< non-null: record the checksum to verify instead of verifying it
   uint8_t depth = 0;
   uint32_t encapsulations = 0;  ///< encapsulation_bit() of each layer met
+  uint32_t held_beyond = 0;     ///< bytes of the frame captured past the readable ones (parse_frame's frame_len)
 
   void met(Encapsulation e) noexcept { encapsulations |= encapsulation_bit(e); }
 
@@ -433,8 +434,9 @@ FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p,
   out.ack = load_be32(p + 8);
   out.flags = p[13];
   out.window = load_be16(p + 14);
-  out.tcp_header_len = static_cast<uint16_t>(doff);
+  out.tcp_header_len = static_cast<uint8_t>(doff);
   out.payload_len = l4_len - doff;
+  out.payload_captured = uint64_t{captured} + held_beyond >= l4_len;
   out.window_scale = 0xff;
   if ((out.flags & tcp_flag::kSyn) && doff > 20) {
     // Only the window-scale option matters to the state machine (zero-window 'W' detection).
@@ -685,10 +687,12 @@ LinkType link_type_of(uint32_t number) noexcept {
 }
 
 FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                       PacketMeta& out, DeferredChecksum* deferred, uint32_t* encapsulations) noexcept {
+                       PacketMeta& out, DeferredChecksum* deferred, uint32_t* encapsulations,
+                       uint32_t frame_len) noexcept {
   if (encapsulations != nullptr) *encapsulations = 0;
   if (deferred != nullptr) deferred->ip = nullptr;
   Decoder d{options, out, deferred};
+  d.held_beyond = frame_len > caplen ? frame_len - caplen : 0;
   out.tunnel_depth = 0;
   FrameClass v;
   switch (link) {

@@ -60,9 +60,10 @@ struct PacketMeta {
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint16_t window = 0;
-  uint16_t tcp_header_len = 0;
-  uint32_t payload_len = 0;  ///< TCP payload bytes per the IP length (not the captured length)
-  uint32_t ip_len = 0;       ///< IP total length including the IP header (Zeek's *_ip_bytes)
+  uint8_t tcp_header_len = 0;
+  bool payload_captured = true;  ///< the whole payload is in the frame (a short snaplen cuts it off)
+  uint32_t payload_len = 0;      ///< TCP payload bytes per the IP length (not the captured length)
+  uint32_t ip_len = 0;           ///< IP total length including the IP header (Zeek's *_ip_bytes)
 };
 
 /// Options that change how a frame is judged.
@@ -77,9 +78,11 @@ struct ParseOptions {
 /// whose checksum can be checked is returned as kTcp with `*deferred` describing it (else `deferred->ip`
 /// is null): the caller turns it into kBadChecksum if DeferredChecksum::ok() fails.
 /// With `encapsulations` non-null, it receives the set (encapsulation_bit()) of the layers the frame passed
-/// through, whatever its class.
+/// through, whatever its class. `frame_len`, when more than `caplen`, is how many bytes of the frame were
+/// captured in all while only the first `caplen` can be read here (a chained mbuf): the payload then counts
+/// as captured (PacketMeta::payload_captured) though the parser never reads it.
 [[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
                                      PacketMeta& out, DeferredChecksum* deferred = nullptr,
-                                     uint32_t* encapsulations = nullptr) noexcept;
+                                     uint32_t* encapsulations = nullptr, uint32_t frame_len = 0) noexcept;
 
 }  // namespace synscope::packet

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "packet/packet.hpp"
+#include "tcp_session/content.hpp"
 
 namespace synscope::tcp_session {
 
@@ -97,7 +98,8 @@ struct SessionConfig {
 };
 
 /// Per-side state that every segment reads or writes: the endpoint's TCP state, its sequence numbers and
-/// its packet and byte counts. `Session::ep[0]` is always the current originator. 32 bytes, so both sides
+/// its packet and byte counts, and the end of its delivered data. `Session::ep[0]` is always the current
+/// originator. 32 bytes, so both sides
 /// fill the one cache line after a flow entry's key line. All-zero is the initial value (see Session).
 struct Endpoint {
   uint64_t ip_bytes = 0;
@@ -105,6 +107,9 @@ struct Endpoint {
   uint32_t last_seq = 0;
   uint32_t ack_seq = 0;  ///< highest ack the peer sent for this side's data
   uint32_t pkts = 0;
+  /// One past the last byte of this side's data that Zeek's reassembler delivered (its last_reassem_seq),
+  /// while the session has no ContentPool slot (see content.hpp); absolute, moved with start_seq.
+  uint32_t content_end = 0;
   EndpointState state = EndpointState::kInactive;
   EndpointState prev_state = EndpointState::kInactive;
   bool did_close = false;
@@ -196,10 +201,18 @@ struct Session {
   SessionMark attempt_mark = 0;        ///< attempt timer deadline (0 = none)
   std::array<ScaledLevels, 2> levels;  ///< as ep
   char history[kHistoryMax] = {};
+  /// The session's ContentPool slot, 24 bits little-endian (0: none; its content is tracked inline).
+  std::array<uint8_t, 3> content_slot{};
   // Line 3.
   std::array<EndpointMarks, 2> marks;  ///< as ep
 
   [[nodiscard]] std::string_view history_view() const noexcept { return {history, history_len}; }
+  [[nodiscard]] uint32_t content_slot_number() const noexcept {
+    return content_slot[0] | (uint32_t{content_slot[1]} << 8) | (uint32_t{content_slot[2]} << 16);
+  }
+  void set_content_slot(uint32_t n) noexcept {
+    content_slot = {static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16)};
+  }
 };
 static_assert(sizeof(Session) == 216 && offsetof(Session, ep) == 24 && offsetof(Session, last_ns) == 88 &&
                   offsetof(Session, marks) == 152,
@@ -212,8 +225,16 @@ void start(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now
 
 /// Applies one valid TCP segment. `from_lo` as in start(). Returns true when this segment completed the
 /// three-way handshake (handshake_completed() became true), so a caller need not test it before and after.
-bool update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns,
-            const SessionConfig& cfg) noexcept;
+/// With a `content` pool, content gaps are tracked as Zeek's reassembler finds them (missed_bytes, 'G'/'g',
+/// the pool's ContentStats); without one they are not, and the history never has those letters.
+bool update(Session& s, const packet::PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg,
+            ContentPool* content = nullptr) noexcept;
+
+/// Bytes of the content gaps Zeek would report for the session (conn.log's missed_bytes).
+[[nodiscard]] uint64_t missed_bytes(const Session& s, const ContentPool& content) noexcept;
+
+/// Gives the session's slot back to `content` (when it has one); call when the session ends.
+void release_content(Session& s, ContentPool& content) noexcept;
 
 /// Records a segment that failed its checksum: Zeek ignores it except for the 'C' history letter.
 void record_bad_checksum(Session& s, bool from_lo) noexcept;

@@ -28,15 +28,25 @@ inline void set_state(Endpoint& e, ES s) noexcept {
   e.state = s;
 }
 
+// Sets an endpoint's start sequence number (and its ack_seq with it). Zeek's reassembler keeps its own
+// relative numbers when the start moves, so the inline delivered edge keeps its distance from the start (1,
+// the first data octet, for an endpoint never numbered).
+void set_start(Endpoint& e, uint32_t start) noexcept {
+  uint32_t delivered = e.content_end - e.start_seq;
+  if (delivered == 0) delivered = 1;
+  e.start_seq = e.ack_seq = start;
+  e.content_end = start + delivered;
+}
+
 void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last_seq) noexcept {
   const bool syn = flags & tf::kSyn;
   switch (e.state) {
     case ES::kInactive:
       if (syn) {
-        e.ack_seq = e.start_seq = first_seq;
+        set_start(e, first_seq);
       } else {
         // Partial connection: number bytes as though a SYN had been seen.
-        e.ack_seq = e.start_seq = first_seq - 1;
+        set_start(e, first_seq - 1);
         last_seq = first_seq;
       }
       e.last_seq = last_seq;
@@ -44,20 +54,20 @@ void init_endpoint(Endpoint& e, uint8_t flags, uint32_t first_seq, uint32_t last
     case ES::kSynSent:
     case ES::kSynAckSent:
       if (syn && first_seq != e.start_seq) {
-        e.start_seq = e.ack_seq = first_seq;
+        set_start(e, first_seq);
         e.last_seq = last_seq;
       }
       break;
     case ES::kEstablished:
     case ES::kPartial:
       if (syn) {
-        e.start_seq = e.ack_seq = first_seq;
+        set_start(e, first_seq);
         e.last_seq = last_seq;
       }
       break;
     case ES::kReset:
       if (syn && e.prev_state == ES::kInactive) {
-        e.start_seq = e.ack_seq = first_seq;
+        set_start(e, first_seq);
         e.last_seq = last_seq;
       }
       break;
@@ -234,7 +244,8 @@ inline void apply_ack(Session& s, bool is_orig, const PacketMeta& pkt) noexcept 
   if (!(pkt.flags & tf::kAck)) return;
   Endpoint& pe = s.ep[is_orig ? 1 : 0];
   if (pe.state == ES::kInactive) {
-    pe.start_seq = pe.ack_seq = pe.last_seq = pkt.ack - 1;
+    set_start(pe, pkt.ack - 1);
+    pe.last_seq = pkt.ack - 1;
   } else if (seq_delta(pkt.ack, pe.start_seq) >= 0 && !(pkt.flags & tf::kRst)) {
     const int32_t delta_ack = seq_delta(pkt.ack, pe.ack_seq);
     if (!(pkt.ack == 0 && delta_ack > kTooLargeSeqDelta) && delta_ack > 0) pe.ack_seq = pkt.ack;
@@ -249,15 +260,153 @@ inline void finish_segment(Session& s, bool is_orig, const PacketMeta& pkt, uint
   e.ip_bytes += pkt.ip_len;
 }
 
+// Content gaps (content.hpp). The packet's sender is `x`, its peer (whose data an ACK acknowledges) `y`;
+// both are indexes into s.ep, taken after any role flip. Zeek acts on the ACK after the state machine and
+// on the data after the ACK: so does track_content(), called last.
+
+bool is_clean(const Endpoint& e) noexcept {
+  return e.state == ES::kEstablished || (e.state == ES::kClosed && e.prev_state == ES::kEstablished);
+}
+
+ContentContext content_context(const Session& s, size_t x) noexcept {
+  const Endpoint& e = s.ep[x];
+  const Endpoint& peer = s.ep[1 - x];
+  ContentContext c;
+  c.clean = is_clean(e) && is_clean(peer);
+  c.active = e.state == ES::kEstablished && peer.state == ES::kEstablished;
+  c.partial = s.syn_mark == 0 || s.synack_mark == 0;
+  c.no_data_acked = e.ack_seq == e.start_seq || e.ack_seq == e.start_seq + 1;
+  c.size = payload_bytes(s, x);
+  return c;
+}
+
+// The session's slot, taking one on first need: the inline state (each side's delivered edge, trim point
+// and FIN) becomes the slot's. `y` and `y_ack_before` give the acknowledged side's ACK from before this
+// packet (apply_ack has moved it already; Zeek's trim point moves only when the ACK is processed).
+SessionContent* content_slot(Session& s, ContentPool& pool, size_t y, uint32_t y_ack_before) noexcept {
+  const uint32_t held = s.content_slot_number();
+  if (held == ContentPool::kUntracked) return nullptr;
+  if (held != 0) return &pool.at(held);
+  const uint32_t n = pool.acquire();
+  if (n == 0) {
+    s.set_content_slot(ContentPool::kUntracked);
+    return nullptr;
+  }
+  s.set_content_slot(n);
+  SessionContent& slot = pool.at(n);
+  for (size_t i = 0; i < 2; ++i) {
+    const Endpoint& e = s.ep[i];
+    DirectionContent& d = slot.side[e.is_lo ? 0 : 1];
+    const uint32_t delivered = e.content_end - e.start_seq;
+    d.last_reassem = delivered == 0 ? 1 : delivered;
+    const int32_t acked = seq_delta(i == y ? y_ack_before : e.ack_seq, e.start_seq);
+    const uint64_t trim = acked > 1 ? static_cast<uint64_t>(acked) : 1;
+    d.trim = trim < d.last_reassem ? trim : d.last_reassem;
+    if (s.marks[i].fin > 0) d.fin_seq = d.last_reassem + 1;  // inline, a FIN always ended the data
+  }
+  return &slot;
+}
+
+inline DirectionContent& side_of(SessionContent& slot, const Endpoint& e) noexcept {
+  return slot.side[e.is_lo ? 0 : 1];
+}
+
+// The ACK of a segment from x, for y's data: Zeek's AckReceived.
+void content_ack_of(Session& s, size_t x, const PacketMeta& pkt, uint32_t y_ack_before, ContentPool& pool) noexcept {
+  const size_t y = 1 - x;
+  Endpoint& ye = s.ep[y];
+  const int32_t rel = seq_delta(pkt.ack, ye.start_seq);
+  if (rel < 0) return;  // before the numbering's start: Zeek takes it as 0, which acknowledges nothing
+  uint32_t ack = pkt.ack;
+  if (s.content_slot_number() == 0 || s.content_slot_number() == ContentPool::kUntracked) {
+    if (seq_delta(ack, ye.content_end) > 0) {
+      // Inline, a FIN ends the delivered data: its ACK (and anything past it) stops there.
+      if (s.marks[y].fin > 0 || s.content_slot_number() == ContentPool::kUntracked) {
+        ack = ye.content_end;
+      } else if (content_slot(s, pool, y, y_ack_before) == nullptr) {
+        ack = ye.content_end;
+      }
+    }
+    if (s.content_slot_number() == 0 || s.content_slot_number() == ContentPool::kUntracked) {
+      const int32_t advanced = seq_delta(ack, y_ack_before);
+      if (advanced > 0 && ye.state == ES::kEstablished && s.ep[x].state == ES::kEstablished) {
+        ContentStats& stats = pool.stats();
+        ++stats.ack_events;
+        stats.ack_bytes += static_cast<uint32_t>(advanced);
+      }
+      return;
+    }
+  }
+  DirectionContent& d = side_of(pool.at(s.content_slot_number()), ye);
+  uint64_t seq = unwrap_relative(d.last_reassem, static_cast<uint32_t>(rel));
+  if (d.fin_seq != 0 && seq >= d.fin_seq) seq = d.fin_seq - 1;
+  const uint32_t gaps = content_ack(d, seq, content_context(s, y), pool.stats());
+  for (uint32_t i = 0; i < gaps; ++i) scaled_history(s, y == 0, d.gap_cnt, d.gap_level, 'G');
+}
+
+// The payload and FIN of a segment from x: Zeek's DataSent and FIN_seq.
+void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& pool) noexcept {
+  Endpoint& e = s.ep[x];
+  const uint8_t f = pkt.flags;
+  const uint32_t syn = (f & tf::kSyn) ? 1 : 0;
+  const bool data = pkt.payload_len > 0 && !(f & tf::kRst) && pkt.payload_captured &&
+                    seq_delta(pkt.seq, e.start_seq) >= 0;  // Zeek delivers no payload numbered before the start
+  const uint32_t data_seq = pkt.seq + syn;
+  uint32_t slot = s.content_slot_number();
+  if (data && (slot == 0 || slot == ContentPool::kUntracked)) {
+    if (seq_delta(data_seq, e.content_end) <= 0) {
+      const uint32_t end = data_seq + pkt.payload_len;
+      if (seq_delta(end, e.content_end) > 0) e.content_end = end;
+      if (slot == 0 && seq_delta(e.content_end, e.ack_seq) > static_cast<int32_t>(kExcessiveDataWithoutAcks)) {
+        content_slot(s, pool, x, e.ack_seq);  // Zeek gives up on this direction: the slot says so
+      }
+    } else if (slot == 0) {
+      content_slot(s, pool, x, e.ack_seq);  // a hole opens
+    }
+    slot = s.content_slot_number();
+  }
+  if (f & tf::kFin) {
+    uint32_t seg_len = pkt.payload_len + syn + 1;
+    if (f & tf::kRst) seg_len -= pkt.payload_len;
+    const uint32_t fin_seq = pkt.seq + seg_len;
+    if (slot == 0 && fin_seq - 1 != e.content_end) {
+      content_slot(s, pool, x, e.ack_seq);  // the FIN does not end the data seen: its ACK must not hide a gap
+      slot = s.content_slot_number();
+    }
+    if (slot != 0 && slot != ContentPool::kUntracked) {
+      DirectionContent& d = side_of(pool.at(slot), e);
+      d.fin_seq = unwrap_relative(d.last_reassem, fin_seq - e.start_seq);
+    }
+  }
+  if (data && slot != 0 && slot != ContentPool::kUntracked) {
+    DirectionContent& d = side_of(pool.at(slot), e);
+    const uint64_t seq = unwrap_relative(d.last_reassem, data_seq - e.start_seq);
+    const uint64_t ack = unwrap_relative(d.last_reassem, e.ack_seq - e.start_seq);
+    content_data(d, seq, pkt.payload_len, ack, content_context(s, x), pool.stats());
+  }
+}
+
+void track_content(Session& s, bool from_lo, const PacketMeta& pkt, bool y_was_inactive, uint32_t y_ack_before,
+                   ContentPool& pool) noexcept {
+  const size_t x = s.ep[0].is_lo == from_lo ? 0 : 1;
+  // An ACK for a side not seen yet numbers it (relative 1): nothing to acknowledge.
+  if ((pkt.flags & tf::kAck) && !y_was_inactive) content_ack_of(s, x, pkt, y_ack_before, pool);
+  content_data_of(s, x, pkt, pool);
+}
+
 // A segment without SYN, FIN or RST from an endpoint already past kInactive: no role flip, no handshake
 // time but the third step's, no start sequence to set and no state change. Most segments of a connection
 // are these (more so on bulk transfers), so they skip the control path.
-bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_ns) noexcept {
+bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_ns, ContentPool* content) noexcept {
   const bool completed_handshake = note_handshake_ack(s, is_orig, pkt.flags, now_ns);
   update_plain_history(s, is_orig, pkt.flags, pkt.payload_len);
   note_window_and_time(s, is_orig, pkt, now_ns);
+  const Endpoint& peer = s.ep[is_orig ? 1 : 0];
+  const bool peer_inactive = peer.state == ES::kInactive;
+  const uint32_t peer_ack = peer.ack_seq;
   apply_ack(s, is_orig, pkt);
   finish_segment(s, is_orig, pkt, pkt.seq + pkt.payload_len);
+  if (content != nullptr) track_content(s, s.ep[is_orig ? 0 : 1].is_lo, pkt, peer_inactive, peer_ack, *content);
   return completed_handshake;
 }
 
@@ -284,12 +433,13 @@ void record_bad_checksum(Session& s, bool from_lo) noexcept {
   scaled_history(s, is_orig, s.marks[side].chk_cnt, s.levels[side].chk, 'C');
 }
 
-bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg) noexcept {
+bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, const SessionConfig& cfg,
+            ContentPool* content) noexcept {
   bool is_orig = from_lo == s.ep[0].is_lo;
   const uint8_t f = pkt.flags;
   const uint32_t len = pkt.payload_len;
   if (!(f & (tf::kSyn | tf::kFin | tf::kRst)) && s.ep[is_orig ? 0 : 1].state != ES::kInactive) [[likely]] {
-    return update_plain(s, is_orig, pkt, now_ns);
+    return update_plain(s, is_orig, pkt, now_ns, content);
   }
 
   // A connection whose only packet so far was a SYN-ACK, answered by the other side's ACK or data:
@@ -317,6 +467,8 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     completed_handshake = note_handshake_ack(s, is_orig, f, now_ns);
   }
 
+  bool peer_inactive = false;
+  uint32_t peer_ack = 0;
   {
     Endpoint& e = s.ep[is_orig ? 0 : 1];
     uint32_t seg_len = len;
@@ -331,6 +483,8 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     if (f & tf::kSyn) count_flag(m.syn);
     if (f & tf::kFin) count_flag(m.fin);
     if (f & tf::kRst) count_flag(m.rst);
+    peer_inactive = s.ep[is_orig ? 1 : 0].state == ES::kInactive;
+    peer_ack = s.ep[is_orig ? 1 : 0].ack_seq;
     apply_ack(s, is_orig, pkt);
     finish_segment(s, is_orig, pkt, seq_one_past);
   }
@@ -352,7 +506,21 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     s.attempt_mark = 0;
     s.timers_cancelled = true;
   }
+  if (content != nullptr) track_content(s, from_lo, pkt, peer_inactive, peer_ack, *content);
   return completed_handshake;
+}
+
+uint64_t missed_bytes(const Session& s, const ContentPool& content) noexcept {
+  const uint32_t n = s.content_slot_number();
+  if (n == 0 || n == ContentPool::kUntracked) return 0;
+  const SessionContent& slot = content.at(n);
+  return slot.side[0].missed_bytes + slot.side[1].missed_bytes;
+}
+
+void release_content(Session& s, ContentPool& content) noexcept {
+  const uint32_t n = s.content_slot_number();
+  if (n != 0 && n != ContentPool::kUntracked) content.release(n);
+  s.set_content_slot(0);
 }
 
 }  // namespace synscope::tcp_session

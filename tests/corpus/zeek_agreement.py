@@ -5,8 +5,11 @@ how often our conn_state and history agree with Zeek's verdicts.
 Matching follows corpus/README.md: a Zeek connection is matched on its 4-tuple in Zeek's orientation
 (orig/resp), ties between reused 4-tuples are broken by orig_pkts/resp_pkts and then by order.
 
-Exit status: 0 when conn_state agreement >= --min-conn-state, 1 below it, 77 (skipped) when the corpus is
-not beside the repository.
+Where Zeek's verdict carries missed_bytes (conn.log baselines), ours is compared too.
+
+Exit status: 0 when conn_state agreement >= --min-conn-state, history agreement >= --min-history and
+missed_bytes agreement >= --min-missed-bytes, 1 below any, 77 (skipped) when the corpus is not beside the
+repository.
 """
 import argparse
 import csv
@@ -69,6 +72,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(repo, "build", "app", "synscope"))
     ap.add_argument("--corpus", default=os.path.join(repo, "..", "shared", "corpus", "zeek"))
     ap.add_argument("--min-conn-state", type=float, default=0.99)
+    ap.add_argument("--min-history", type=float, default=0.97)
+    ap.add_argument("--min-missed-bytes", type=float, default=0.99)
     ap.add_argument("--verbose", "-v", action="store_true", help="list every disagreement")
     args = ap.parse_args()
 
@@ -77,6 +82,7 @@ def main():
         return 77
 
     total_state = agree_state = total_hist = agree_hist = extra_total = 0
+    total_missed = agree_missed = 0
     failures = []
     for entry in load_index(args.corpus):
         checksums = "verify" if entry["zeek_checksums"] == "validated" else "ignore"
@@ -97,6 +103,13 @@ def main():
                 else:
                     failures.append(f'{entry["name"]}: {tup} conn_state zeek={z["conn_state"]} ours={ours_state}'
                                     f' (history zeek={z["history"]} ours={ours_hist})')
+            if z.get("missed_bytes", "-") not in ("-", ""):
+                total_missed += 1
+                ours_missed = s["missed_bytes"] if s else None
+                if ours_missed == int(z["missed_bytes"]):
+                    agree_missed += 1
+                else:
+                    failures.append(f'{entry["name"]}: {tup} missed_bytes zeek={z["missed_bytes"]} ours={ours_missed}')
             if z["history"] not in ("-", ""):
                 total_hist += 1
                 if ours_hist == z["history"]:
@@ -110,11 +123,17 @@ def main():
     hist_ratio = agree_hist / total_hist if total_hist else 0.0
     print(f"conn_state agreement: {agree_state}/{total_state} = {100 * state_ratio:.2f}%")
     print(f"history agreement:    {agree_hist}/{total_hist} = {100 * hist_ratio:.2f}%")
+    missed_ratio = agree_missed / total_missed if total_missed else 0.0
+    print(f"missed_bytes agreement: {agree_missed}/{total_missed} = {100 * missed_ratio:.2f}%")
     print(f"sessions we reported that Zeek did not: {extra_total}")
-    if state_ratio < args.min_conn_state:
-        print(f"FAIL: conn_state agreement below {100 * args.min_conn_state:.1f}%")
-        return 1
-    return 0
+    status = 0
+    for name, ratio, bar in (("conn_state", state_ratio, args.min_conn_state),
+                             ("history", hist_ratio, args.min_history),
+                             ("missed_bytes", missed_ratio, args.min_missed_bytes)):
+        if ratio < bar:
+            print(f"FAIL: {name} agreement below {100 * bar:.1f}%")
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

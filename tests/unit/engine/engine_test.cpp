@@ -475,8 +475,9 @@ TEST(Engine, CapacityForAMemoryBudgetIsTheLargestThatFits) {
     ASSERT_GT(n, 0u) << mib;
     EXPECT_LE(full(n), bytes) << mib;
     EXPECT_GT(full(n + 1), bytes) << mib;
-    // Under 300 bytes per flow, index and flood queue included: the budget buys what the layout promises.
-    EXPECT_GT(n, bytes / 300) << mib;
+    // Under 330 bytes per flow, index, flood queue and content slots included (about 297 without the slots,
+    // which add an eighth of a table's flows at 212 bytes each): the budget buys what the layout promises.
+    EXPECT_GT(n, bytes / 330) << mib;
   }
 }
 
