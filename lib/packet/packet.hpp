@@ -61,7 +61,10 @@ struct PacketMeta {
   uint32_t ack = 0;
   uint16_t window = 0;
   uint8_t tcp_header_len = 0;
-  bool payload_captured = true;  ///< the whole payload is in the frame (a short snaplen cuts it off)
+  bool payload_captured : 1 = true;  ///< the whole payload is in the frame (a short snaplen cuts it off)
+  /// The segment is the first fragment of an IP datagram: payload_len counts this fragment's part only (the
+  /// rest is in fragments synscope does not reassemble).
+  bool fragment : 1 = false;
   uint32_t payload_len = 0;      ///< TCP payload bytes per the IP length (not the captured length)
   uint32_t ip_len = 0;           ///< IP total length including the IP header (Zeek's *_ip_bytes)
 };

@@ -389,6 +389,17 @@ void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& p
 void track_content(Session& s, bool from_lo, const PacketMeta& pkt, bool y_was_inactive, uint32_t y_ack_before,
                    ContentPool& pool) noexcept {
   const size_t x = s.ep[0].is_lo == from_lo ? 0 : 1;
+  if (pkt.fragment) [[unlikely]] {
+    // Zeek reassembles the datagram; its length here is one fragment's, so the data would leave a false hole.
+    // The session's content is no longer followed: no gap is reported rather than a wrong one.
+    const uint32_t held = s.content_slot_number();
+    if (held == 0) {
+      s.set_content_slot(ContentPool::kUntracked);
+    } else if (held != ContentPool::kUntracked) {
+      for (DirectionContent& d : pool.at(held).side) d.skip = true;
+    }
+    return;
+  }
   // An ACK for a side not seen yet numbers it (relative 1): nothing to acknowledge.
   if ((pkt.flags & tf::kAck) && !y_was_inactive) content_ack_of(s, x, pkt, y_ack_before, pool);
   content_data_of(s, x, pkt, pool);

@@ -17,7 +17,8 @@ constexpr uint8_t S = tf::kSyn, A = tf::kAck, F = tf::kFin, R = tf::kRst;
 class Flow {
  public:
   explicit Flow(ContentPool& pool) : pool_(pool) {}
-  Flow& pkt(bool from_client, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, bool captured = true) {
+  Flow& pkt(bool from_client, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, bool captured = true,
+            bool fragment = false) {
     packet::PacketMeta m;
     m.ip_version = 4;
     m.src_port = from_client ? 40000 : 80;
@@ -28,6 +29,7 @@ class Flow {
     m.window = 1000;
     m.payload_len = len;
     m.payload_captured = captured;
+    m.fragment = fragment;
     m.ip_len = 40 + len;
     now_ += 1'000'000;
     if (!started_) {
@@ -105,6 +107,16 @@ TEST(ContentGaps, TruncatedPayloadIsNotDelivered) {
   Flow k(p.pool);
   handshake(k).pkt(true, A, 101, 501, 100, /*captured=*/false).s(A, 501, 201);
   EXPECT_EQ(k.missed(), 100u) << "Zeek delivers no payload cut short by the snaplen";
+}
+
+TEST(ContentGaps, FragmentedSegmentStopsTrackingInsteadOfInventingAGap) {
+  Pool p;
+  Flow k(p.pool);
+  // A 1000-byte segment in two IP fragments: only the first (with 480 bytes of it) is parsed.
+  handshake(k).pkt(true, A, 101, 501, 480, true, /*fragment=*/true).c(A, 1101, 501, 10).s(A, 501, 1111);
+  EXPECT_EQ(k.missed(), 0u);
+  EXPECT_EQ(k.history().find('G'), std::string::npos);
+  EXPECT_EQ(k.session().content_slot_number(), ContentPool::kUntracked);
 }
 
 TEST(ContentGaps, GapRevealedByARstIsNotReported) {
