@@ -65,8 +65,8 @@ struct PacketMeta {
   /// The segment is the first fragment of an IP datagram: payload_len counts this fragment's part only (the
   /// rest is in fragments synscope does not reassemble).
   bool fragment : 1 = false;
-  uint32_t payload_len = 0;      ///< TCP payload bytes per the IP length (not the captured length)
-  uint32_t ip_len = 0;           ///< IP total length including the IP header (Zeek's *_ip_bytes)
+  uint32_t payload_len = 0;  ///< TCP payload bytes per the IP length (not the captured length)
+  uint32_t ip_len = 0;       ///< IP total length including the IP header (Zeek's *_ip_bytes)
 };
 
 /// Options that change how a frame is judged.

@@ -184,7 +184,7 @@ TEST(ContentGaps, SequenceWrapIsFollowed) {
   const uint32_t isn = 0xffffff00u;
   k.c(S, isn).s(S | A, 500, isn + 1).c(A, isn + 1, 501);
   k.c(A, isn + 1, 501, 0x80).c(A, isn + 0x81, 501, 0x80);  // crosses 2^32
-  k.c(A, isn + 0x201, 501, 0x10);                           // 0x100 bytes lost after the wrap
+  k.c(A, isn + 0x201, 501, 0x10);                          // 0x100 bytes lost after the wrap
   k.s(A, 501, isn + 0x211);
   EXPECT_EQ(k.missed(), 0x100u);
 }
