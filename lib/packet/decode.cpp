@@ -436,8 +436,8 @@ FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p,
   out.window = load_be16(p + 14);
   out.tcp_header_len = static_cast<uint8_t>(doff);
   out.payload_len = l4_len - doff;
-  out.payload_captured = uint64_t{captured} + held_beyond >= l4_len;
-  out.fragment = first_fragment;
+  out.partial = static_cast<uint8_t>((uint64_t{captured} + held_beyond < l4_len ? segment_part::kPayloadCut : 0) |
+                                     (first_fragment ? segment_part::kFragment : 0));
   out.window_scale = 0xff;
   if ((out.flags & tcp_flag::kSyn) && doff > 20) {
     // Only the window-scale option matters to the state machine (zero-window 'W' detection).

@@ -47,6 +47,15 @@ inline constexpr uint8_t kAck = 0x10;
 inline constexpr uint8_t kUrg = 0x20;
 }  // namespace tcp_flag
 
+/// Why a frame holds less than its whole segment (PacketMeta::partial), as bits: one byte written once per
+/// segment, which the session's content path tests for zero.
+namespace segment_part {
+inline constexpr uint8_t kPayloadCut = 0x01;  ///< the payload is not all in the frame (a short snaplen)
+/// The first fragment of an IP datagram: payload_len counts this fragment's part only (the rest is in
+/// fragments synscope does not reassemble).
+inline constexpr uint8_t kFragment = 0x02;
+}  // namespace segment_part
+
 /// One parsed TCP segment, in wire order (src = sender of this packet).
 struct PacketMeta {
   IpAddr src;
@@ -61,10 +70,7 @@ struct PacketMeta {
   uint32_t ack = 0;
   uint16_t window = 0;
   uint8_t tcp_header_len = 0;
-  bool payload_captured : 1 = true;  ///< the whole payload is in the frame (a short snaplen cuts it off)
-  /// The segment is the first fragment of an IP datagram: payload_len counts this fragment's part only (the
-  /// rest is in fragments synscope does not reassemble).
-  bool fragment : 1 = false;
+  uint8_t partial = 0;       ///< segment_part bits: 0 when the frame holds the whole segment
   uint32_t payload_len = 0;  ///< TCP payload bytes per the IP length (not the captured length)
   uint32_t ip_len = 0;       ///< IP total length including the IP header (Zeek's *_ip_bytes)
 };
@@ -83,7 +89,7 @@ struct ParseOptions {
 /// With `encapsulations` non-null, it receives the set (encapsulation_bit()) of the layers the frame passed
 /// through, whatever its class. `frame_len`, when more than `caplen`, is how many bytes of the frame were
 /// captured in all while only the first `caplen` can be read here (a chained mbuf): the payload then counts
-/// as captured (PacketMeta::payload_captured) though the parser never reads it.
+/// as captured (no segment_part::kPayloadCut) though the parser never reads it.
 [[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
                                      PacketMeta& out, DeferredChecksum* deferred = nullptr,
                                      uint32_t* encapsulations = nullptr, uint32_t frame_len = 0) noexcept;

@@ -239,17 +239,22 @@ inline void note_window_and_time(Session& s, bool is_orig, const PacketMeta& pkt
   if (!s.ep[0].did_close || !s.ep[1].did_close) s.last_ns = now_ns;
 }
 
-// The ACK number advances the peer's acknowledged sequence (or numbers a peer not seen yet).
-inline void apply_ack(Session& s, bool is_orig, const PacketMeta& pkt) noexcept {
-  if (!(pkt.flags & tf::kAck)) return;
+// The ACK number advances the peer's acknowledged sequence (or numbers a peer not seen yet). Returns how
+// far it advanced an active peer's (0: not at all).
+inline uint32_t apply_ack(Session& s, bool is_orig, const PacketMeta& pkt) noexcept {
+  if (!(pkt.flags & tf::kAck)) return 0;
   Endpoint& pe = s.ep[is_orig ? 1 : 0];
   if (pe.state == ES::kInactive) {
     set_start(pe, pkt.ack - 1);
     pe.last_seq = pkt.ack - 1;
   } else if (seq_delta(pkt.ack, pe.start_seq) >= 0 && !(pkt.flags & tf::kRst)) {
     const int32_t delta_ack = seq_delta(pkt.ack, pe.ack_seq);
-    if (!(pkt.ack == 0 && delta_ack > kTooLargeSeqDelta) && delta_ack > 0) pe.ack_seq = pkt.ack;
+    if (!(pkt.ack == 0 && delta_ack > kTooLargeSeqDelta) && delta_ack > 0) {
+      pe.ack_seq = pkt.ack;
+      return static_cast<uint32_t>(delta_ack);
+    }
   }
+  return 0;
 }
 
 // Sequence tracking after the ACK, then the packet and byte counters.
@@ -349,7 +354,7 @@ void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& p
   Endpoint& e = s.ep[x];
   const uint8_t f = pkt.flags;
   const uint32_t syn = (f & tf::kSyn) ? 1 : 0;
-  const bool data = pkt.payload_len > 0 && !(f & tf::kRst) && pkt.payload_captured &&
+  const bool data = pkt.payload_len > 0 && !(f & tf::kRst) && !(pkt.partial & packet::segment_part::kPayloadCut) &&
                     seq_delta(pkt.seq, e.start_seq) >= 0;  // Zeek delivers no payload numbered before the start
   const uint32_t data_seq = pkt.seq + syn;
   uint32_t slot = s.content_slot_number();
@@ -389,7 +394,7 @@ void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& p
 void track_content(Session& s, bool from_lo, const PacketMeta& pkt, bool y_was_inactive, uint32_t y_ack_before,
                    ContentPool& pool) noexcept {
   const size_t x = s.ep[0].is_lo == from_lo ? 0 : 1;
-  if (pkt.fragment) [[unlikely]] {
+  if (pkt.partial & packet::segment_part::kFragment) [[unlikely]] {
     // Zeek reassembles the datagram; its length here is one fragment's, so the data would leave a false hole.
     // The session's content is no longer followed: no gap is reported rather than a wrong one.
     const uint32_t held = s.content_slot_number();
@@ -412,12 +417,31 @@ bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_
   const bool completed_handshake = note_handshake_ack(s, is_orig, pkt.flags, now_ns);
   update_plain_history(s, is_orig, pkt.flags, pkt.payload_len);
   note_window_and_time(s, is_orig, pkt, now_ns);
-  const Endpoint& peer = s.ep[is_orig ? 1 : 0];
-  const bool peer_inactive = peer.state == ES::kInactive;
-  const uint32_t peer_ack = peer.ack_seq;
-  apply_ack(s, is_orig, pkt);
+  Endpoint& e = s.ep[is_orig ? 0 : 1];
+  Endpoint& peer = s.ep[is_orig ? 1 : 0];
+  const uint32_t advanced = apply_ack(s, is_orig, pkt);
   finish_segment(s, is_orig, pkt, pkt.seq + pkt.payload_len);
-  if (content != nullptr) track_content(s, s.ep[is_orig ? 0 : 1].is_lo, pkt, peer_inactive, peer_ack, *content);
+  if (content == nullptr) return completed_handshake;
+  // Content, inline while the session has no slot: in-order data moves the delivered edge, an ACK within the
+  // data seen only counts (an ACK numbering a peer not seen yet leaves it at its edge).
+  if (!s.has_content_slot() && pkt.partial == 0 &&
+      !((pkt.flags & tf::kAck) && seq_delta(pkt.ack, peer.content_end) > 0) &&
+      (pkt.payload_len == 0 || pkt.seq == e.content_end)) [[likely]] {
+    e.content_end += pkt.payload_len;
+    if (seq_delta(e.content_end, e.ack_seq) > static_cast<int32_t>(kExcessiveDataWithoutAcks)) [[unlikely]] {
+      // Zeek gives up on this direction: the slot says so (its data path sees this payload delivered already).
+      content_slot(s, *content, is_orig ? 0 : 1, e.ack_seq);
+    } else {
+      if (advanced != 0 && e.state == ES::kEstablished && peer.state == ES::kEstablished) {
+        ContentStats& stats = content->stats();
+        ++stats.ack_events;
+        stats.ack_bytes += advanced;
+      }
+      return completed_handshake;
+    }
+  }
+  // A plain segment changes no state: the peer was inactive before the ACK if it is now.
+  track_content(s, e.is_lo, pkt, peer.state == ES::kInactive, peer.ack_seq - advanced, *content);
   return completed_handshake;
 }
 
@@ -496,7 +520,7 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
     if (f & tf::kRst) count_flag(m.rst);
     peer_inactive = s.ep[is_orig ? 1 : 0].state == ES::kInactive;
     peer_ack = s.ep[is_orig ? 1 : 0].ack_seq;
-    apply_ack(s, is_orig, pkt);
+    (void)apply_ack(s, is_orig, pkt);
     finish_segment(s, is_orig, pkt, seq_one_past);
   }
 

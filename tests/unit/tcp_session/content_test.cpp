@@ -28,8 +28,8 @@ class Flow {
     m.ack = ack;
     m.window = 1000;
     m.payload_len = len;
-    m.payload_captured = captured;
-    m.fragment = fragment;
+    m.partial = static_cast<uint8_t>((captured ? 0 : packet::segment_part::kPayloadCut) |
+                                     (fragment ? packet::segment_part::kFragment : 0));
     m.ip_len = 40 + len;
     now_ += 1'000'000;
     if (!started_) {
