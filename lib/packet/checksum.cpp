@@ -131,13 +131,16 @@ uint16_t fold(uint64_t acc) noexcept {
 
 }  // namespace
 
-bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len) noexcept {
+bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len,
+                     const uint8_t* final_dst) noexcept {
   // Pseudo-header: the addresses are summed straight from the IP header, the protocol and the length are
   // added as the 16-bit words they are on the wire (htons = the pair of wire bytes loaded natively). The
   // one's-complement sum is byte-order independent as long as every term is loaded the same way, and fold()
   // reduces modulo 0xffff, where a 16-bit word counts the same at any position of the accumulator.
   // Not copied into a pseudo-header buffer: word loads right after byte stores miss store forwarding.
-  uint64_t acc = ip_version == 4 ? ones_sum(ip + 12, 8, 0) : ones_sum(ip + 8, 32, 0);
+  uint64_t acc = ip_version == 4        ? ones_sum(ip + 12, 8, 0)
+                 : final_dst == nullptr ? ones_sum(ip + 8, 32, 0)
+                                        : ones_sum(final_dst, 16, ones_sum(ip + 8, 16, 0));
   acc += htons(kProtoTcp);
   acc += htons(static_cast<uint16_t>(seg_len));
   // Each part is summed from its own start, so every part must begin on an even byte of the 16-bit word
@@ -147,6 +150,8 @@ bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, 
   return fold(acc) == 0xffff;
 }
 
-bool DeferredChecksum::ok() const noexcept { return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length); }
+bool DeferredChecksum::ok() const noexcept {
+  return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length, final_dst);
+}
 
 }  // namespace synscope::packet

@@ -18,9 +18,11 @@ enum class NicChecksum : uint8_t {
 };
 
 /// True when the TCP segment `seg` (`seg_len` bytes, all captured) inside the IP header at `ip`
-/// (`ip_version` 4 or 6) carries the right checksum over the pseudo-header and the segment.
-[[nodiscard]] bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg,
-                                   uint32_t seg_len) noexcept;
+/// (`ip_version` 4 or 6) carries the right checksum over the pseudo-header and the segment. `final_dst`,
+/// when not null, is an IPv6 routing header's final destination (16 bytes), which the pseudo-header uses in
+/// place of the header's destination (RFC 8200 section 8.1).
+[[nodiscard]] bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len,
+                                   const uint8_t* final_dst = nullptr) noexcept;
 
 /// A TCP checksum the parser was asked to leave for later (parse_frame's `deferred`): where the segment and
 /// its IP header lie in the frame, which must still be in memory when ok() is called. Lets a replay hand
@@ -31,6 +33,7 @@ struct DeferredChecksum {
   const uint8_t* segment = nullptr;
   uint32_t length = 0;
   uint8_t ip_version = 0;
+  const uint8_t* final_dst = nullptr;  ///< an IPv6 routing header's final destination (tcp_checksum_ok)
   /// True when the segment's checksum is right (the check parse_frame would have made), or nothing was
   /// deferred.
   [[nodiscard]] bool ok() const noexcept;

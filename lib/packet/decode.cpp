@@ -89,6 +89,9 @@ struct Decoder {
   uint8_t depth = 0;
   uint32_t encapsulations = 0;  ///< encapsulation_bit() of each layer met
   uint32_t held_beyond = 0;     ///< bytes of the frame captured past the readable ones (parse_frame's frame_len)
+  /// The innermost IPv6 header's routing final destination (16 bytes), as Zeek's IPv6_Hdr_Chain::DstAddr()
+  /// gives it: the connection's responder address and the checksum's pseudo-header destination.
+  const uint8_t* final_dst = nullptr;
 
   void met(Encapsulation e) noexcept { encapsulations |= encapsulation_bit(e); }
 
@@ -356,6 +359,7 @@ FrameClass Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
   const uint8_t* h = p + 40;
   uint32_t off = 0;  // bytes of extension headers consumed
   bool first_fragment = false;
+  const uint8_t* route_dst = nullptr;
   for (int i = 0; i <= kMaxIpv6ExtHeaders; ++i) {
     uint32_t ext_len = 0;
     switch (next) {
@@ -379,9 +383,16 @@ FrameClass Decoder::ipv6(const uint8_t* p, uint32_t len) noexcept {
         break;
       default:
         if (off > payload) return FrameClass::kBadIpHeader;
+        final_dst = route_dst;  // this header is the innermost so far: a tunnel inside sets its own
         return l4(next, p, 6, h + off, payload - off, captured - off, first_fragment);
     }
     if (captured < off + ext_len) return FrameClass::kTruncated;
+    // Routing type 0 with segments left: Zeek takes the header's last 16 bytes as the destination (the
+    // first such header only; type 2 is Mobile IPv6, which Zeek builds without).
+    if (next == 43 && h[off + 2] == 0 && h[off + 3] > 0 && h[off + 1] >= 2 && h[off + 1] % 2 == 0 &&
+        route_dst == nullptr) {
+      route_dst = h + off + ext_len - 16;
+    }
     next = h[off];
     off += ext_len;
   }
@@ -425,7 +436,7 @@ FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p,
     std::memset(out.dst.bytes.data() + 4, 0, 12);
   } else {
     std::memcpy(out.src.bytes.data(), ip + 8, 16);
-    std::memcpy(out.dst.bytes.data(), ip + 24, 16);
+    std::memcpy(out.dst.bytes.data(), final_dst != nullptr ? final_dst : ip + 24, 16);
   }
   out.ip_version = ip_version;
   out.src_port = load_be16(p);
@@ -458,8 +469,8 @@ FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p,
   // A first fragment or a short snaplen does not hold the whole segment: its checksum cannot be checked.
   if (options.verify_checksums && !first_fragment && captured >= l4_len) {
     if (deferred != nullptr) {
-      *deferred = DeferredChecksum{ip, p, l4_len, ip_version};
-    } else if (!tcp_checksum_ok(ip, ip_version, p, l4_len)) {
+      *deferred = DeferredChecksum{ip, p, l4_len, ip_version, ip_version == 6 ? final_dst : nullptr};
+    } else if (!tcp_checksum_ok(ip, ip_version, p, l4_len, ip_version == 6 ? final_dst : nullptr)) {
       return FrameClass::kBadChecksum;
     }
   }

@@ -23,6 +23,10 @@ using test::ether;
 using test::ipv4;
 using test::ipv6;
 using test::kClient4;
+using test::kClient6;
+using test::kServer6;
+using test::tcp_segment;
+using test::TcpFields;
 
 // A TCP segment (40000 -> 80, seq 256) with a correct checksum, between kClient4 and kServer4 or, for v6,
 // between kClient6 and kServer6.
@@ -270,6 +274,34 @@ TEST(Parse, Ipv6WithExtensionHeaders) {
   EXPECT_EQ(m.ip_version, 6);
   EXPECT_EQ(m.payload_len, 4u);
   EXPECT_EQ(m.ip_len, 40u + 16 + 24);
+}
+
+// Zeek's connection and checksum use a type-0 routing header's final destination while segments are left.
+TEST(Parse, Ipv6RoutingHeaderFinalDestination) {
+  constexpr std::array<uint8_t, 16> kFinal = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  const auto routing = [&](uint8_t segments_left) {
+    Bytes ext = {6, 2, 0, segments_left, 0, 0, 0, 0};  // next TCP, 24 bytes, type 0, reserved
+    ext.insert(ext.end(), kFinal.begin(), kFinal.end());
+    return ext;
+  };
+  TcpFields f;
+  f.flags = tcp_flag::kSyn;
+  const Bytes to_final = tcp_segment(f, kClient6, kFinal);
+  const Bytes to_outer = tcp_segment(f, kClient6, kServer6);
+  PacketMeta m;
+  ASSERT_EQ(parse(ether(0x86dd, ipv6(to_final, 43, routing(1))), m), FrameClass::kTcp);
+  EXPECT_TRUE(std::equal(kFinal.begin(), kFinal.end(), m.dst.bytes.begin())) << "the responder is the final hop";
+  EXPECT_EQ(parse(ether(0x86dd, ipv6(to_outer, 43, routing(1))), m), FrameClass::kBadChecksum);
+  // No segment left: the header's destination is the final one.
+  ASSERT_EQ(parse(ether(0x86dd, ipv6(to_outer, 43, routing(0))), m), FrameClass::kTcp);
+  EXPECT_TRUE(std::equal(kServer6.begin(), kServer6.end(), m.dst.bytes.begin()));
+  // Deferred, the check uses the same destination.
+  ParseOptions o;
+  DeferredChecksum d;
+  const Bytes frame = ether(0x86dd, ipv6(to_final, 43, routing(1)));
+  ASSERT_EQ(parse_frame(LinkType::kEthernet, frame.data(), static_cast<uint32_t>(frame.size()), o, m, &d),
+            FrameClass::kTcp);
+  EXPECT_TRUE(d.ok());
 }
 
 TEST(Parse, Fragments) {
