@@ -107,13 +107,16 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
   handshakes += o.handshakes;
   handshake_rtt_ns_sum += o.handshake_rtt_ns_sum;
   add_each(handshake_rtt_hist, o.handshake_rtt_hist);
-  static_assert(sizeof(tcp_session::ContentStats) == 6 * sizeof(uint64_t), "ContentStats gained a member");
+  static_assert(sizeof(tcp_session::ContentStats) == (6 + 2 * tcp_session::kCapturePorts) * sizeof(uint64_t),
+                "ContentStats gained a member");
   content.ack_events += o.content.ack_events;
   content.ack_bytes += o.content.ack_bytes;
   content.gap_events += o.content.gap_events;
   content.gap_bytes += o.content.gap_bytes;
   content.slots_exhausted += o.content.slots_exhausted;
   content.blocks_merged += o.content.blocks_merged;
+  add_each(content.port_ack_events, o.content.port_ack_events);
+  add_each(content.port_gap_events, o.content.port_gap_events);
   missed_bytes += o.missed_bytes;
   return *this;
 }
@@ -376,6 +379,7 @@ void SessionEngine::handle(const ParsedPacket& p, const flow::FlowKey& key, uint
     ++counters_.by_frame_class[static_cast<size_t>(FrameClass::kBadChecksum)];
     return;
   }
+  content_.set_port(static_cast<uint8_t>(p.rx_port));
   if (tcp_session::update(e.session, p.meta, from_lo, p.ts_ns, config_.session, &content_)) {
     const uint64_t rtt = uint64_t{e.session.handshake_ack_mark - e.session.syn_mark} * 1000;
     ++counters_.handshakes;

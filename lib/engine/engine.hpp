@@ -31,8 +31,11 @@ struct ParsedPacket {
   packet::PacketMeta meta;
   // Last, sharing one word: 72 bytes in all (80 with them first or apart).
   packet::FrameClass frame_class : 8 = packet::FrameClass::kNotIp;
-  uint32_t encapsulations : 24 = 0;  ///< packet::encapsulation_bit() of each layer the frame passed through
+  uint32_t encapsulations : 18 = 0;  ///< packet::encapsulation_bit() of each layer the frame passed through
+  /// The capture port it arrived on (a live run's DPDK port, at most 63; a replay's 0): capture loss per port.
+  uint32_t rx_port : 6 = 0;
 };
+static_assert(packet::kEncapsulationCount <= 18 && tcp_session::kCapturePorts == 64);
 static_assert(sizeof(ParsedPacket) <= 72, "a spread RX core copies one per packet to its engine");
 
 /// True for the verdicts the engine tracks in a session (kTcp, and kBadChecksum which Zeek records in the

@@ -96,6 +96,8 @@ class RxPoller {
         // the rest (pkt_len) was received, so its payload counts as captured.
         parser_.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts, held.parsed[i],
                       &sum, m->pkt_len);
+        held.parsed[i].rx_port =
+            queues_[qi].port_id < tcp_session::kCapturePorts ? queues_[qi].port_id : tcp_session::kCapturePorts - 1;
         if (!sum.ok(dpdk_port::nic_checksum(m), held.parsed[i].meta.tunnel_depth)) {
           held.parsed[i].frame_class = packet::FrameClass::kBadChecksum;
         }

@@ -50,6 +50,18 @@ void read_partitions(const Reading& r, Samples& out) {
   for_each_exported_partition(r, [&](Labels l, const alerts::FiringPartition& f) { out.add(std::move(l), f.*Field); });
 }
 
+/// A per-capture-port count (tcp_session::ContentStats' port arrays) for every port some core polls.
+void read_by_capture_port(const Reading& r, Samples& out,
+                          const std::array<uint64_t, tcp_session::kCapturePorts>& by_port) {
+  std::array<bool, tcp_session::kCapturePorts> polled{};
+  for (const auto& c : r.snapshot.cores) {
+    for (const auto& q : c.queues) polled[std::min<size_t>(q.port_id, tcp_session::kCapturePorts - 1)] = true;
+  }
+  for (size_t p = 0; p < by_port.size(); ++p) {
+    if (polled[p]) out.add({{"port", std::to_string(p)}}, by_port[p]);
+  }
+}
+
 constexpr size_t kTopExported = 5;
 
 /// synscope_top_hits (or _error): the first kTopExported entries of every window and kind.
@@ -246,23 +258,14 @@ constexpr Metric kTable[] = {
     // Capture loss as Zeek's capture-loss script measures it: of the ACKs that advanced a direction of an
     // established connection, those that acknowledged bytes the capture never carried.
     {.name = "synscope_capture_loss_acks_total",
-     .help = "ACKs that advanced a direction of an established connection (Zeek's ack_events), by engine core",
-     .read =
-         [](const Reading& r, Samples& out) {
-           for (const auto& c : r.snapshot.cores) {
-             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine.content.ack_events);
-           }
-         },
+     .help = "ACKs that advanced a direction of an established connection (Zeek's ack_events), by the port they "
+             "arrived on",
+     .read = [](const Reading& r, Samples& out) { read_by_capture_port(r, out, r.totals.content.port_ack_events); },
      .telemetry = {{{.key = "capture_loss_acks"}}}},
     {.name = "synscope_capture_loss_gaps_total",
      .help = "Of those ACKs, the ones that acknowledged bytes never seen (Zeek's gap_events): over "
-             "synscope_capture_loss_acks_total, the capture's loss",
-     .read =
-         [](const Reading& r, Samples& out) {
-           for (const auto& c : r.snapshot.cores) {
-             if (c.role != "rx") out.add({{"core", std::to_string(c.lcore)}}, c.stats.engine.content.gap_events);
-           }
-         },
+             "synscope_capture_loss_acks_total, the loss of the capture feeding that port",
+     .read = [](const Reading& r, Samples& out) { read_by_capture_port(r, out, r.totals.content.port_gap_events); },
      .telemetry = {{{.key = "capture_loss_gaps"}}}},
     {.name = "synscope_capture_loss_acked_bytes_total",
      .help = "Bytes those ACKs acknowledged (Zeek's ack_bytes)",

@@ -141,7 +141,7 @@ void content_data(DirectionContent& d, uint64_t seq, uint64_t len, uint64_t ack,
   if (delivered + held_bytes(d) > kExcessiveDataWithoutAcks) give_up(d);  // excessive_data_without_further_acks
 }
 
-uint32_t content_ack(DirectionContent& d, uint64_t ack, const ContentContext& c, ContentStats& stats) noexcept {
+uint32_t content_ack(DirectionContent& d, uint64_t ack, const ContentContext& c, ContentPool& pool) noexcept {
   if (ack <= d.trim) return 0;
   const bool counted = !d.skip && c.active;
   // DataBlockList::Trim's accounting of bytes never seen, over the ranges as they were before this ACK:
@@ -168,12 +168,8 @@ uint32_t content_ack(DirectionContent& d, uint64_t ack, const ContentContext& c,
   d.trim = ack;
   deliver(d);  // a held range that now starts at the edge
   if (counted) {
-    ++stats.ack_events;
-    stats.ack_bytes += advanced;
-    if (missing > 0) {
-      ++stats.gap_events;
-      stats.gap_bytes += missing;
-    }
+    pool.count_ack(advanced);
+    if (missing > 0) pool.count_gap(missing);
   }
   return gaps;
 }

@@ -54,8 +54,14 @@ struct SessionContent {
   std::array<DirectionContent, 2> side{};
 };
 
+/// Capture ports told apart in ContentStats (a live run's DPDK ports; a replay is port 0). Higher port
+/// numbers count in the last.
+inline constexpr size_t kCapturePorts = 64;
+
 /// Zeek's get_gap_summary(): ACKs that advanced a direction of an established connection, and those that
-/// acknowledged bytes never seen. capture-loss.zeek reports gap_events / ack_events.
+/// acknowledged bytes never seen. capture-loss.zeek reports gap_events / ack_events; a sensor on several
+/// taps wants it per port, so the events are also counted by the port the ACK arrived on. Only uint64_t
+/// members (engine counters are copied as words).
 struct ContentStats {
   uint64_t ack_events = 0;
   uint64_t ack_bytes = 0;
@@ -63,6 +69,8 @@ struct ContentStats {
   uint64_t gap_bytes = 0;
   uint64_t slots_exhausted = 0;  ///< sessions that needed a slot when none was free (their gaps go unseen)
   uint64_t blocks_merged = 0;    ///< ranges merged because a direction held more than kContentBlocks
+  std::array<uint64_t, kCapturePorts> port_ack_events{};
+  std::array<uint64_t, kCapturePorts> port_gap_events{};
 };
 
 /// Slots for sessions whose content left the inline fast path. Allocated once; acquire/release never
@@ -85,6 +93,21 @@ class ContentPool {
   [[nodiscard]] SessionContent& at(uint32_t n) noexcept { return slots_[n]; }
   [[nodiscard]] const SessionContent& at(uint32_t n) const noexcept { return slots_[n]; }
   [[nodiscard]] uint32_t in_use() const noexcept { return static_cast<uint32_t>(slots_.size() - 1 - free_.size()); }
+  /// The capture port of the packets that follow (min(port, kCapturePorts - 1)); the caller sets it per packet.
+  void set_port(uint8_t port) noexcept { port_ = port < kCapturePorts ? port : kCapturePorts - 1; }
+  [[nodiscard]] uint8_t port() const noexcept { return port_; }
+  /// Counts one ACK that advanced a direction by `bytes`, on the current port.
+  void count_ack(uint64_t bytes) noexcept {
+    ++stats_.ack_events;
+    stats_.ack_bytes += bytes;
+    ++stats_.port_ack_events[port_];
+  }
+  /// Counts one ACK that acknowledged `bytes` never seen, on the current port.
+  void count_gap(uint64_t bytes) noexcept {
+    ++stats_.gap_events;
+    stats_.gap_bytes += bytes;
+    ++stats_.port_gap_events[port_];
+  }
   [[nodiscard]] ContentStats& stats() noexcept { return stats_; }
   [[nodiscard]] const ContentStats& stats() const noexcept { return stats_; }
   /// The memory of a pool of `slots`.
@@ -96,6 +119,7 @@ class ContentPool {
   std::vector<SessionContent> slots_;  // [0] unused: 0 means "no slot"
   std::vector<uint32_t> free_;
   ContentStats& stats_;
+  uint8_t port_ = 0;
 };
 
 /// What Zeek's TCP endpoints say about a direction when its reassembler acts.
@@ -113,9 +137,10 @@ void content_data(DirectionContent& d, uint64_t seq, uint64_t len, uint64_t ack,
                   ContentStats& stats) noexcept;
 
 /// Zeek's TCP_Reassembler::AckReceived for relative `ack` (already limited to the FIN). Returns how many
-/// content gaps it reported (each one 'G' letter step); their bytes are added to d.missed_bytes.
+/// content gaps it reported (each one 'G' letter step); their bytes are added to d.missed_bytes. The ACK
+/// counts in `pool`'s stats on its current port.
 [[nodiscard]] uint32_t content_ack(DirectionContent& d, uint64_t ack, const ContentContext& c,
-                                   ContentStats& stats) noexcept;
+                                   ContentPool& pool) noexcept;
 
 /// The 64-bit relative sequence number whose low 32 bits are `rel32`, nearest to `ref`.
 [[nodiscard]] inline uint64_t unwrap_relative(uint64_t ref, uint32_t rel32) noexcept {

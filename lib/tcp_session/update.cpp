@@ -335,9 +335,7 @@ void content_ack_of(Session& s, size_t x, const PacketMeta& pkt, uint32_t y_ack_
     if (s.content_slot_number() == 0 || s.content_slot_number() == ContentPool::kUntracked) {
       const int32_t advanced = seq_delta(ack, y_ack_before);
       if (advanced > 0 && ye.state == ES::kEstablished && s.ep[x].state == ES::kEstablished) {
-        ContentStats& stats = pool.stats();
-        ++stats.ack_events;
-        stats.ack_bytes += static_cast<uint32_t>(advanced);
+        pool.count_ack(static_cast<uint32_t>(advanced));
       }
       return;
     }
@@ -345,7 +343,7 @@ void content_ack_of(Session& s, size_t x, const PacketMeta& pkt, uint32_t y_ack_
   DirectionContent& d = side_of(pool.at(s.content_slot_number()), ye);
   uint64_t seq = unwrap_relative(d.last_reassem, static_cast<uint32_t>(rel));
   if (d.fin_seq != 0 && seq >= d.fin_seq) seq = d.fin_seq - 1;
-  const uint32_t gaps = content_ack(d, seq, content_context(s, y), pool.stats());
+  const uint32_t gaps = content_ack(d, seq, content_context(s, y), pool);
   for (uint32_t i = 0; i < gaps; ++i) scaled_history(s, y == 0, d.gap_cnt, d.gap_level, 'G');
 }
 
@@ -432,11 +430,7 @@ bool update_plain(Session& s, bool is_orig, const PacketMeta& pkt, uint64_t now_
       // Zeek gives up on this direction: the slot says so (its data path sees this payload delivered already).
       content_slot(s, *content, is_orig ? 0 : 1, e.ack_seq);
     } else {
-      if (advanced != 0 && e.state == ES::kEstablished && peer.state == ES::kEstablished) {
-        ContentStats& stats = content->stats();
-        ++stats.ack_events;
-        stats.ack_bytes += advanced;
-      }
+      if (advanced != 0 && e.state == ES::kEstablished && peer.state == ES::kEstablished) content->count_ack(advanced);
       return completed_handshake;
     }
   }
