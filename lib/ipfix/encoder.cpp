@@ -26,6 +26,7 @@ struct WireRecord {
   uint64_t packets, octets, reverse_packets, reverse_octets;
   uint64_t initiator_packets, responder_packets, initiator_octets, responder_octets;
   uint64_t syn, fin, rst, reverse_syn, reverse_fin, reverse_rst;
+  uint64_t missed_bytes;
   fbVarfield_t conn_state, history, failure_reason, perspective, uid, end, removed;
   uint8_t src6[16], dst6[16];
   uint32_t src4, dst4;  ///< host order: libfixbuf converts IPv4 addresses to network order
@@ -35,7 +36,7 @@ struct WireRecord {
   uint8_t end_reason;
   uint8_t padding[6];
 };
-static_assert(sizeof(WireRecord) == 296, "the internal template below lists every byte");
+static_assert(sizeof(WireRecord) == 304, "the internal template below lists every byte");
 
 // Spec flags: which external templates carry an element (an element is in a template when every bit of
 // its flags is in the template's). kInternal marks what only the in-memory layout has.
@@ -60,6 +61,7 @@ fbInfoElementSpec_t kSpec[] = {
     {const_cast<char*>("reverseTcpSynTotalCount"), 8, kBiflow},
     {const_cast<char*>("reverseTcpFinTotalCount"), 8, kBiflow},
     {const_cast<char*>("reverseTcpRstTotalCount"), 8, kBiflow},
+    {const_cast<char*>("missedBytes"), 8, 0},
     {const_cast<char*>("connState"), FB_IE_VARLEN, 0},
     {const_cast<char*>("history"), FB_IE_VARLEN, 0},
     {const_cast<char*>("failureReason"), FB_IE_VARLEN, 0},
@@ -100,6 +102,8 @@ fbInfoElement_t kElements[] = {
                     "how the connection ended (the record's end)"),
     FB_IE_INIT_FULL("sessionRemoved", kSynscopePen, 7, FB_IE_VARLEN, FB_IE_DEFAULT, 0, 0, FB_STRING,
                     "why the session left the flow table (the record's removed)"),
+    FB_IE_INIT_FULL("missedBytes", kSynscopePen, 8, 8, FB_IE_F_ENDIAN | FB_IE_TOTALCOUNTER | FB_UNITS_OCTETS, 0, 0,
+                    FB_UINT_64, "bytes of the session's content gaps (Zeek's missed_bytes)"),
     FB_IE_NULL,
 };
 
@@ -137,6 +141,7 @@ void fill(const FlowRecord& r, int part, WireRecord& w) noexcept {
   w.reverse_syn = rev.syn;
   w.reverse_fin = rev.fin;
   w.reverse_rst = rev.rst;
+  w.missed_bytes = r.missed_bytes;
   w.conn_state = text(r.conn_state);
   w.history = text(r.history);
   w.failure_reason = text(r.failure_reason);

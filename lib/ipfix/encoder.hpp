@@ -42,7 +42,7 @@ struct EnterpriseElement {
 };
 inline constexpr EnterpriseElement kEnterpriseElements[] = {
     {1, "connState"}, {2, "history"},    {3, "failureReason"},  {4, "perspective"},
-    {5, "uid"},       {6, "sessionEnd"}, {7, "sessionRemoved"},
+    {5, "uid"},       {6, "sessionEnd"}, {7, "sessionRemoved"}, {8, "missedBytes"},
 };
 
 class Encoder {

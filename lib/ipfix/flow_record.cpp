@@ -65,6 +65,7 @@ void make_flow_record(const engine::SessionRecord& r, FlowRecord& out) noexcept 
   out.uid.set(std::string_view(uid, engine::format_uid(r.uid, uid)));
   out.end.set(engine::session_end_name(end));
   out.removed.set(engine::end_reason_name(r.end));
+  out.missed_bytes = r.missed_bytes;
 }
 
 }  // namespace synscope::ipfix

@@ -72,9 +72,10 @@ struct FlowRecord {
   packet::IpAddr orig_h, resp_h;  ///< IPv4 in the first 4 bytes, network order
   uint16_t orig_p = 0, resp_p = 0;
   uint8_t ip_version = 4;
-  uint8_t end_reason = 0;  ///< FlowEndReason
-  uint64_t start_ms = 0;   ///< first packet, ms since the epoch
-  uint64_t end_ms = 0;     ///< last packet
+  uint8_t end_reason = 0;     ///< FlowEndReason
+  uint64_t start_ms = 0;      ///< first packet, ms since the epoch
+  uint64_t end_ms = 0;        ///< last packet
+  uint64_t missed_bytes = 0;  ///< engine::SessionRecord::missed_bytes
   FlowDirection dir[2];
   InlineText<8> conn_state;
   InlineText<tcp_session::kHistoryMax + 1> history;

@@ -5,7 +5,7 @@
    same 5-tuples, packets and IP bytes per direction (ipkt/ibyt the originator's, opkt/obyt the
    responder's), and the originator's flags (SYN/FIN/RST from the counts, ACK from the history letters).
 2. A file: export (biflow, then uniflow): `ipfixDump --rfc5610` must show each session's enterprise
-   elements (connState, history, sessionEnd, sessionRemoved, perspective) equal to the JSON line with the
+   elements (connState, history, sessionEnd, sessionRemoved, perspective, missedBytes) equal to the JSON line with the
    same uid, flowEndReason mapped from `end`, and two records per session in uniflow mode.
 3. TCP: nfcapd 1.7.1 listens on UDP only, so a small Python listener takes the TCP stream, saves its bytes
    (an IPFIX TCP stream is a sequence of messages, as an IPFIX file is) and ipfixDump reads them: every
@@ -83,7 +83,7 @@ def check_enterprise(records, sessions, what):
         s = by_uid[uid]
         seen[uid] += 1
         want = {"connState": s["conn_state"], "history": s["history"], "sessionEnd": s["end"],
-                "sessionRemoved": s["removed"], "perspective": s["perspective"],
+                "sessionRemoved": s["removed"], "perspective": s["perspective"], "missedBytes": str(s["missed_bytes"]),
                 "failureReason": s["reason"] or "", "flowEndReason": str(FLOW_END[s["end"]])}
         for k, v in want.items():
             if rec.get(k) != v:
