@@ -11,15 +11,10 @@ the endpoints still acknowledge them). Then:
     synscope_capture_loss_acks_total and _gaps_total per port, equal to the two replays' counts, and no gap
     on port 0.
 Exit 77 when EAL cannot start here."""
-import argparse, ipaddress, json, os, random, re, signal, socket, struct, subprocess, sys, tempfile, time, urllib.request
+import argparse, ipaddress, json, os, random, re, signal, struct, subprocess, sys, tempfile, time, urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from system_support import free_port  # noqa: E402
 
 
 def drop_data_segments(src, dst, share, seed):

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "segment.hpp"
 #include "tcp_session/content.hpp"
 #include "tcp_session/tcp_session.hpp"
 
@@ -19,18 +20,9 @@ class Flow {
   explicit Flow(ContentPool& pool) : pool_(pool) {}
   Flow& pkt(bool from_client, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, bool captured = true,
             bool fragment = false) {
-    packet::PacketMeta m;
-    m.ip_version = 4;
-    m.src_port = from_client ? 40000 : 80;
-    m.dst_port = from_client ? 80 : 40000;
-    m.flags = flags;
-    m.seq = seq;
-    m.ack = ack;
-    m.window = 1000;
-    m.payload_len = len;
+    packet::PacketMeta m = test::segment(from_client, flags, seq, ack, len);
     m.partial = static_cast<uint8_t>((captured ? 0 : packet::segment_part::kPayloadCut) |
                                      (fragment ? packet::segment_part::kFragment : 0));
-    m.ip_len = 40 + len;
     now_ += 1'000'000;
     if (!started_) {
       start(s_, m, from_client, now_, cfg_);

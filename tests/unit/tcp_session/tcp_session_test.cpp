@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "segment.hpp"
+
 namespace synscope::tcp_session {
 namespace {
 
@@ -18,17 +20,8 @@ class Conn {
   explicit Conn(SessionConfig cfg = SessionConfig()) : cfg_(std::move(cfg)) {}
   // from_client, flags, seq, ack, payload
   Conn& pkt(bool from_client, uint8_t flags, uint32_t seq, uint32_t ack = 0, uint32_t len = 0) {
-    packet::PacketMeta m;
-    m.ip_version = 4;
-    m.src_port = from_client ? 40000 : 80;
-    m.dst_port = from_client ? 80 : 40000;
-    m.flags = flags;
-    m.seq = seq;
-    m.ack = ack;
-    m.window = next_window_;
+    const packet::PacketMeta m = test::segment(from_client, flags, seq, ack, len, next_window_);
     next_window_ = 1000;
-    m.payload_len = len;
-    m.ip_len = 40 + len;
     now_ += 1'000'000;
     if (!started_) {
       start(s_, m, from_client, now_, cfg_);
