@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs `synscope replay` on every capture of ../shared/corpus/zeek with the options Zeek ran with and measures
+"""Runs `synscope replay` on every capture of ../shared/corpus/zeek with the options Zeek ran with (its checksum
+mode and the likely server ports of the analyzers it loaded, from INDEX.tsv) and measures
 how often our conn_state and history agree with Zeek's verdicts.
 
 Matching follows corpus/README.md: a Zeek connection is matched on its 4-tuple in Zeek's orientation
@@ -86,7 +87,9 @@ def main():
     failures = []
     for entry in load_index(args.corpus):
         checksums = "verify" if entry["zeek_checksums"] == "validated" else "ignore"
-        server_ports = "zeek" if entry["zeek_mode"] == "full" else "none"
+        # The ports Zeek's loaded analyzers register (INDEX's likely_server_ports: 'zeek' for a full run, the
+        # bare run's analyzers' ports, or 'none'); older indexes lack the column: full or none by mode.
+        server_ports = entry.get("likely_server_ports") or ("zeek" if entry["zeek_mode"] == "full" else "none")
         pcap = os.path.join(args.corpus, entry["trace_file"])
         zeek_rows = load_verdicts(os.path.join(args.corpus, entry["name"] + ".verdict.tsv"))
         ours = run_synscope(args.binary, pcap, checksums, server_ports)
