@@ -36,6 +36,11 @@ struct ParsedPacket {
   uint32_t rx_port : 6 = 0;
 };
 static_assert(packet::kEncapsulationCount <= 18 && tcp_session::kCapturePorts == 64);
+
+/// Datagrams a parsing thread reassembles at once (packet::FragmentTable), and how long an incomplete one
+/// waits in packet time (Linux's ipfrag_time is 30 s).
+inline constexpr uint32_t kFragmentDatagrams = 1024;
+inline constexpr uint64_t kFragmentTimeoutNs = 60'000'000'000;
 static_assert(sizeof(ParsedPacket) <= 72, "a spread RX core copies one per packet to its engine");
 
 /// True for the verdicts the engine tracks in a session (kTcp, and kBadChecksum which Zeek records in the
@@ -54,12 +59,24 @@ class FrameParser {
 
   /// Fills `out` for one frame: verdict, time and meta (meta only when tracked). With `deferred`, the TCP
   /// checksum is left to the caller (packet::parse_frame): the frame must stay in memory until it is checked.
-  /// `frame_len` as parse_frame's (a chained mbuf's pkt_len).
+  /// `frame_len` as parse_frame's (a chained mbuf's pkt_len). With `fragments`, IPv4 fragments go to that
+  /// table (the caller's own: it is not thread-safe) and the fragment that completes a datagram is parsed
+  /// as the whole datagram, at its own time, as Zeek analyses it; the others stay kFragment.
   void parse(packet::LinkType link, const uint8_t* data, uint32_t caplen, uint64_t ts_ns, ParsedPacket& out,
-             packet::DeferredChecksum* deferred = nullptr, uint32_t frame_len = 0) const noexcept {
+             packet::DeferredChecksum* deferred = nullptr, uint32_t frame_len = 0,
+             packet::FragmentTable* fragments = nullptr) const noexcept {
     out.ts_ns = ts_ns;
     uint32_t encapsulations = 0;
-    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred, &encapsulations, frame_len);
+    packet::FragmentView fragment;
+    out.frame_class = packet::parse_frame(link, data, caplen, options_, out.meta, deferred, &encapsulations, frame_len,
+                                          fragments != nullptr ? &fragment : nullptr);
+    if (fragments != nullptr && out.frame_class == packet::FrameClass::kFragment && fragment.ip != nullptr)
+        [[unlikely]] {
+      packet::Datagram datagram;
+      if (fragments->add(fragment, ts_ns, datagram)) {
+        out.frame_class = packet::parse_datagram(datagram, options_, out.meta, &encapsulations);
+      }
+    }
     out.encapsulations = encapsulations;
   }
 

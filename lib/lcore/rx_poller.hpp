@@ -95,7 +95,7 @@ class RxPoller {
         // A frame longer than an mbuf's data room comes chained: the headers are in the first segment, and
         // the rest (pkt_len) was received, so its payload counts as captured.
         parser_.parse(packet::LinkType::kEthernet, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, ts, held.parsed[i],
-                      &sum, m->pkt_len);
+                      &sum, m->pkt_len, &fragments_);
         held.parsed[i].rx_port =
             queues_[qi].port_id < tcp_session::kCapturePorts ? queues_[qi].port_id : tcp_session::kCapturePorts - 1;
         if (!sum.ok(dpdk_port::nic_checksum(m), held.parsed[i].meta.tunnel_depth)) {
@@ -150,6 +150,9 @@ class RxPoller {
   std::vector<QueueRef> queues_;
   const RxContext& context_;
   engine::FrameParser parser_;
+  /// IPv4 datagrams being reassembled from this poller's queues (a NIC's RSS keeps a datagram's fragments on
+  /// one queue: it hashes fragments by their addresses only).
+  packet::FragmentTable fragments_{engine::kFragmentDatagrams, engine::kFragmentTimeoutNs};
   std::vector<Held> held_;  ///< per queue
   uint64_t last_packet_ns_ = 0;
 };

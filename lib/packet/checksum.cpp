@@ -150,6 +150,18 @@ bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, 
   return fold(acc) == 0xffff;
 }
 
+uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept { return fold(ones_sum(p, len, 0)); }
+
+bool tcp_checksum_ok_sum(const uint8_t* ip, uint8_t ip_version, uint32_t seg_len, uint64_t seg_sum,
+                         const uint8_t* final_dst) noexcept {
+  uint64_t acc = ip_version == 4        ? ones_sum(ip + 12, 8, 0)
+                 : final_dst == nullptr ? ones_sum(ip + 8, 32, 0)
+                                        : ones_sum(final_dst, 16, ones_sum(ip + 8, 16, 0));
+  acc += htons(kProtoTcp);
+  acc += htons(static_cast<uint16_t>(seg_len));
+  return fold(acc + seg_sum) == 0xffff;
+}
+
 bool DeferredChecksum::ok() const noexcept {
   return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length, final_dst);
 }

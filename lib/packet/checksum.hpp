@@ -24,6 +24,16 @@ enum class NicChecksum : uint8_t {
 [[nodiscard]] bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len,
                                    const uint8_t* final_dst = nullptr) noexcept;
 
+/// The one's-complement sum (RFC 1071) of `len` bytes, folded to 16 bits, as the checksum adds them (native
+/// loads: only sums taken this way combine). Parts that each start on an even byte of a sequence add up, with
+/// ones_fold(), to the sum of the whole: how IP fragments' payloads (at multiples of 8) are summed apart.
+[[nodiscard]] uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept;
+
+/// tcp_checksum_ok() for a segment of `seg_len` bytes given the sum of its bytes (ones_complement_sum of its
+/// parts, added) instead of the bytes: a reassembled datagram's segment, whose payload was never kept.
+[[nodiscard]] bool tcp_checksum_ok_sum(const uint8_t* ip, uint8_t ip_version, uint32_t seg_len, uint64_t seg_sum,
+                                       const uint8_t* final_dst = nullptr) noexcept;
+
 /// A TCP checksum the parser was asked to leave for later (parse_frame's `deferred`): where the segment and
 /// its IP header lie in the frame, which must still be in memory when ok() is called. Lets a replay hand
 /// the payload sum to whichever thread has time for it, and a live RX core take the NIC's word instead of

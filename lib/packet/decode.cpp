@@ -92,6 +92,8 @@ struct Decoder {
   /// The innermost IPv6 header's routing final destination (16 bytes), as Zeek's IPv6_Hdr_Chain::DstAddr()
   /// gives it: the connection's responder address and the checksum's pseudo-header destination.
   const uint8_t* final_dst = nullptr;
+  FragmentView* fragment_out = nullptr;   ///< non-null: report IPv4 fragments instead of judging them
+  const Datagram* reassembled = nullptr;  ///< decoding a reassembled datagram, whose IPv4 header is its head
 
   void met(Encapsulation e) noexcept { encapsulations |= encapsulation_bit(e); }
 
@@ -336,7 +338,19 @@ FrameClass Decoder::ipv4(const uint8_t* p, uint32_t len) noexcept {
   uint32_t total = load_be16(p + 2);
   if (total == 0) total = len;  // TSO/LRO captures leave total length 0; take what was captured
   if (total < ihl) return FrameClass::kBadIpHeader;
-  const uint16_t frag = load_be16(p + 6);
+  uint16_t frag = load_be16(p + 6);
+  if (reassembled != nullptr && p == reassembled->head) {
+    // The datagram is whole: its length is the reassembled one, the rest of it beyond the head was captured
+    // (summed, not kept) unless a fragment was cut.
+    total = reassembled->total;
+    frag = 0;
+    held_beyond = reassembled->payload_cut || total < len ? 0 : total - len;
+  } else if ((frag & 0x3fff) != 0 && fragment_out != nullptr) {
+    met(Encapsulation::kIpFragment);
+    *fragment_out = FragmentView{
+        p, total < len ? total : len, total, (frag & 0x1fffu) * 8u, (frag & 0x2000) != 0, encapsulations, depth};
+    return FrameClass::kFragment;
+  }
   if ((frag & 0x1fff) != 0) return FrameClass::kFragment;
   const bool first_fragment = (frag & 0x2000) != 0;
   // Ethernet padding makes len > total; a short snaplen makes len < total.
@@ -465,6 +479,21 @@ FrameClass Decoder::tcp(const uint8_t* ip, uint8_t ip_version, const uint8_t* p,
       if (kind == 3 && o[1] >= 3) out.window_scale = o[2] > 14 ? 14 : o[2];
       o += o[1];
     }
+  }
+  if (reassembled != nullptr) {
+    // A reassembled datagram: the segment's bytes were summed as its fragments passed. A segment in a tunnel
+    // inside it starts past the head's other headers, whose sum comes off (on an even offset; on an odd one
+    // the sums do not line up and the checksum is not judged).
+    const uint8_t* payload = reassembled->head + (reassembled->head[0] & 0x0fu) * 4u;
+    const auto before = static_cast<uint32_t>(p - payload);
+    if (options.verify_checksums && !reassembled->payload_cut && before % 2 == 0) {
+      const uint16_t prefix = ones_complement_sum(payload, before);
+      const uint64_t sum = reassembled->payload_sum + static_cast<uint16_t>(~prefix);
+      if (!tcp_checksum_ok_sum(ip, ip_version, l4_len, sum, ip_version == 6 ? final_dst : nullptr)) {
+        return FrameClass::kBadChecksum;
+      }
+    }
+    return FrameClass::kTcp;
   }
   // A first fragment or a short snaplen does not hold the whole segment: its checksum cannot be checked.
   if (options.verify_checksums && !first_fragment && captured >= l4_len) {
@@ -698,13 +727,27 @@ LinkType link_type_of(uint32_t number) noexcept {
   }
 }
 
+FrameClass parse_datagram(const Datagram& datagram, const ParseOptions& options, PacketMeta& out,
+                          uint32_t* encapsulations) noexcept {
+  Decoder d{options, out, nullptr};
+  d.reassembled = &datagram;
+  d.encapsulations = datagram.encapsulations | encapsulation_bit(Encapsulation::kIpFragment);
+  d.depth = datagram.depth;
+  const FrameClass v = d.ipv4(datagram.head, datagram.head_len);
+  out.tunnel_depth = d.depth;
+  if (encapsulations != nullptr) *encapsulations = d.encapsulations;
+  return v;
+}
+
 FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
-                       PacketMeta& out, DeferredChecksum* deferred, uint32_t* encapsulations,
-                       uint32_t frame_len) noexcept {
+                       PacketMeta& out, DeferredChecksum* deferred, uint32_t* encapsulations, uint32_t frame_len,
+                       FragmentView* fragment) noexcept {
   if (encapsulations != nullptr) *encapsulations = 0;
   if (deferred != nullptr) deferred->ip = nullptr;
+  if (fragment != nullptr) fragment->ip = nullptr;
   Decoder d{options, out, deferred};
   d.held_beyond = frame_len > caplen ? frame_len - caplen : 0;
+  d.fragment_out = fragment;
   out.tunnel_depth = 0;
   FrameClass v;
   switch (link) {

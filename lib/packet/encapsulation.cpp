@@ -22,6 +22,7 @@ std::string_view encapsulation_name(Encapsulation e) noexcept {
     case Encapsulation::kGtpU: return "gtp_u";
     case Encapsulation::kTeredo: return "teredo";
     case Encapsulation::kAyiya: return "ayiya";
+    case Encapsulation::kIpFragment: return "ip_fragment";
     case Encapsulation::kCount: break;
   }
   return "unknown";

@@ -28,6 +28,7 @@ enum class Encapsulation : uint8_t {
   kGtpU,
   kTeredo,
   kAyiya,
+  kIpFragment,  ///< an IPv4 fragment (reassembled into its datagram when a FragmentTable is given)
   kCount
 };
 inline constexpr size_t kEncapsulationCount = static_cast<size_t>(Encapsulation::kCount);

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "packet/checksum.hpp"
+#include "packet/fragments.hpp"
 #include "packet/frame_class.hpp"
 #include "packet/ip_text.hpp"
 
@@ -90,8 +91,18 @@ struct ParseOptions {
 /// through, whatever its class. `frame_len`, when more than `caplen`, is how many bytes of the frame were
 /// captured in all while only the first `caplen` can be read here (a chained mbuf): the payload then counts
 /// as captured (no segment_part::kPayloadCut) though the parser never reads it.
+/// With `fragment` non-null, an IPv4 fragment (the first one too) is kFragment with `*fragment` describing
+/// it (else `fragment->ip` is null), for a FragmentTable; parse_datagram() decodes what the table completes.
 [[nodiscard]] FrameClass parse_frame(LinkType link, const uint8_t* data, uint32_t caplen, const ParseOptions& options,
                                      PacketMeta& out, DeferredChecksum* deferred = nullptr,
-                                     uint32_t* encapsulations = nullptr, uint32_t frame_len = 0) noexcept;
+                                     uint32_t* encapsulations = nullptr, uint32_t frame_len = 0,
+                                     FragmentView* fragment = nullptr) noexcept;
+
+/// Decodes a datagram a FragmentTable reassembled, from its IPv4 header on, as parse_frame() decodes a
+/// frame: the TCP checksum is judged at once from the payload's sum (nothing deferred), and the payload
+/// counts as captured unless a fragment was cut. `encapsulations` as parse_frame's, the datagram's own
+/// layers included.
+[[nodiscard]] FrameClass parse_datagram(const Datagram& datagram, const ParseOptions& options, PacketMeta& out,
+                                        uint32_t* encapsulations = nullptr) noexcept;
 
 }  // namespace synscope::packet

@@ -146,6 +146,7 @@ template <class Shape>
 ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader, Shape& shape,
                      consumers::Consumers& consumers, consumers::Requests& requests, Clock::time_point started) {
   const engine::FrameParser parser(config.parse);
+  packet::FragmentTable fragments(engine::kFragmentDatagrams, engine::kFragmentTimeoutNs);
   capture::Frame frame;
   ReadOutcome out;
   auto last_progress = started;
@@ -157,7 +158,7 @@ ReadOutcome read_all(const ReplayConfig& config, capture::CaptureReader& reader,
     if (out.status != capture::CaptureReader::Next::kFrame) break;
     engine::ParsedPacket& p = burst->pkts[burst->n];
     parser.parse(frame.link, frame.data, frame.caplen, frame.ts_ns, p,
-                 deferred != nullptr ? &deferred[burst->n] : nullptr);
+                 deferred != nullptr ? &deferred[burst->n] : nullptr, 0, &fragments);
     if (++burst->n < channel::kBurstSize) continue;
     shape.submit(burst, reader.offset());
     burst = shape.acquire();

@@ -313,6 +313,57 @@ TEST(Parse, Fragments) {
   EXPECT_EQ(parse(ether(0x86dd, ipv6(seg, 44, frag_ext)), m), FrameClass::kFragment);
 }
 
+// IPv4 fragments through a FragmentTable: the datagram is decoded when its last byte arrives, whole (its
+// length, its checksum judged from the fragments' sums), as Zeek decodes the reassembled packet.
+TEST(Fragments, ReassembledDatagramIsDecodedWhole) {
+  TcpFields f;
+  f.flags = tcp_flag::kAck;
+  f.payload = 40;
+  const Bytes seg = tcp_segment(f);  // 60 bytes: 20 of header, 40 of payload
+  const auto fragment = [&](size_t from, size_t to, uint16_t frag_word) {
+    return ether(0x0800, ipv4(Bytes(seg.begin() + static_cast<std::ptrdiff_t>(from),
+                                    seg.begin() + static_cast<std::ptrdiff_t>(to)),
+                              6, 0, frag_word));
+  };
+  const Bytes first = fragment(0, 24, 0x2000), second = fragment(24, 48, 0x2000 | 3), last = fragment(48, 60, 6);
+  ParseOptions o;
+  FragmentTable table(16, 60'000'000'000);
+  const auto feed = [&](const Bytes& frame, PacketMeta& m, uint64_t t) {
+    FragmentView v;
+    uint32_t encaps = 0;
+    FrameClass c = parse_frame(LinkType::kEthernet, frame.data(), static_cast<uint32_t>(frame.size()), o, m, nullptr,
+                               &encaps, 0, &v);
+    EXPECT_EQ(c, FrameClass::kFragment);
+    EXPECT_NE(v.ip, nullptr);
+    Datagram d;
+    if (table.add(v, t, d)) c = parse_datagram(d, o, m, &encaps);
+    return c;
+  };
+  PacketMeta m;
+  // Out of order and with a duplicate: only the fragment that completes the datagram yields it.
+  EXPECT_EQ(feed(last, m, 1), FrameClass::kFragment);
+  EXPECT_EQ(feed(first, m, 2), FrameClass::kFragment);
+  EXPECT_EQ(feed(first, m, 3), FrameClass::kFragment);
+  ASSERT_EQ(feed(second, m, 4), FrameClass::kTcp);
+  EXPECT_EQ(m.payload_len, 40u);
+  EXPECT_EQ(m.ip_len, 80u);
+  EXPECT_EQ(m.partial, 0) << "the datagram's payload arrived whole, summed in passing";
+  EXPECT_EQ(m.src_port, 40000);
+  EXPECT_EQ(table.counts().reassembled, 1u);
+
+  // A corrupted byte in a later fragment: the checksum over the reassembled segment says so.
+  Bytes bad = second;
+  bad[bad.size() - 3] ^= 0x40;
+  EXPECT_EQ(feed(first, m, 5), FrameClass::kFragment);
+  EXPECT_EQ(feed(last, m, 6), FrameClass::kFragment);
+  EXPECT_EQ(feed(bad, m, 7), FrameClass::kBadChecksum);
+
+  // A datagram whose middle never comes is dropped after the timeout, and counted.
+  EXPECT_EQ(feed(first, m, 10), FrameClass::kFragment);
+  EXPECT_EQ(feed(last, m, 60'000'000'011), FrameClass::kFragment);
+  EXPECT_EQ(table.counts().dropped, 1u);
+}
+
 TEST(Parse, NotTcpAndNotIp) {
   PacketMeta m;
   EXPECT_EQ(parse(ether(0x0806, Bytes(28, 0)), m), FrameClass::kNotIp);            // ARP
