@@ -20,8 +20,8 @@ FragmentTable::FragmentTable(uint32_t capacity, uint64_t timeout_ns)
 
 FragmentTable::Entry* FragmentTable::find_or_take(uint32_t src, uint32_t dst, uint16_t id, uint8_t proto,
                                                   uint64_t now_ns) noexcept {
-  const uint64_t h = (uint64_t{src} * 0x9e3779b97f4a7c15ull) ^ (uint64_t{dst} * 0xc2b2ae3d27d4eb4full) ^
-                     (uint64_t{id} << 8 | proto);
+  const uint64_t h =
+      (uint64_t{src} * 0x9e3779b97f4a7c15ull) ^ (uint64_t{dst} * 0xc2b2ae3d27d4eb4full) ^ (uint64_t{id} << 8 | proto);
   const size_t n = entries_.size();
   const size_t start = static_cast<size_t>((h ^ (h >> 29)) % n);
   Entry* free_slot = nullptr;
@@ -119,8 +119,7 @@ bool FragmentTable::add(const FragmentView& f, uint64_t now_ns, Datagram& out) n
     e->end_known = true;
     e->end = end;
   }
-  if (!(e->have_first && e->end_known && e->ranges_n == 1 && e->ranges[0].begin == 0 &&
-        e->ranges[0].end == e->end)) {
+  if (!(e->have_first && e->end_known && e->ranges_n == 1 && e->ranges[0].begin == 0 && e->ranges[0].end == e->end)) {
     return false;
   }
   e->used = false;

@@ -2,7 +2,9 @@
 // options (checksums verified or not, deferred or not, the tunnel-depth limit); the rest is the frame, in a
 // buffer of exactly its size so AddressSanitizer sees any read past it. Invariants beyond "no crash, no
 // undefined behaviour": a TCP verdict has a sane header length and tunnel depth, and a deferred checksum
-// gives the same verdict as one checked at once. One thread; built only in the clang fuzz build
+// gives the same verdict as one checked at once. IPv4 fragments also go through one FragmentTable kept across
+// inputs, so fragments of different inputs meet and complete datagrams (parse_datagram); a completed
+// datagram's verdict is checked as a frame's. One thread; built only in the clang fuzz build
 // (meson -Dfuzz=true, scripts/fuzz.sh).
 #include <cstdint>
 #include <cstdlib>
@@ -54,6 +56,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(now.ip_version == 4 || now.ip_version == 6);
     check(now.tunnel_depth <= options.max_tunnel_depth);
     check(std::memcmp(&now.src, &later.src, sizeof(now.src)) == 0 && now.seq == later.seq);
+  }
+
+  static synscope::packet::FragmentTable fragments(64, 1'000'000);
+  static uint64_t clock = 0;
+  synscope::packet::FragmentView view;
+  synscope::packet::PacketMeta whole{};
+  const FrameClass split = parse_frame(link, frame.data(), caplen, options, whole, nullptr, nullptr, 0, &view);
+  check(view.ip == nullptr || split == FrameClass::kFragment);
+  synscope::packet::Datagram datagram;
+  if (view.ip != nullptr && fragments.add(view, clock += 1000, datagram)) {
+    const FrameClass v = parse_datagram(datagram, options, whole);
+    check(static_cast<size_t>(v) < synscope::packet::kFrameClassCount);
+    if (v == FrameClass::kTcp || v == FrameClass::kBadChecksum) {
+      check(whole.tcp_header_len >= 20 && whole.tcp_header_len <= 60 && whole.ip_version != 0);
+      check(whole.tunnel_depth != datagram.depth || whole.ip_len == datagram.total);
+    }
   }
   return 0;
 }
