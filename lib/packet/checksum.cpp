@@ -131,8 +131,8 @@ uint16_t fold(uint64_t acc) noexcept {
 
 }  // namespace
 
-bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len,
-                     const uint8_t* final_dst) noexcept {
+bool tcp_checksum_ok_sum(const uint8_t* ip, uint8_t ip_version, uint32_t seg_len, uint64_t seg_sum,
+                         const uint8_t* final_dst) noexcept {
   // Pseudo-header: the addresses are summed straight from the IP header, the protocol and the length are
   // added as the 16-bit words they are on the wire (htons = the pair of wire bytes loaded natively). The
   // one's-complement sum is byte-order independent as long as every term is loaded the same way, and fold()
@@ -143,24 +143,18 @@ bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, 
                                         : ones_sum(final_dst, 16, ones_sum(ip + 8, 16, 0));
   acc += htons(kProtoTcp);
   acc += htons(static_cast<uint16_t>(seg_len));
+  return fold(acc + seg_sum) == 0xffff;
+}
+
+bool tcp_checksum_ok(const uint8_t* ip, uint8_t ip_version, const uint8_t* seg, uint32_t seg_len,
+                     const uint8_t* final_dst) noexcept {
   // Each part is summed from its own start, so every part must begin on an even byte of the 16-bit word
   // sequence: the address blocks (8 and 32 bytes) are even, and an odd final byte of the segment is
   // zero-padded on the right by the tail load in ones_sum().
-  acc = ones_sum(seg, seg_len, acc);
-  return fold(acc) == 0xffff;
+  return tcp_checksum_ok_sum(ip, ip_version, seg_len, ones_sum(seg, seg_len, 0), final_dst);
 }
 
 uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept { return fold(ones_sum(p, len, 0)); }
-
-bool tcp_checksum_ok_sum(const uint8_t* ip, uint8_t ip_version, uint32_t seg_len, uint64_t seg_sum,
-                         const uint8_t* final_dst) noexcept {
-  uint64_t acc = ip_version == 4        ? ones_sum(ip + 12, 8, 0)
-                 : final_dst == nullptr ? ones_sum(ip + 8, 32, 0)
-                                        : ones_sum(final_dst, 16, ones_sum(ip + 8, 16, 0));
-  acc += htons(kProtoTcp);
-  acc += htons(static_cast<uint16_t>(seg_len));
-  return fold(acc + seg_sum) == 0xffff;
-}
 
 bool DeferredChecksum::ok() const noexcept {
   return ip == nullptr || tcp_checksum_ok(ip, ip_version, segment, length, final_dst);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "packet/checksum.hpp"
+#include "packet/ranges.hpp"
 
 namespace synscope::packet {
 namespace {
@@ -78,28 +79,13 @@ bool FragmentTable::add(const FragmentView& f, uint64_t now_ns, Datagram& out) n
   }
   // Merge [begin, end) into the sorted ranges.
   std::array<Range, kRanges + 1> merged{};
-  uint32_t n = 0;
-  Range add{begin, end};
-  bool placed = false;
-  for (uint8_t i = 0; i < e->ranges_n; ++i) {
-    const Range r = e->ranges[i];
-    if (r.end < add.begin) {
-      merged[n++] = r;
-    } else if (r.begin > add.end) {
-      if (!placed) merged[n++] = add, placed = true;
-      merged[n++] = r;
-    } else {
-      add.begin = r.begin < add.begin ? r.begin : add.begin;
-      add.end = r.end > add.end ? r.end : add.end;
-    }
-  }
-  if (!placed) merged[n++] = add;
+  const size_t n = merge_range(e->ranges.data(), e->ranges_n, Range{begin, end}, merged);
   if (n > kRanges) {  // a storm of small fragments: give the datagram up
     e->used = false;
     ++counts_.dropped;
     return false;
   }
-  for (uint32_t i = 0; i < n; ++i) e->ranges[i] = merged[i];
+  for (size_t i = 0; i < n; ++i) e->ranges[i] = merged[i];
   e->ranges_n = static_cast<uint8_t>(n);
   // Payload sums add up only for parts starting on an even byte: fragments do (offsets are multiples of 8),
   // and every one but the last has a length that is a multiple of 8.

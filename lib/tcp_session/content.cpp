@@ -5,15 +5,17 @@
 // that also moved trim past it), and the ones held above a hole in DirectionContent::blocks.
 #include "tcp_session/content.hpp"
 
+#include "packet/ranges.hpp"
+
 namespace synscope::tcp_session {
 namespace {
 
 // Delivers the ranges that start at or below the delivered edge (BlockInserted); true when it moved.
 bool deliver(DirectionContent& d) noexcept {
   bool moved = false;
-  while (d.blocks_n > 0 && d.blocks[0].seq <= d.last_reassem) {
-    if (d.blocks[0].upper > d.last_reassem) {
-      d.last_reassem = d.blocks[0].upper;
+  while (d.blocks_n > 0 && d.blocks[0].begin <= d.last_reassem) {
+    if (d.blocks[0].end > d.last_reassem) {
+      d.last_reassem = d.blocks[0].end;
       moved = true;
     }
     for (uint8_t i = 1; i < d.blocks_n; ++i) d.blocks[i - 1] = d.blocks[i];
@@ -28,28 +30,13 @@ void hold(DirectionContent& d, uint64_t seq, uint64_t upper, ContentStats& stats
   if (upper <= d.last_reassem) return;
   if (seq < d.last_reassem) seq = d.last_reassem;
   std::array<ContentRange, kContentBlocks + 1> out{};
-  size_t n = 0;
-  ContentRange r{seq, upper};
-  bool placed = false;
-  for (uint8_t i = 0; i < d.blocks_n; ++i) {
-    const ContentRange b = d.blocks[i];
-    if (b.upper < r.seq) {
-      out[n++] = b;
-    } else if (b.seq > r.upper) {
-      if (!placed) out[n++] = r, placed = true;
-      out[n++] = b;
-    } else {
-      r.seq = b.seq < r.seq ? b.seq : r.seq;
-      r.upper = b.upper > r.upper ? b.upper : r.upper;
-    }
-  }
-  if (!placed) out[n++] = r;
+  size_t n = packet::merge_range(d.blocks.data(), d.blocks_n, ContentRange{seq, upper}, out);
   if (n > kContentBlocks) {
     size_t closest = 0;
     for (size_t i = 1; i + 1 < n; ++i) {
-      if (out[i + 1].seq - out[i].upper < out[closest + 1].seq - out[closest].upper) closest = i;
+      if (out[i + 1].begin - out[i].end < out[closest + 1].begin - out[closest].end) closest = i;
     }
-    out[closest].upper = out[closest + 1].upper;
+    out[closest].end = out[closest + 1].end;
     for (size_t i = closest + 1; i + 1 < n; ++i) out[i] = out[i + 1];
     --n;
     ++stats.blocks_merged;
@@ -60,7 +47,7 @@ void hold(DirectionContent& d, uint64_t seq, uint64_t upper, ContentStats& stats
 
 uint64_t held_bytes(const DirectionContent& d) noexcept {
   uint64_t n = 0;
-  for (uint8_t i = 0; i < d.blocks_n; ++i) n += d.blocks[i].upper - d.blocks[i].seq;
+  for (uint8_t i = 0; i < d.blocks_n; ++i) n += d.blocks[i].end - d.blocks[i].begin;
   return n;
 }
 
@@ -83,9 +70,9 @@ uint32_t undelivered(DirectionContent& d, uint64_t up_to, const ContentContext& 
     }
   };
   if (!d.skip) {
-    while (d.blocks_n > 0 && d.blocks[0].seq < up_to) {
-      gap(d.blocks[0].seq - d.last_reassem);
-      d.last_reassem = d.blocks[0].seq;
+    while (d.blocks_n > 0 && d.blocks[0].begin < up_to) {
+      gap(d.blocks[0].begin - d.last_reassem);
+      d.last_reassem = d.blocks[0].begin;
       deliver(d);
     }
     if (up_to > d.last_reassem) gap(up_to - d.last_reassem);
@@ -132,7 +119,7 @@ void content_data(DirectionContent& d, uint64_t seq, uint64_t len, uint64_t ack,
     // BlockInserted, then its trim of an endpoint that sent more than an initial window without any ACK.
     if (deliver(d) && c.no_data_acked && c.size > kMaxInitialWindow) d.trim = d.last_reassem;
   }
-  const uint64_t above_hole = d.blocks_n > 0 ? d.blocks[d.blocks_n - 1].upper - d.last_reassem : 0;
+  const uint64_t above_hole = d.blocks_n > 0 ? d.blocks[d.blocks_n - 1].end - d.last_reassem : 0;
   if (c.no_data_acked && above_hole > kMaxAboveHoleWithoutAcks) {
     give_up(d);  // Zeek: above_hole_data_without_any_acks
     return;
@@ -152,15 +139,15 @@ uint32_t content_ack(DirectionContent& d, uint64_t ack, const ContentContext& c,
   for (uint8_t i = 0; i < d.blocks_n; ++i) list[n++] = d.blocks[i];
   uint64_t missing = 0;
   if (n > 0) {
-    if (list[0].seq > d.last_reassem) missing += list[0].seq - d.last_reassem;
+    if (list[0].begin > d.last_reassem) missing += list[0].begin - d.last_reassem;
   } else if (ack > d.last_reassem) {
     missing += ack - d.last_reassem;
   }
-  for (size_t i = 0; i < n && list[i].upper <= ack; ++i) {
-    if (i + 1 < n && list[i + 1].seq <= ack) {
-      missing += list[i + 1].seq - list[i].upper;
-    } else if (list[i].upper != ack && list[i].upper != ack - 1) {  // an ACK of a FIN is one past the data
-      missing += ack - list[i].upper;
+  for (size_t i = 0; i < n && list[i].end <= ack; ++i) {
+    if (i + 1 < n && list[i + 1].begin <= ack) {
+      missing += list[i + 1].begin - list[i].end;
+    } else if (list[i].end != ack && list[i].end != ack - 1) {  // an ACK of a FIN is one past the data
+      missing += ack - list[i].end;
     }
   }
   const uint32_t gaps = ack > d.last_reassem ? undelivered(d, ack, c) : 0;

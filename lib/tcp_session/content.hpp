@@ -30,10 +30,10 @@ inline constexpr uint64_t kMaxAboveHoleWithoutAcks = 16384;         ///< tcp_max
 inline constexpr uint64_t kExcessiveDataWithoutAcks = 10ull << 20;  ///< tcp_excessive_data_without_further_acks
 inline constexpr uint64_t kMaxInitialWindow = 16384;                ///< tcp_max_initial_window
 
-/// A range of relative sequence numbers, [seq, upper).
+/// A range of relative sequence numbers, [begin, end).
 struct ContentRange {
-  uint64_t seq = 0;
-  uint64_t upper = 0;
+  uint64_t begin = 0;
+  uint64_t end = 0;
 };
 
 /// One direction's reassembler, in Zeek's relative sequence space (the first data byte is 1).

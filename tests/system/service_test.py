@@ -77,7 +77,7 @@ def check_notify(binary, gen, work):
     env.pop("WATCHDOG_PID", None)
     # Paced replay of an hour of capture at 600x: a run of several seconds that would go on for 6 s.
     proc = subprocess.Popen(
-        [binary] + eal("synscope-notify", f"net_pcap0,rx_pcap={capture}") +
+        [binary] + eal(f"synscope-notify-{os.getpid()}", f"net_pcap0,rx_pcap={capture}") +
         ["--", "run", "--clock", "packet", "--pace", "600", "--metrics-listen", "none",
          "--sessions-out", os.path.join(work, "notify.jsonl")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -207,7 +207,7 @@ def check_protected_endpoint(binary, gen, work):
                    capture_output=True)
     port, prom_port = free_port(), free_port()
     syn = subprocess.Popen(
-        [binary] + eal("synscope-svc-tls", f"net_pcap0,rx_pcap={capture},infinite_rx=1") +
+        [binary] + eal(f"synscope-svc-tls-{os.getpid()}", f"net_pcap0,rx_pcap={capture},infinite_rx=1") +
         ["--", "run", "--clock", "tsc", "--mbufs", "16384", "--metrics-listen", f"127.0.0.1:{port}", "--web-config",
          web],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -272,7 +272,7 @@ def main():
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="synscope-service-")
     try:
-        probe = run([a.binary] + eal("synscope-svc-probe", "net_null0") + ["--", "run", "--duration", "0.2",
+        probe = run([a.binary] + eal(f"synscope-svc-probe-{os.getpid()}", "net_null0") + ["--", "run", "--duration", "0.2",
                                                                           "--metrics-listen", "none", "-q"])
         if probe.returncode != 0:
             print(f"skip: EAL cannot start here: {probe.stderr[-300:]}")
