@@ -81,6 +81,8 @@ class ContentPool {
   static constexpr uint32_t kUntracked = (1u << 24) - 1;
   /// Largest slot number a Session can hold (24 bits, less kUntracked).
   static constexpr uint32_t kMaxSlots = kUntracked - 1;
+  /// True when a Session's slot field `n` names a slot (not 0, "none yet", nor kUntracked).
+  [[nodiscard]] static constexpr bool is_slot(uint32_t n) noexcept { return n != 0 && n != kUntracked; }
 
   /// `slots` (at most kMaxSlots) sessions can be tracked at once; the counts go to `stats`, which must
   /// outlive the pool (an engine keeps them with its other counters).

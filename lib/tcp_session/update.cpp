@@ -323,16 +323,14 @@ void content_ack_of(Session& s, size_t x, const PacketMeta& pkt, uint32_t y_ack_
   const int32_t rel = seq_delta(pkt.ack, ye.start_seq);
   if (rel < 0) return;  // before the numbering's start: Zeek takes it as 0, which acknowledges nothing
   uint32_t ack = pkt.ack;
-  if (s.content_slot_number() == 0 || s.content_slot_number() == ContentPool::kUntracked) {
-    if (seq_delta(ack, ye.content_end) > 0) {
-      // Inline, a FIN ends the delivered data: its ACK (and anything past it) stops there.
-      if (s.marks[y].fin > 0 || s.content_slot_number() == ContentPool::kUntracked) {
-        ack = ye.content_end;
-      } else if (content_slot(s, pool, y, y_ack_before) == nullptr) {
-        ack = ye.content_end;
-      }
+  if (!ContentPool::is_slot(s.content_slot_number())) {
+    // Inline, a FIN ends the delivered data: its ACK (and anything past it) stops there. Past the data without
+    // a FIN, the ACK reveals a gap and the session takes a slot; one left untracked stops at the edge.
+    if (seq_delta(ack, ye.content_end) > 0 &&
+        (s.marks[y].fin > 0 || content_slot(s, pool, y, y_ack_before) == nullptr)) {
+      ack = ye.content_end;
     }
-    if (s.content_slot_number() == 0 || s.content_slot_number() == ContentPool::kUntracked) {
+    if (!ContentPool::is_slot(s.content_slot_number())) {
       const int32_t advanced = seq_delta(ack, y_ack_before);
       if (advanced > 0 && ye.state == ES::kEstablished && s.ep[x].state == ES::kEstablished) {
         pool.count_ack(static_cast<uint32_t>(advanced));
@@ -356,7 +354,7 @@ void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& p
                     seq_delta(pkt.seq, e.start_seq) >= 0;  // Zeek delivers no payload numbered before the start
   const uint32_t data_seq = pkt.seq + syn;
   uint32_t slot = s.content_slot_number();
-  if (data && (slot == 0 || slot == ContentPool::kUntracked)) {
+  if (data && !ContentPool::is_slot(slot)) {
     if (seq_delta(data_seq, e.content_end) <= 0) {
       const uint32_t end = data_seq + pkt.payload_len;
       if (seq_delta(end, e.content_end) > 0) e.content_end = end;
@@ -376,12 +374,12 @@ void content_data_of(Session& s, size_t x, const PacketMeta& pkt, ContentPool& p
       content_slot(s, pool, x, e.ack_seq);  // the FIN does not end the data seen: its ACK must not hide a gap
       slot = s.content_slot_number();
     }
-    if (slot != 0 && slot != ContentPool::kUntracked) {
+    if (ContentPool::is_slot(slot)) {
       DirectionContent& d = side_of(pool.at(slot), e);
       d.fin_seq = unwrap_relative(d.last_reassem, fin_seq - e.start_seq);
     }
   }
-  if (data && slot != 0 && slot != ContentPool::kUntracked) {
+  if (data && ContentPool::is_slot(slot)) {
     DirectionContent& d = side_of(pool.at(slot), e);
     const uint64_t seq = unwrap_relative(d.last_reassem, data_seq - e.start_seq);
     const uint64_t ack = unwrap_relative(d.last_reassem, e.ack_seq - e.start_seq);
@@ -396,10 +394,10 @@ void track_content(Session& s, bool from_lo, const PacketMeta& pkt, bool y_was_i
     // Zeek reassembles the datagram; its length here is one fragment's, so the data would leave a false hole.
     // The session's content is no longer followed: no gap is reported rather than a wrong one.
     const uint32_t held = s.content_slot_number();
-    if (held == 0) {
-      s.set_content_slot(ContentPool::kUntracked);
-    } else if (held != ContentPool::kUntracked) {
+    if (ContentPool::is_slot(held)) {
       for (DirectionContent& d : pool.at(held).side) d.skip = true;
+    } else {
+      s.set_content_slot(ContentPool::kUntracked);
     }
     return;
   }
@@ -541,14 +539,14 @@ bool update(Session& s, const PacketMeta& pkt, bool from_lo, uint64_t now_ns, co
 
 uint64_t missed_bytes(const Session& s, const ContentPool& content) noexcept {
   const uint32_t n = s.content_slot_number();
-  if (n == 0 || n == ContentPool::kUntracked) return 0;
+  if (!ContentPool::is_slot(n)) return 0;
   const SessionContent& slot = content.at(n);
   return slot.side[0].missed_bytes + slot.side[1].missed_bytes;
 }
 
 void release_content(Session& s, ContentPool& content) noexcept {
   const uint32_t n = s.content_slot_number();
-  if (n != 0 && n != ContentPool::kUntracked) content.release(n);
+  if (ContentPool::is_slot(n)) content.release(n);
   s.set_content_slot(0);
 }
 
